@@ -1,0 +1,11 @@
+// Shared foundations: typed errors, named logs, the clock, start/stop order.
+export { OrganismError, defineErrors, declaredErrors, isOrganismError, formatError } from './errors.ts'
+export type { ErrorSpec, ErrorFactory } from './errors.ts'
+export { logger, setLogSink } from './log.ts'
+export type { Logger, LogSink } from './log.ts'
+export { realClock, FakeClock } from './clock.ts'
+export type { Clock } from './clock.ts'
+export { startAll } from './lifecycle.ts'
+export type { Startable } from './lifecycle.ts'
+export { formatPrometheus } from './prometheus.ts'
+export type { MetricFamily, Sample } from './prometheus.ts'

@@ -1,0 +1,54 @@
+// The shape of a parsed, validated genome (organism.yaml), shared by every module that reads it.
+
+export interface FunctionSpec {
+  /** Key in organism.yaml `functions:`; [a-z][a-z0-9-]* */
+  readonly name: string
+  /** Absolute path of the function's code directory inside the checked-out genome. */
+  readonly codeDir: string
+  /** Same, relative to the genome root, as written. */
+  readonly code: string
+  /** Shell command run once per genome version in codeDir before the first start; null if none. */
+  readonly setup: string | null
+  /** Shell command that starts the function; it must listen on $PORT. */
+  readonly start: string
+  /** Fixed port if the genome sets one, else null (the cell picks a free one). */
+  readonly port: number | null
+  /** HTTP path that answers 2xx when the function is ready. */
+  readonly health: string
+  /** True when the function keeps state in $DATA_DIR (it moves with the function). */
+  readonly stateful: boolean
+  /** Fully qualified domain, lower case, no trailing dot: defaults to `<name>.<zone>`. */
+  readonly domain: string
+  /** Optional path prefix ("/api"); null routes the whole domain. */
+  readonly pathPrefix: string | null
+  /** Extra environment for the process. */
+  readonly env: Readonly<Record<string, string>>
+}
+
+export interface DivisionLimits {
+  readonly requestsPerSecond: number | null
+  readonly distinctUsers: number | null
+  readonly dataBytes: number | null
+  /** Fraction of one core, 0..N */
+  readonly cpu: number | null
+  readonly memoryBytes: number | null
+  readonly windowMs: number
+  readonly cooldownMs: number
+}
+
+export interface Genome {
+  readonly organism: string
+  /** DNS zone, lower case, no trailing dot. */
+  readonly zone: string
+  /** Router port the genome asks for (null: the cell's default / flag). */
+  readonly routerPort: number | null
+  readonly dnsPort: number | null
+  readonly functions: readonly FunctionSpec[]
+  readonly division: DivisionLimits
+  /** Host pool reference: a path relative to the genome root, or null. */
+  readonly hostPool: string | null
+  /** Absolute path of the genome root the spec was read from. */
+  readonly root: string
+  /** Commit id the genome was read at (null when read from a plain directory). */
+  readonly commit: string | null
+}
