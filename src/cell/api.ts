@@ -1,0 +1,89 @@
+// The cell's local API on loopback: status, Prometheus metrics, logs and stop for the CLI and for scrapers.
+import http from 'node:http'
+import { timingSafeEqual } from 'node:crypto'
+import type { AddressInfo } from 'node:net'
+import { formatPrometheus } from '../core/prometheus.ts'
+import type { Supervisor } from '../supervisor/index.ts'
+import type { Router } from '../router/index.ts'
+import type { CellStatus } from './status.ts'
+import { cellError } from './errors.ts'
+
+export interface LocalApi {
+  readonly port: number
+  start: () => Promise<void>
+  stop: () => Promise<void>
+}
+
+export interface LocalApiOptions {
+  port: number
+  token: string
+  status: () => CellStatus
+  supervisor: Supervisor
+  router: Router
+  onStop: () => void
+}
+
+function reply (res: http.ServerResponse, status: number, body: unknown, type = 'application/json'): void {
+  const text = type === 'application/json' ? JSON.stringify(body, null, 2) + '\n' : String(body)
+  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' })
+  res.end(text)
+}
+
+export function createLocalApi (opts: LocalApiOptions): LocalApi {
+  const expected = Buffer.from(`Bearer ${opts.token}`)
+  const authorized = (req: http.IncomingMessage): boolean => {
+    const got = Buffer.from(req.headers.authorization ?? '')
+    return got.length === expected.length && timingSafeEqual(got, expected)
+  }
+  const logs = new Set<AbortController>()
+
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://local')
+    // Metrics are read-only and meant for scrapers on this host; everything else needs the token in cell.json.
+    if (req.method === 'GET' && url.pathname === '/metrics') {
+      return reply(res, 200, formatPrometheus([...opts.supervisor.metrics(), ...opts.router.metrics()]), 'text/plain; version=0.0.4')
+    }
+    if (!authorized(req)) return reply(res, 401, cellError('CELL_API_UNAUTHORIZED', 'missing or wrong token').toJSON())
+    if (req.method === 'GET' && url.pathname === '/status') return reply(res, 200, opts.status())
+    if (req.method === 'POST' && url.pathname === '/stop') {
+      reply(res, 202, { stopping: true })
+      return opts.onStop()
+    }
+    const m = /^\/logs\/([^/]+)$/.exec(url.pathname)
+    if (req.method === 'GET' && m != null) {
+      const name = decodeURIComponent(m[1])
+      if (opts.supervisor.get(name) == null) return reply(res, 404, cellError('FUNCTION_UNKNOWN', `no function named ${name}`).toJSON())
+      const ac = new AbortController()
+      logs.add(ac)
+      res.on('close', () => { ac.abort(); logs.delete(ac) })
+      res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' })
+      void (async () => {
+        try {
+          for await (const line of opts.supervisor.logs(name, { lines: Number(url.searchParams.get('lines') ?? 50), follow: url.searchParams.get('follow') === '1', signal: ac.signal })) {
+            res.write(line + '\n')
+          }
+        } catch { /* aborted or rotated away: end the stream */ }
+        res.end()
+      })()
+      return
+    }
+    reply(res, 404, cellError('CELL_API_NOT_FOUND', `no ${req.method} ${url.pathname}`).toJSON())
+  })
+
+  let port = opts.port
+  return {
+    get port () { return port },
+    start: () => new Promise((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(opts.port, '127.0.0.1', () => {
+        port = (server.address() as AddressInfo).port
+        resolve()
+      })
+    }),
+    stop: () => new Promise((resolve) => {
+      for (const ac of logs) ac.abort()
+      server.close(() => resolve())
+      server.closeAllConnections()
+    })
+  }
+}

@@ -1,0 +1,36 @@
+// Plain-text views of the cell's status for a terminal (the --json output is the status object itself).
+import type { CellStatus } from '../cell/status.ts'
+
+function table (rows: string[][]): string {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)))
+  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd()).join('\n')
+}
+
+const mib = (n: number): string => n < 1024 * 1024 ? `${Math.round(n / 1024)}K` : `${(n / 1024 / 1024).toFixed(1)}M`
+
+export function formatStatus (s: CellStatus): string {
+  const head = [
+    `organism ${s.organism} (zone ${s.zone}), genome ${s.genome.commit.slice(0, 12)}`,
+    `cell pid ${s.cell.pid}, up ${s.cell.uptimeSeconds}s, state ${s.cell.stateDir}`,
+    `router ${s.router.url}`
+  ]
+  const rows = [['FUNCTION', 'STATE', 'PORT', 'RESTARTS', 'REQ/S', 'P50', 'P99', 'USERS', 'CPU-S', 'MEM', 'DATA', 'DOMAIN']]
+  for (const f of s.functions) {
+    rows.push([
+      f.name, f.state, f.port == null ? '-' : String(f.port), String(f.restarts),
+      f.traffic.requestsPerSecond.toFixed(1), `${f.traffic.p50Ms.toFixed(1)}ms`, `${f.traffic.p99Ms.toFixed(1)}ms`,
+      String(Math.round(f.traffic.distinctUsers)), f.cpuSeconds.toFixed(1), mib(f.memoryBytes), mib(f.dataBytes),
+      f.domain + (f.pathPrefix ?? '')
+    ])
+  }
+  const errors = s.functions.filter((f) => f.error != null).map((f) => `  ${f.name}: ${f.error?.code}: ${f.error?.message}\n    hint: ${f.error?.hint}`)
+  return [...head, '', table(rows), ...(errors.length > 0 ? ['', 'problems:', ...errors] : [])].join('\n')
+}
+
+/** What to try once the demo is up. */
+export function formatWelcome (s: CellStatus): string {
+  const lines = [`organism ${s.organism} is up: router on ${s.router.url}`, '', 'try:']
+  for (const f of s.functions) lines.push(`  curl -H 'Host: ${f.domain}' ${s.router.url}${f.pathPrefix ?? '/'}${f.name === 'catalog' ? 'courses' : ''}`)
+  lines.push('', 'npx cell status       the functions, their state and traffic', 'npx cell logs FN -f   a function\'s log', 'Ctrl-C                stop the organism')
+  return lines.join('\n')
+}

@@ -1,0 +1,48 @@
+// Commands that talk to a running cell: status, logs, stop.
+import { lockHolder } from '../cell/lock.ts'
+import type { CellPaths } from '../cell/paths.ts'
+import type { CellStatus } from '../cell/status.ts'
+import { OrganismError } from '../core/errors.ts'
+import { findCell, callCell } from './client.ts'
+import { formatStatus } from './format.ts'
+import { cliError } from './errors.ts'
+import type { CliValues } from './main.ts'
+
+function apiError (status: number, body: string): OrganismError {
+  try {
+    const e = JSON.parse(body) as { code: string, message: string, hint: string }
+    return new OrganismError(e.code, e.message, e.hint)
+  } catch {
+    return cliError('CLI_USAGE', `the cell answered ${status}: ${body.slice(0, 200)}`)
+  }
+}
+
+export async function statusCommand (values: CliValues, paths: CellPaths): Promise<number> {
+  const addr = await findCell(paths)
+  const res = await callCell(addr, 'GET', '/status')
+  if (res.status !== 200) throw apiError(res.status, res.body)
+  const status = JSON.parse(res.body) as CellStatus
+  console.log(values.json === true ? JSON.stringify(status, null, 2) : formatStatus(status))
+  return status.functions.every((f) => f.state === 'running') ? 0 : 3
+}
+
+export async function logsCommand (values: CliValues, paths: CellPaths, fn: string | undefined): Promise<number> {
+  if (fn == null) throw cliError('CLI_USAGE', 'cell logs needs a function name: `cell logs FN [-f]`')
+  const lines = Number(values.lines ?? 50)
+  if (!Number.isInteger(lines) || lines < 0) throw cliError('CLI_USAGE', `-n wants a number of lines, got "${values.lines}"`)
+  const addr = await findCell(paths)
+  const res = await callCell(addr, 'GET', `/logs/${encodeURIComponent(fn)}?lines=${lines}${values.follow === true ? '&follow=1' : ''}`, (c) => process.stdout.write(c))
+  if (res.status !== 200) throw apiError(res.status, res.body)
+  return 0
+}
+
+export async function stopCommand (paths: CellPaths): Promise<number> {
+  const addr = await findCell(paths)
+  const res = await callCell(addr, 'POST', '/stop')
+  if (res.status !== 202) throw apiError(res.status, res.body)
+  // The cell drains its functions first; wait (bounded) until its lock is released.
+  for (let i = 0; i < 300 && await lockHolder(paths.lockFile) != null; i++) await new Promise((r) => setTimeout(r, 100))
+  const gone = await lockHolder(paths.lockFile) == null
+  console.log(gone ? `cell ${addr.pid} stopped` : `cell ${addr.pid} is still stopping`)
+  return gone ? 0 : 1
+}

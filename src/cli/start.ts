@@ -1,0 +1,50 @@
+// `cell start`: run a cell in the foreground until Ctrl-C, SIGTERM or `cell stop`.
+import { appendFileSync } from 'node:fs'
+import { mkdir } from 'node:fs/promises'
+import { resolve } from 'node:path'
+import { setLogSink } from '../core/log.ts'
+import { startCell } from '../cell/cell.ts'
+import { prepareDemoGenome } from '../cell/demo.ts'
+import type { CellPaths } from '../cell/paths.ts'
+import { formatWelcome, formatStatus } from './format.ts'
+import { cliError } from './errors.ts'
+import type { CliValues } from './main.ts'
+
+function parsePort (v: string | undefined, flag: string): number | null {
+  if (v == null) return null
+  const n = Number(v)
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw cliError('CLI_USAGE', `${flag} wants a port from 0 to 65535, got "${v}"`)
+  return n
+}
+
+export async function startCommand (values: CliValues, paths: CellPaths): Promise<number> {
+  await mkdir(paths.root, { recursive: true, mode: 0o700 })
+  // The cell's own log goes to its file; warnings also reach the terminal.
+  setLogSink((line) => {
+    appendFileSync(paths.logFile, line + '\n')
+    if (/ (warn|error) /.test(line)) process.stderr.write(line + '\n')
+  })
+  const genomeRepo = values.demo === true ? await prepareDemoGenome(paths) : resolve(values.genome ?? '.')
+  const cell = await startCell({
+    stateDir: paths.root,
+    genomeRepo,
+    ref: values.ref,
+    routerPort: parsePort(values.port, '--port'),
+    apiPort: parsePort(values['api-port'], '--api-port') ?? 0
+  })
+  const onSignal = (): void => { void cell.stop() }
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
+
+  console.log(`cell started from genome ${cell.status().genome.commit.slice(0, 12)} (${genomeRepo})`)
+  // Wait (bounded) for every function to settle before printing what to try.
+  const settled = new Set(['running', 'failed', 'crash-loop'])
+  for (let i = 0; i < 120 && !cell.status().functions.every((f) => settled.has(f.state)); i++) {
+    await Promise.race([new Promise((r) => setTimeout(r, 250)), cell.stopped])
+  }
+  console.log(formatStatus(cell.status()) + '\n')
+  console.log(formatWelcome(cell.status()))
+  await cell.stopped
+  console.log('cell stopped')
+  return 0
+}
