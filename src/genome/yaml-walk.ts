@@ -86,14 +86,14 @@ export function readMap (ctx: WalkContext, node: unknown, field: string, at: num
     const first = seen.get(key)
     if (first != null) {
       const firstLine = ctx.lines.linePos(first).line
-      report(ctx, keyAt, path, 'each field once', `"${key}" again`, `duplicate field (first set on line ${firstLine}); expected each field once`)
+      report(ctx, keyAt, path, 'each field once', `"${key}" again`, `duplicate field (first set on line ${firstLine}); expected each field once, found "${key}" again`)
       continue
     }
     seen.set(key, keyAt)
     if (allowed != null && !allowed.includes(key)) {
       const near = suggest(key, allowed)
       const hint = near != null ? ` (did you mean "${near}"?)` : ''
-      report(ctx, keyAt, path, `one of ${allowed.join(', ')}`, `"${key}"`, `unknown field${hint}; expected one of ${allowed.join(', ')}`)
+      report(ctx, keyAt, path, `one of ${allowed.join(', ')}`, `"${key}"`, `unknown field${hint}; expected one of ${allowed.join(', ')}, found "${key}"`)
       continue
     }
     const value = resolve(ctx, pair.value)
