@@ -48,6 +48,8 @@ export function run (cmd: string, args: readonly string[], opts: RunOptions = {}
       }
       resolve({ code: e == null ? 0 : Number(e.code), stdout, stderr: stderr.toString('utf8') })
     })
+    // A command that exits before reading all input must surface as its exit code, not as an EPIPE crash.
+    child.stdin?.on('error', () => {})
     if (opts.input != null) child.stdin?.end(opts.input)
     else child.stdin?.end()
   })
