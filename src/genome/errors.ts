@@ -1,0 +1,19 @@
+// The genome module's error codes and their hints (docs/errors-genome.md lists the same codes).
+import { defineErrors } from '../core/errors.ts'
+
+export const genomeError = defineErrors('genome', {
+  GENOME_INVALID: { hint: 'Fix each listed problem in organism.yaml (file:line:column) and run `cell genome check` again.' },
+  GENOME_YAML: { hint: 'organism.yaml is not valid YAML: fix the syntax at the given line and column.' },
+  GENOME_NOT_FOUND: { hint: 'Put an organism.yaml at the genome root, or create a new genome with `cell init DIR`.' },
+  GENOME_NOT_A_REPO: { hint: 'Point at the git repository of the genome (a directory containing .git, or a bare repo).' },
+  GENOME_REF_UNKNOWN: { hint: 'Use a branch, tag or commit id that exists in the genome repository (git log shows them).' },
+  GENOME_NO_SIGNERS: { hint: 'Commit an allowed_signers file at the genome root listing the SSH keys that may sign it (cell init makes one).' },
+  GENOME_UNSIGNED: { hint: 'Sign the commit with a key listed in allowed_signers: git commit --amend -S (with gpg.format=ssh and user.signingkey set).' },
+  GENOME_SIGNATURE_BAD: { hint: 'The commit does not match its signature (altered or forged): do not deploy it; fetch the genome again from a trusted source.' },
+  GENOME_SIGNER_UNKNOWN: { hint: 'Sign with a key listed in allowed_signers, or have an allowed signer add your key in a commit they sign.' },
+  GENOME_SIGNERS_CHANGE_UNAUTHORIZED: { hint: 'A change to allowed_signers must be signed by a key the previous allowed_signers already trusts; redo it signed by such a key.' },
+  GENOME_INIT_NOT_EMPTY: { hint: 'Run `cell init` on a new or empty directory.' },
+  GENOME_KEY_INVALID: { hint: 'The signing key file is not a usable unencrypted SSH private key: pass another --key path or remove the file so a new key is made.' },
+  GENOME_TOOL_MISSING: { hint: 'Install git and OpenSSH (ssh-keygen), e.g. apt-get install git openssh-client.' },
+  GENOME_GIT_FAILED: { hint: 'A git command failed unexpectedly; run it by hand in the genome repository to see why (the message shows the command and its output).' }
+})

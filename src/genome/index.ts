@@ -1,0 +1,12 @@
+// The genome module's public interface: parse/validate organism.yaml, verify signed commits, check out, init.
+//
+//   const g = await checkoutGenome(repo, 'main', '/var/lib/organism/genomes')  // verified, exported, parsed
+//   g.genome.functions.map(f => f.domain)
+export { parseGenome, readGenome, type ParseOptions } from './parse.ts'
+export { verifyGenomeCommit, SIGNERS_FILE, type Verified } from './verify.ts'
+export { checkoutGenome, checkGenome, COMPLETE_MARKER, type GenomeCheck } from './checkout.ts'
+export { initGenome, signedCommit, ensureSigningKey, defaultKeyPath, type InitOptions, type SignedCommitOptions } from './init.ts'
+export { parseAllowedSigners, type SignerEntry } from './signers.ts'
+export { genomeError } from './errors.ts'
+export type { Problem } from './yaml-walk.ts'
+export type { DivisionLimits, FunctionSpec, Genome } from './types.ts'

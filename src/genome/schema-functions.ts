@@ -1,0 +1,143 @@
+// The `functions:` section of organism.yaml: each function's fields, defaults, and clashes between functions.
+import { join } from 'node:path'
+import type { FunctionSpec } from './types.ts'
+import { describe, find, readBoolean, readInteger, readMap, readString, report, scalar, type Entry, type WalkContext } from './yaml-walk.ts'
+import { NAME_RE, readDnsName, readRelativePath, type ExistsCheck } from './fields.ts'
+
+export const FUNCTION_FIELDS = ['code', 'setup', 'start', 'port', 'health', 'stateful', 'domain', 'path', 'env'] as const
+/** The cell sets these for every function; letting the genome override them would break routing or data moves. */
+export const RESERVED_ENV = ['PORT', 'DATA_DIR'] as const
+const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/
+const PATH_SEGMENT_RE = /^[A-Za-z0-9._~-]+$/
+
+export interface FunctionsInput {
+  /** null when the zone itself was invalid: default domains are then not checked. */
+  readonly zone: string | null
+  readonly root: string
+  readonly exists: ExistsCheck
+  /** Ports taken by the cell itself (router, dns). */
+  readonly reservedPorts: ReadonlyArray<{ port: number, owner: string }>
+}
+
+function readHealth (ctx: WalkContext, e: Entry | undefined): string {
+  if (e == null) return '/health'
+  const v = scalar(e)
+  if (typeof v === 'string' && v.startsWith('/') && !/\s/.test(v)) return v
+  report(ctx, e.valueAt, e.field, 'an HTTP path starting with "/" (e.g. /health)', describe(e.value))
+  return '/health'
+}
+
+function readPathPrefix (ctx: WalkContext, e: Entry | undefined): string | null {
+  if (e == null) return null
+  const v = scalar(e)
+  if (typeof v === 'string' && v.startsWith('/') && v.length > 1) {
+    const segments = v.slice(1).split('/')
+    if (segments.every(s => PATH_SEGMENT_RE.test(s) && s !== '.' && s !== '..')) return v
+  }
+  report(ctx, e.valueAt, e.field, 'a path prefix like "/api" ("/" then segments of letters, digits, . _ ~ -, no trailing "/")', describe(e.value))
+  return null
+}
+
+function readEnv (ctx: WalkContext, e: Entry | undefined): Record<string, string> {
+  const env: Record<string, string> = {}
+  if (e == null) return env
+  for (const item of readMap(ctx, e.value, e.field, e.valueAt, null) ?? []) {
+    if (!ENV_NAME_RE.test(item.key)) {
+      report(ctx, item.keyAt, item.field, 'a variable name of letters, digits and "_", not starting with a digit', `"${item.key}"`)
+      continue
+    }
+    if ((RESERVED_ENV as readonly string[]).includes(item.key)) {
+      report(ctx, item.keyAt, item.field, `a name other than ${RESERVED_ENV.join(' and ')} (the cell sets those)`, `"${item.key}"`)
+      continue
+    }
+    const v = scalar(item)
+    if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') env[item.key] = String(v)
+    else report(ctx, item.valueAt, item.field, 'a string, number or boolean', describe(item.value))
+  }
+  return env
+}
+
+interface Reading {
+  /** Complete only when every field was valid. */
+  readonly spec: FunctionSpec | null
+  /** Known even when other fields are bad, so that clashes are reported in the same pass. */
+  readonly port: number | null
+  readonly portAt: number
+  readonly route: string | null
+  readonly routeAt: number
+}
+
+function readFunction (ctx: WalkContext, name: string, e: Entry, input: FunctionsInput): Reading | null {
+  const fields = readMap(ctx, e.value, e.field, e.valueAt, FUNCTION_FIELDS, 'a map of function fields (start, code, port, ...)')
+  if (fields == null) return null
+  const get = (k: string): Entry | undefined => find(fields, k)
+  const before = ctx.problems.length
+
+  const codeEntry = get('code')
+  const code = codeEntry == null ? `functions/${name}` : readRelativePath(ctx, codeEntry, 'the function\'s code directory')
+  if (code != null && input.exists != null && !input.exists(code, 'dir')) {
+    const at = codeEntry?.valueAt ?? e.keyAt
+    const field = codeEntry?.field ?? `${e.field}.code`
+    report(ctx, at, field, 'an existing directory in the genome', `no directory at ${code}`)
+  }
+  const startEntry = get('start')
+  if (startEntry == null) report(ctx, e.keyAt, `${e.field}.start`, 'a "start:" command', 'none', 'required field missing; expected a "start:" command, found none')
+  const start = startEntry == null ? null : readString(ctx, startEntry, 'a shell command (string)')
+  const setupEntry = get('setup')
+  const setup = setupEntry == null ? null : readString(ctx, setupEntry, 'a shell command (string)')
+  const portEntry = get('port')
+  const port = portEntry == null ? null : readInteger(ctx, portEntry, 1, 65535, 'an integer port from 1 to 65535')
+  const health = readHealth(ctx, get('health'))
+  const statefulEntry = get('stateful')
+  const stateful = statefulEntry == null ? false : readBoolean(ctx, statefulEntry)
+  const domainEntry = get('domain')
+  const domain = domainEntry == null ? (input.zone == null ? null : `${name}.${input.zone}`) : readDnsName(ctx, domainEntry)
+  const pathPrefix = readPathPrefix(ctx, get('path'))
+  const env = readEnv(ctx, get('env'))
+
+  const complete = ctx.problems.length === before && start != null && code != null && domain != null && stateful != null
+  return {
+    spec: complete ? { name, code, codeDir: join(input.root, code), setup, start, port, health, stateful, domain, pathPrefix, env } : null,
+    port,
+    portAt: portEntry?.valueAt ?? e.keyAt,
+    route: domain == null ? null : `${domain}${pathPrefix ?? ''}`,
+    routeAt: domainEntry?.valueAt ?? get('path')?.valueAt ?? e.keyAt
+  }
+}
+
+/** All functions in file order; clashes (same port, same domain+path) are reported at the later one. */
+export function readFunctions (ctx: WalkContext, e: Entry, input: FunctionsInput): FunctionSpec[] {
+  const entries = readMap(ctx, e.value, e.field, e.valueAt, null, 'a map of functions (name: { start: ... })')
+  if (entries == null) return []
+  if (entries.length === 0 && ctx.problems.every(p => !p.field.startsWith('functions.'))) {
+    report(ctx, e.valueAt, e.field, 'at least one function', 'an empty map')
+    return []
+  }
+  const ports = new Map<number, string>(input.reservedPorts.map(r => [r.port, r.owner]))
+  const routes = new Map<string, string>()
+  const out: FunctionSpec[] = []
+  for (const f of entries) {
+    if (!NAME_RE.test(f.key) || f.key.length > 63) {
+      report(ctx, f.keyAt, f.field, 'a function name of lower-case letters, digits and "-", starting with a letter', `"${f.key}"`)
+      continue
+    }
+    const r = readFunction(ctx, f.key, f, input)
+    if (r == null) continue
+    if (r.port != null) {
+      const owner = ports.get(r.port)
+      if (owner != null) {
+        report(ctx, r.portAt, `${f.field}.port`, `a port not used by ${owner}`, `the number ${r.port}`,
+          `port ${r.port} clashes with ${owner}; expected a port not used by ${owner}, found the number ${r.port}`)
+      } else ports.set(r.port, `${f.field}.port`)
+    }
+    if (r.route != null) {
+      const other = routes.get(r.route)
+      if (other != null) {
+        report(ctx, r.routeAt, `${f.field}.domain`, `a domain and path not used by function "${other}"`, `"${r.route}"`,
+          `domain and path "${r.route}" already routed to function "${other}"; expected a domain and path not used by function "${other}", found "${r.route}"`)
+      } else routes.set(r.route, f.key)
+    }
+    if (r.spec != null) out.push(r.spec)
+  }
+  return out
+}

@@ -1,0 +1,147 @@
+// The organism.yaml format: top-level fields, router/dns ports and division limits, validated into a Genome.
+/*
+ * organism.yaml, as settled:
+ *
+ *   organism: campus            # required; [a-z][a-z0-9-]*, at most 63 characters
+ *   zone: campus.test           # required; DNS name, lower-cased, trailing dot dropped
+ *   router: { port: 8080 }      # optional; port 1..65535
+ *   dns: { port: 5353 }         # optional; port 1..65535
+ *   hosts: pool.yaml            # optional; relative path inside the genome (a file, checked when checkFiles)
+ *   functions:                  # required, at least one; names [a-z][a-z0-9-]*, at most 63 characters
+ *     catalog:
+ *       code: functions/catalog # default functions/<name>; relative, inside the genome; a directory (checked when checkFiles)
+ *       setup: npm ci           # optional shell command
+ *       start: node server.js   # required shell command; the process must listen on $PORT
+ *       port: 9001              # optional fixed port 1..65535; must not clash with another function, router.port or dns.port
+ *       health: /health         # default /health; starts with "/", no spaces
+ *       stateful: true          # default false
+ *       domain: catalog.campus.test  # default <name>.<zone>; any valid DNS name, lower-cased
+ *       path: /api              # optional prefix: "/" + segments of [A-Za-z0-9._~-], no trailing "/", no "." or ".." segments
+ *       env: { KEY: value }     # names [A-Za-z_][A-Za-z0-9_]*; scalar values become strings; PORT and DATA_DIR are reserved
+ *   division:                   # optional; every limit must be > 0
+ *     requests_per_second: 200  # number
+ *     distinct_users: 1000      # integer
+ *     data_bytes: 1GB           # integer bytes or "<number><unit>", unit B KB MB GB TB (powers of 1000) KiB MiB GiB TiB (of 1024)
+ *     cpu: 0.8                  # cores, number
+ *     memory: 512MiB            # like data_bytes
+ *     window: 60s               # "<number><unit>", unit ms s m h; default 60s
+ *     cooldown: 10m             # same; default 10m
+ *
+ * Unknown fields and duplicate keys are errors (with a did-you-mean when a known name is close).
+ * Two functions with the same domain and path are an error.
+ */
+import { isMap } from 'yaml'
+import type { DivisionLimits, FunctionSpec, Genome } from './types.ts'
+import { DURATION_UNITS, parseQuantity, SIZE_UNITS } from './units.ts'
+import { describe, find, readInteger, readMap, report, scalar, type Entry, type WalkContext } from './yaml-walk.ts'
+import { readDnsName, readName, readRelativePath, type ExistsCheck } from './fields.ts'
+import { readFunctions } from './schema-functions.ts'
+
+export const TOP_FIELDS = ['organism', 'zone', 'router', 'dns', 'functions', 'division', 'hosts'] as const
+export const DIVISION_FIELDS = ['requests_per_second', 'distinct_users', 'data_bytes', 'cpu', 'memory', 'window', 'cooldown'] as const
+const PORT_EXPECTED = 'an integer port from 1 to 65535'
+
+export interface SchemaInput {
+  readonly root: string
+  readonly commit: string | null
+  readonly exists: ExistsCheck
+}
+
+function readPortBlock (ctx: WalkContext, e: Entry | undefined): { port: number | null, at: number, field: string } {
+  if (e == null) return { port: null, at: 0, field: '' }
+  const entries = readMap(ctx, e.value, e.field, e.valueAt, ['port'], 'a map like { port: 8080 }')
+  const p = find(entries, 'port')
+  const port = p == null ? null : readInteger(ctx, p, 1, 65535, PORT_EXPECTED)
+  return { port, at: p?.valueAt ?? e.valueAt, field: p?.field ?? e.field }
+}
+
+function readLimit (ctx: WalkContext, e: Entry | undefined, kind: 'number' | 'integer' | 'size' | 'duration'): number | null {
+  if (e == null) return null
+  const v = scalar(e)
+  const expected = {
+    number: 'a number greater than 0',
+    integer: 'a whole number greater than 0',
+    size: 'a size greater than 0: bytes, or a number with B, KB, MB, GB, TB, KiB, MiB, GiB, TiB (e.g. 512MiB)',
+    duration: 'a duration greater than 0: a number with ms, s, m or h (e.g. 60s)'
+  }[kind]
+  let value: number | null = null
+  if (typeof v === 'number' && kind !== 'duration') value = v
+  else if (typeof v === 'string' && (kind === 'size' || kind === 'duration')) {
+    const q = parseQuantity(v, kind === 'size' ? SIZE_UNITS : DURATION_UNITS)
+    if (!q.ok && q.reason === 'unit') {
+      report(ctx, e.valueAt, e.field, expected, describe(e.value), `unknown unit "${q.unit}"; expected ${expected}, found ${describe(e.value)}`)
+      return null
+    }
+    if (q.ok) value = q.value
+  }
+  const wholeNeeded = kind === 'integer' || kind === 'size'
+  if (value == null || !Number.isFinite(value) || value <= 0 || (wholeNeeded && !Number.isInteger(value))) {
+    report(ctx, e.valueAt, e.field, expected, describe(e.value))
+    return null
+  }
+  return value
+}
+
+function readDivision (ctx: WalkContext, e: Entry | undefined): DivisionLimits {
+  const entries = e == null ? [] : readMap(ctx, e.value, e.field, e.valueAt, DIVISION_FIELDS)
+  const get = (k: string): Entry | undefined => find(entries, k)
+  return {
+    requestsPerSecond: readLimit(ctx, get('requests_per_second'), 'number'),
+    distinctUsers: readLimit(ctx, get('distinct_users'), 'integer'),
+    dataBytes: readLimit(ctx, get('data_bytes'), 'size'),
+    cpu: readLimit(ctx, get('cpu'), 'number'),
+    memoryBytes: readLimit(ctx, get('memory'), 'size'),
+    windowMs: readLimit(ctx, get('window'), 'duration') ?? 60_000,
+    cooldownMs: readLimit(ctx, get('cooldown'), 'duration') ?? 600_000
+  }
+}
+
+/** Validates the document's root node; returns a Genome only when no problem was recorded. */
+export function buildGenome (ctx: WalkContext, rootNode: unknown, input: SchemaInput): Genome | null {
+  if (rootNode == null || !isMap(rootNode)) {
+    report(ctx, 0, '(top)', 'a map with organism, zone and functions', describe(rootNode))
+    return null
+  }
+  const top = readMap(ctx, rootNode, '', 0, TOP_FIELDS) ?? []
+  const required = (k: string): Entry | undefined => {
+    const e = find(top, k)
+    if (e == null) report(ctx, 0, k, `a "${k}:" field`, 'none', `required field missing; expected a "${k}:" field, found none`)
+    return e
+  }
+  const organismEntry = required('organism')
+  const zoneEntry = required('zone')
+  const functionsEntry = required('functions')
+  const organism = organismEntry == null ? null : readName(ctx, organismEntry)
+  const zone = zoneEntry == null ? null : readDnsName(ctx, zoneEntry)
+  const router = readPortBlock(ctx, find(top, 'router'))
+  const dns = readPortBlock(ctx, find(top, 'dns'))
+  if (router.port != null && router.port === dns.port) {
+    report(ctx, dns.at, dns.field, 'a port other than router.port', `the number ${dns.port}`, `port ${dns.port} clashes with router.port; expected a port other than router.port, found the number ${dns.port}`)
+  }
+  const hostsEntry = find(top, 'hosts')
+  let hostPool: string | null = null
+  if (hostsEntry != null) {
+    hostPool = readRelativePath(ctx, hostsEntry, 'a host pool file')
+    if (hostPool != null && input.exists != null && !input.exists(hostPool, 'file')) {
+      report(ctx, hostsEntry.valueAt, hostsEntry.field, 'an existing file in the genome', `no file at ${hostPool}`)
+    }
+  }
+  const reserved = [
+    ...(router.port != null ? [{ port: router.port, owner: 'router.port' }] : []),
+    ...(dns.port != null ? [{ port: dns.port, owner: 'dns.port' }] : [])
+  ]
+  const functions = functionsEntry == null ? [] : readFunctions(ctx, functionsEntry, { zone, root: input.root, exists: input.exists, reservedPorts: reserved })
+  const division = readDivision(ctx, find(top, 'division'))
+  if (ctx.problems.length > 0 || organism == null || zone == null) return null
+  return {
+    organism,
+    zone,
+    routerPort: router.port,
+    dnsPort: dns.port,
+    functions: functions as FunctionSpec[],
+    division,
+    hostPool,
+    root: input.root,
+    commit: input.commit
+  }
+}
