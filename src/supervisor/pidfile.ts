@@ -47,6 +47,7 @@ export async function orphanGroups (pf: PidFile): Promise<number[]> {
 
 /** Kills every function process group a previous cell left behind in runDir; returns the groups killed. */
 export async function reapOrphans (runDir: string, graceMs: number, log: Logger): Promise<number[]> {
+  const own = (await readStat(process.pid))?.pgid
   const names = (await readdir(runDir).catch(() => [] as string[])).filter((n) => n.endsWith('.json'))
   const killed: number[] = []
   await Promise.all(names.map(async (name) => {
@@ -55,7 +56,7 @@ export async function reapOrphans (runDir: string, graceMs: number, log: Logger)
     if (pf != null) {
       for (const pgid of await orphanGroups(pf)) {
         // Never signal our own group: a token match on ourselves would be a bug, not an orphan.
-        if (pgid === process.pid || pgid <= 1) continue
+        if (pgid === own || pgid <= 1) continue
         log.warn('killing orphaned function left by a previous cell', { function: pf.function, pgid })
         const how = await terminateGroup(pgid, graceMs)
         if (how === 'stuck') { signalGroup(pgid, 'SIGKILL'); await waitGroupGone(pgid, 1_000) }
