@@ -63,8 +63,11 @@ test('a function\'s stdout and stderr land in its log, rotate, and can be follow
   t.after(() => ac.abort())
   const seen: string[] = []
   const following = (async () => { for await (const l of sup.logs('chatty', { lines: 0, follow: true, signal: ac.signal })) seen.push(l) })()
-  await getText(sup.readyPort('chatty') as number, '/log')
-  await waitFor('the request line', () => seen.some((l) => / out request line \d+$/.test(l)))
+  // The follower starts asynchronously: keep making requests until one of their lines shows up.
+  await waitFor('a request line', async () => {
+    await getText(sup.readyPort('chatty') as number, '/log')
+    return seen.some((l) => / out request line \d+$/.test(l))
+  })
   ac.abort()
   await following
 })

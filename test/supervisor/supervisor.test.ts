@@ -84,8 +84,8 @@ test('a start command that fails at once shows its exit code and last log lines,
   // The crash loop keeps retrying, visibly.
   const before = sup.get('exits')?.restarts ?? 0
   await waitFor('another retry', () => (sup.get('exits')?.restarts ?? 0) > before)
-  const text = formatPrometheus(sup.metrics())
-  assert.match(text, /organism_function_state\{function="exits",state="crash-loop"\} 1/)
+  // Between retries it is back in crash-loop, and the metrics say so.
+  await waitFor('crash-loop in the metrics', () => /organism_function_state\{function="exits",state="crash-loop"\} 1/.test(formatPrometheus(sup.metrics())))
 })
 
 test('a function that never answers health is killed and failed', async (t) => {
