@@ -68,6 +68,7 @@ export class FunctionRunner {
   private want = false
   private attempt: Attempt | null = null
   private setupAbort: AbortController | null = null
+  private setupRun: Promise<unknown> | null = null
   private timer: NodeJS.Timeout | null = null
   private exits: number[] = []
   private cpuBase = 0
@@ -132,8 +133,11 @@ export class FunctionRunner {
         this.setState('setup')
         this.setupAbort = new AbortController()
         this.log.line('cell', `setup for genome ${this.ctx.genomeVersion}: ${this.spec.setup}`)
-        const r = await runToEnd(this.spec.setup, this.spec.codeDir, this.env(null, randomUUID()), this.log, this.ctx.setupTimeoutMs, this.ctx.stopGraceMs, this.setupAbort.signal)
+        const run = runToEnd(this.spec.setup, this.spec.codeDir, this.env(null, randomUUID()), this.log, this.ctx.setupTimeoutMs, this.ctx.stopGraceMs, this.setupAbort.signal)
+        this.setupRun = run
+        const r = await run
         this.setupAbort = null
+        this.setupRun = null
         if (stale()) return
         if (r.code !== 0) {
           const how = r.timedOut ? `timed out after ${this.ctx.setupTimeoutMs} ms` : exitText(r.code, r.signal)
@@ -259,6 +263,8 @@ export class FunctionRunner {
     const setup = this.setupAbort
     if (a != null || setup != null) this.setState('stopping')
     setup?.abort()
+    // runToEnd is bounded (grace, then SIGKILL), so waiting for it keeps stop() from returning while setup lives.
+    await this.setupRun
     if (a != null) {
       a.expected = true
       a.ac.abort()

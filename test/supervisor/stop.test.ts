@@ -3,7 +3,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { alive, fnSpec, markedProcesses, startSupervisor, tempDir, waitState } from './helpers.ts'
+import { alive, fnSpec, markedProcesses, startSupervisor, tempDir, waitFor, waitState } from './helpers.ts'
 
 test('stop lets a draining function finish and removes its pid file', async (t) => {
   const stateDir = tempDir(t)
@@ -34,4 +34,14 @@ test('a function ignoring SIGTERM is SIGKILLed after the grace; stop() stops all
   assert.deepEqual(await markedProcesses(stateDir), [])
   for (const s of sup.status()) assert.equal(s.state, 'stopped')
   assert.ok(readFileSync(join(stateDir, 'logs', 'stubborn.log'), 'utf8').includes('ignoring SIGTERM'))
+})
+
+test('stopping during setup kills the setup and ends stopped', async (t) => {
+  const code = tempDir(t)
+  const sup = await startSupervisor(t, { stopGraceMs: 300, functions: [fnSpec('slowsetup', { codeDir: code, setup: 'echo $$ > setup.pid; sleep 30' })] })
+  await waitState(sup, 'slowsetup', 'setup')
+  const pid = Number(await waitFor('setup pid', () => { try { return readFileSync(join(code, 'setup.pid'), 'utf8').trim() } catch { return '' } }))
+  await sup.stopFunction('slowsetup')
+  assert.equal(sup.get('slowsetup')?.state, 'stopped')
+  assert.equal(alive(pid), false)
 })
