@@ -7,6 +7,7 @@ import type { Supervisor } from '../supervisor/index.ts'
 import type { Router } from '../router/index.ts'
 import type { CellStatus } from './status.ts'
 import { cellError } from './errors.ts'
+import { supervisorError } from '../supervisor/index.ts'
 
 export interface LocalApi {
   readonly port: number
@@ -52,7 +53,7 @@ export function createLocalApi (opts: LocalApiOptions): LocalApi {
     const m = /^\/logs\/([^/]+)$/.exec(url.pathname)
     if (req.method === 'GET' && m != null) {
       const name = decodeURIComponent(m[1])
-      if (opts.supervisor.get(name) == null) return reply(res, 404, cellError('FUNCTION_UNKNOWN', `no function named ${name}`).toJSON())
+      if (opts.supervisor.get(name) == null) return reply(res, 404, supervisorError('FUNCTION_UNKNOWN', `no function named ${name}`).toJSON())
       const ac = new AbortController()
       logs.add(ac)
       res.on('close', () => { ac.abort(); logs.delete(ac) })

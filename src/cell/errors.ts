@@ -8,6 +8,5 @@ export const cellError = defineErrors('cell', {
   CELL_STATE_UNWRITABLE: { hint: 'Make the state directory writable by this user, or pass another one with `--state DIR`.' },
   ROUTER_PORT_IN_USE: { hint: 'Another program listens on that port: stop it, or start the cell with `--port N` (0 picks a free port).' },
   CELL_API_UNAUTHORIZED: { hint: 'Send the token from the state directory\'s cell.json as `Authorization: Bearer TOKEN` (the CLI does this).' },
-  CELL_API_NOT_FOUND: { hint: 'The local API has GET /status, GET /metrics, GET /logs/FN[?follow=1&lines=N] and POST /stop.' },
-  FUNCTION_UNKNOWN: { hint: 'Use one of the function names listed by `cell status`.' }
+  CELL_API_NOT_FOUND: { hint: 'The local API has GET /status, GET /metrics, GET /logs/FN[?follow=1&lines=N] and POST /stop.' }
 })

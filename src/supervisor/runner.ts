@@ -33,6 +33,7 @@ export interface RunnerContext {
   readonly backoff: BackoffOptions
   readonly rotate: RotateOptions
   readonly portRange?: readonly [number, number]
+  readonly env: Readonly<Record<string, string>>
   /** Ports handed to this cell's functions, shared by all runners so two never get the same one. */
   readonly usedPorts: Set<number>
   readonly log: Logger
@@ -294,6 +295,7 @@ export class FunctionRunner {
   private env (port: number | null, token: string): NodeJS.ProcessEnv {
     return {
       ...process.env,
+      ...this.ctx.env,
       ...this.spec.env,
       ...(port == null ? {} : { PORT: String(port) }),
       DATA_DIR: this.dataDir,

@@ -31,6 +31,7 @@ export function createSupervisor (opts: SupervisorOptions): Supervisor {
     backoff: { ...defaultBackoff, ...opts.backoff },
     rotate,
     portRange: opts.portRange,
+    env: opts.env ?? {},
     usedPorts: new Set<number>(),
     log,
     onChange: (s: FunctionStatus) => feed.publish(s)

@@ -57,6 +57,8 @@ export interface SupervisorOptions {
   readonly logKeep?: number
   /** Dynamic ports come from the kernel's ephemeral range unless a range is given. */
   readonly portRange?: readonly [number, number]
+  /** Environment the cell adds for every function (the router's URL, PATH with the cell's Node). */
+  readonly env?: Readonly<Record<string, string>>
 }
 
 export interface LogOptions {
