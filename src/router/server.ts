@@ -149,7 +149,7 @@ export function createRouter (opts: RouterOptions): Router {
     })
   }
 
-  const server = createServer({ maxHeaderSize: opts.maxHeaderSize ?? 16 * 1024, keepAliveTimeout: 30_000, requestTimeout: 0, headersTimeout: 30_000 }, onRequest)
+  const server = createServer({ maxHeaderSize: opts.maxHeaderSize ?? 16 * 1024, requireHostHeader: false, keepAliveTimeout: 30_000, requestTimeout: 0, headersTimeout: 30_000 }, onRequest)
   server.on('upgrade', onUpgrade)
   server.on('connection', (s: Socket) => { s.setNoDelay(true) })
   server.on('clientError', (err: Error & { code?: string }, socket: Duplex) => {
