@@ -67,6 +67,7 @@ export function createRouter (opts: RouterOptions): Router {
   const trackers = new Map<string, TrafficTracker>()
   const marks = new WeakMap<Socket | Duplex, SocketMark>()
   const tunnels = new Set<Duplex>()
+  const answeredClientError = new WeakSet<Duplex>()
   const lastWarn = new Map<string, number>()
   let table: RouteTable = buildRouteTable([])
   let port = 0
@@ -154,6 +155,9 @@ export function createRouter (opts: RouterOptions): Router {
   server.on('connection', (s: Socket) => { s.setNoDelay(true) })
   server.on('clientError', (err: Error & { code?: string }, socket: Duplex) => {
     const s = socket as Socket
+    // The parser reports an error again for every later chunk; answer once, and a second end() would destroy the socket.
+    if (answeredClientError.has(s)) return
+    answeredClientError.add(s)
     if (err.code === 'ECONNRESET' || !s.writable) { s.destroy(); return }
     const tooLarge = err.code === 'HPE_HEADER_OVERFLOW'
     const status = tooLarge ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400
@@ -165,6 +169,7 @@ export function createRouter (opts: RouterOptions): Router {
     s.end(rawPage(status, e))
     // Keep reading what the client still sends: closing with unread bytes makes the kernel send a reset,
     // and the client would see ECONNRESET instead of our 431. The timer bounds the wait.
+    s.removeAllListeners('data') // detach the failed parser; it has nothing more to say
     s.on('data', () => {})
     s.resume()
     const timer = setTimeout(() => s.destroy(), 2_000)
