@@ -1,0 +1,64 @@
+// Header rewriting for proxying (pure): drop hop-by-hop headers, add X-Forwarded-*, keep the client's Host.
+
+/** Per RFC 9110 §7.6.1 these describe one connection, not the message; expect is answered by the router itself. */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'expect'])
+const FORWARDED = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host'])
+
+/** Extra header names a Connection header marks as hop-by-hop ("Connection: close, X-Foo"). */
+function connectionTokens (value: string): Set<string> | null {
+  const v = value.toLowerCase()
+  if (v === 'keep-alive' || v === 'close' || v === 'upgrade') return null // the common case allocates nothing
+  const out = new Set<string>()
+  for (const t of v.split(',')) { const s = t.trim(); if (s.length > 0) out.add(s) }
+  return out
+}
+
+export interface ForwardInfo {
+  readonly remoteAddress: string
+  readonly proto: 'http' | 'https'
+}
+
+/**
+ * Builds the upstream header list (flat [name, value, …]) from Node's rawHeaders.
+ * upgrade = true keeps Connection/Upgrade so that a WebSocket handshake reaches the function.
+ */
+export function forwardRequestHeaders (raw: readonly string[], info: ForwardInfo, upgrade = false): string[] {
+  let xff: string | null = null
+  let host: string | null = null
+  let extra: Set<string> | null = null
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i].toLowerCase()
+    if (name === 'connection') extra = connectionTokens(raw[i + 1])
+    else if (name === 'x-forwarded-for') xff = xff == null ? raw[i + 1] : `${xff}, ${raw[i + 1]}`
+    else if (name === 'host') host = raw[i + 1]
+  }
+  const out: string[] = []
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i].toLowerCase()
+    if (HOP_BY_HOP.has(name) || FORWARDED.has(name)) continue
+    if (extra != null && extra.has(name)) continue
+    out.push(raw[i], raw[i + 1])
+  }
+  const addr = info.remoteAddress.startsWith('::ffff:') ? info.remoteAddress.slice(7) : info.remoteAddress
+  out.push('x-forwarded-for', xff == null ? addr : `${xff}, ${addr}`, 'x-forwarded-proto', info.proto)
+  if (host != null) out.push('x-forwarded-host', host)
+  if (upgrade) {
+    const up = raw.findIndex((v, i) => i % 2 === 0 && v.toLowerCase() === 'upgrade')
+    out.push('connection', 'Upgrade', 'upgrade', up >= 0 ? raw[up + 1] : 'websocket')
+  }
+  return out
+}
+
+type InHeaders = Record<string, string | string[] | undefined>
+
+/** Response headers for the client: the upstream's, minus hop-by-hop ones (Node adds its own framing). */
+export function forwardResponseHeaders (headers: InHeaders): InHeaders {
+  const conn = headers.connection
+  const extra = typeof conn === 'string' ? connectionTokens(conn) : null
+  const out: InHeaders = {}
+  for (const name in headers) {
+    if (HOP_BY_HOP.has(name) || (extra != null && extra.has(name))) continue
+    out[name] = headers[name]
+  }
+  return out
+}

@@ -1,0 +1,214 @@
+// The cell's HTTP edge: one port, route by Host (+ path prefix), proxy to the function's process, count usage.
+import { createServer } from 'node:http'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
+import type { Duplex } from 'node:stream'
+import { performance } from 'node:perf_hooks'
+import type { Clock } from '../core/clock.ts'
+import { realClock } from '../core/clock.ts'
+import type { Startable } from '../core/lifecycle.ts'
+import type { MetricFamily } from '../core/prometheus.ts'
+import { logger } from '../core/log.ts'
+import { routerError } from './errors.ts'
+import { buildRouteTable, matchRoute } from './routes.ts'
+import type { RouteTable } from './routes.ts'
+import { sendPage, rawPage } from './pages.ts'
+import { Pools, defaultPoolOptions, proxyRequest } from './proxy.ts'
+import type { PoolOptions } from './proxy.ts'
+import { tunnel } from './upgrade.ts'
+import { TrafficTracker, clientKey, defaultTrafficOptions, emptyTraffic } from './traffic.ts'
+import type { FunctionTraffic, TrafficOptions } from './traffic.ts'
+import { trafficFamilies, UNROUTED } from './metrics.ts'
+
+/** Where a function's requests go. 'remote' (a peer cell) will join this union later. */
+export type Upstream =
+  | { kind: 'local', port: number }
+  | { kind: 'unavailable', reason: string, retryAfterSeconds: number }
+
+export interface RouterOptions {
+  /** 0 = any free port; read the chosen one from router.port after start(). */
+  port: number
+  /** Default 127.0.0.1: exposing the edge to the network is a choice the cell makes explicitly (e.g. '0.0.0.0' or '::'). */
+  host?: string
+  /** Called per request; must be cheap (a map lookup in the supervisor's state). */
+  resolve: (fn: string) => Upstream
+  /** Bytes of request head accepted before answering 431; default 16 KiB. */
+  maxHeaderSize?: number
+  /** Drives the metric windows (not request latency, which uses the monotonic performance clock). */
+  clock?: Clock
+  /** Value of X-Forwarded-Proto; 'https' once TLS terminates in front of the router. */
+  proto?: 'http' | 'https'
+  pool?: Partial<PoolOptions>
+  traffic?: Partial<TrafficOptions>
+  /** Max time stop() waits for requests in flight before cutting them; default 5 s. */
+  drainMs?: number
+}
+
+export interface Router extends Startable {
+  readonly port: number
+  setRoutes: (table: RouteTable) => void
+  stats: (fn: string) => FunctionTraffic
+  metrics: () => MetricFamily[]
+}
+
+const log = logger('router')
+
+/** Wire byte counters per client socket, so that per-request bytes cost two subtractions and no stream listeners. */
+interface SocketMark { read: number, written: number }
+
+export function createRouter (opts: RouterOptions): Router {
+  const clock = opts.clock ?? realClock
+  const host = opts.host ?? '127.0.0.1'
+  const proto = opts.proto ?? 'http'
+  const poolOpts: PoolOptions = { ...defaultPoolOptions, ...opts.pool }
+  const trafficOpts: TrafficOptions = { ...defaultTrafficOptions, ...opts.traffic }
+  const drainMs = opts.drainMs ?? 5_000
+  const pools = new Pools(poolOpts)
+  const trackers = new Map<string, TrafficTracker>()
+  const marks = new WeakMap<Socket | Duplex, SocketMark>()
+  const tunnels = new Set<Duplex>()
+  const answeredClientError = new WeakSet<Duplex>()
+  const lastWarn = new Map<string, number>()
+  let table: RouteTable = buildRouteTable([])
+  let port = 0
+  let sweepTimer: NodeJS.Timeout | null = null
+
+  const trackerOf = (fn: string): TrafficTracker => {
+    let t = trackers.get(fn)
+    if (t == null) { t = new TrafficTracker(clock.now(), trafficOpts); trackers.set(fn, t) }
+    return t
+  }
+
+  /** At most one warning per function per 10 s, so a dead function cannot flood the log. */
+  const onUpstreamError = (fn: string, err: Error): void => {
+    const now = clock.now()
+    if (now - (lastWarn.get(fn) ?? -Infinity) < 10_000) return
+    lastWarn.set(fn, now)
+    log.warn(`upstream of ${fn} failed`, { function: fn, err })
+  }
+
+  const wireDelta = (socket: Socket | Duplex | null): SocketMark => {
+    if (socket == null) return { read: 0, written: 0 }
+    const s = socket as Socket
+    const m = marks.get(s) ?? { read: 0, written: 0 }
+    const d = { read: s.bytesRead - m.read, written: s.bytesWritten - m.written }
+    m.read = s.bytesRead; m.written = s.bytesWritten
+    marks.set(s, m)
+    return d
+  }
+
+  const record = (fn: string, req: IncomingMessage, status: number, startedAt: number, socket: Socket | Duplex | null): void => {
+    const d = wireDelta(socket)
+    const user = clientKey(req.headers.cookie, (socket as Socket | null)?.remoteAddress, req.headers['user-agent'])
+    trackerOf(fn).record(clock.now(), status, performance.now() - startedAt, user, d.read, d.written)
+  }
+
+  const info = (req: IncomingMessage): { remoteAddress: string, proto: 'http' | 'https' } =>
+    ({ remoteAddress: req.socket.remoteAddress ?? '', proto })
+
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    const startedAt = performance.now()
+    const socket = req.socket
+    const m = matchRoute(table, req.headers.host, req.url ?? '/')
+    const fn = m.kind === 'match' ? m.entry.function : UNROUTED
+    res.once('close', () => { record(fn, req, res.headersSent ? res.statusCode : 0, startedAt, socket) })
+    if (m.kind === 'bad-host') {
+      sendPage(res, 400, routerError('ROUTER_BAD_HOST', `The Host header ${JSON.stringify(req.headers.host ?? null)} is not usable: ${m.reason}.`))
+      return
+    }
+    if (m.kind === 'no-route') {
+      sendPage(res, 404, routerError('ROUTER_NO_ROUTE', `No function serves the host "${m.host}"${req.url != null && req.url !== '/' ? ` (path ${req.url.split('?')[0].slice(0, 200)})` : ''}.`))
+      return
+    }
+    const up = opts.resolve(fn)
+    if (up.kind === 'unavailable') {
+      sendPage(res, 503, routerError('ROUTER_FUNCTION_UNAVAILABLE', `The function "${fn}" is not available: ${up.reason}.`), { 'retry-after': String(Math.max(1, Math.ceil(up.retryAfterSeconds))) })
+      return
+    }
+    proxyRequest(pools.get(up.port, clock.now()), req, res, fn, info(req), onUpstreamError)
+  }
+
+  const onUpgrade = (req: IncomingMessage, client: Duplex, head: Buffer): void => {
+    const startedAt = performance.now()
+    const m = matchRoute(table, req.headers.host, req.url ?? '/')
+    const fn = m.kind === 'match' ? m.entry.function : UNROUTED
+    const refuse = (status: number, page: string): void => {
+      client.on('error', () => {})
+      client.end(page)
+      record(fn, req, status, startedAt, client)
+    }
+    if (m.kind === 'bad-host') { refuse(400, rawPage(400, routerError('ROUTER_BAD_HOST', `The Host header is not usable: ${m.reason}.`))); return }
+    if (m.kind === 'no-route') { refuse(404, rawPage(404, routerError('ROUTER_NO_ROUTE', `No function serves the host "${m.host}".`))); return }
+    const up = opts.resolve(fn)
+    if (up.kind === 'unavailable') {
+      refuse(503, rawPage(503, routerError('ROUTER_FUNCTION_UNAVAILABLE', `The function "${fn}" is not available: ${up.reason}.`), { 'Retry-After': String(Math.max(1, Math.ceil(up.retryAfterSeconds))) }))
+      return
+    }
+    tunnel(req, client, head, up.port, fn, info(req), poolOpts.connectTimeoutMs, tunnels, (end) => {
+      const user = clientKey(req.headers.cookie, req.socket?.remoteAddress, req.headers['user-agent'])
+      trackerOf(fn).record(clock.now(), end.status, performance.now() - startedAt, user, end.bytesIn, end.bytesOut)
+    })
+  }
+
+  const server = createServer({ maxHeaderSize: opts.maxHeaderSize ?? 16 * 1024, requireHostHeader: false, keepAliveTimeout: 30_000, requestTimeout: 0, headersTimeout: 30_000 }, onRequest)
+  server.on('upgrade', onUpgrade)
+  server.on('connection', (s: Socket) => { s.setNoDelay(true) })
+  server.on('clientError', (err: Error & { code?: string }, socket: Duplex) => {
+    const s = socket as Socket
+    // The parser reports an error again for every later chunk; answer once, and a second end() would destroy the socket.
+    if (answeredClientError.has(s)) return
+    answeredClientError.add(s)
+    if (err.code === 'ECONNRESET' || !s.writable) { s.destroy(); return }
+    const tooLarge = err.code === 'HPE_HEADER_OVERFLOW'
+    const status = tooLarge ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400
+    const e = tooLarge
+      ? routerError('ROUTER_HEADER_TOO_LARGE', 'The request headers are larger than this router accepts.')
+      : routerError('ROUTER_BAD_REQUEST', `The request could not be parsed (${err.code ?? err.message}).`)
+    const t = trackerOf(UNROUTED)
+    t.record(clock.now(), status, 0, 'a:' + (s.remoteAddress ?? ''), 0, 0)
+    s.end(rawPage(status, e))
+    // Keep reading what the client still sends: closing with unread bytes makes the kernel send a reset,
+    // and the client would see ECONNRESET instead of our 431. The timer bounds the wait.
+    s.removeAllListeners('data') // detach the failed parser; it has nothing more to say
+    s.on('data', () => {})
+    s.resume()
+    const timer = setTimeout(() => s.destroy(), 2_000)
+    timer.unref()
+    s.once('close', () => { clearTimeout(timer) })
+    s.once('end', () => { s.destroy() })
+  })
+
+  return {
+    name: 'router',
+    get port () { return port },
+    setRoutes (next) { table = next },
+    stats (fn) { const t = trackers.get(fn); return t == null ? emptyTraffic() : t.snapshot(clock.now()) },
+    metrics () { return trafficFamilies(trackers, clock.now()) },
+    async start () {
+      await new Promise<void>((resolve, reject) => {
+        const onError = (err: Error & { code?: string }): void => {
+          reject(routerError('ROUTER_LISTEN_FAILED', `The router could not listen on ${host}:${opts.port}: ${err.code ?? err.message}.`, { cause: err }))
+        }
+        server.once('error', onError)
+        server.listen(opts.port, host, () => { server.off('error', onError); resolve() })
+      })
+      const addr = server.address()
+      port = typeof addr === 'object' && addr != null ? addr.port : opts.port
+      server.on('error', (err) => { log.error('server error', { err }) })
+      sweepTimer = setInterval(() => { pools.sweep(clock.now(), 10 * 60_000) }, 60_000)
+      sweepTimer.unref()
+      log.info(`listening on ${host}:${port}`)
+    },
+    async stop () {
+      if (sweepTimer != null) clearInterval(sweepTimer)
+      const closed = new Promise<void>((resolve) => { server.close(() => { resolve() }) })
+      server.closeIdleConnections()
+      for (const s of tunnels) s.destroy()
+      // Requests in flight may finish; after drainMs they are cut so that stop() always returns.
+      const timer = setTimeout(() => { server.closeAllConnections() }, drainMs)
+      await closed
+      clearTimeout(timer)
+      await pools.closeAll()
+    }
+  }
+}
