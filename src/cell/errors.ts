@@ -6,7 +6,6 @@ export const cellError = defineErrors('cell', {
   CELL_NOT_RUNNING: { hint: 'Start the cell with `cell start` (or `npm start` for the demo), or pass the `--state DIR` it was started with.' },
   CELL_API_UNREACHABLE: { hint: 'The cell may have died: check `<state>/cell.log`, then start it again with `cell start`.' },
   CELL_STATE_UNWRITABLE: { hint: 'Make the state directory writable by this user, or pass another one with `--state DIR`.' },
-  ROUTER_PORT_IN_USE: { hint: 'Another program listens on that port: stop it, or start the cell with `--port N` (0 picks a free port).' },
   CELL_API_UNAUTHORIZED: { hint: 'Send the token from the state directory\'s cell.json as `Authorization: Bearer TOKEN` (the CLI does this).' },
   CELL_API_NOT_FOUND: { hint: 'The local API has GET /status, GET /metrics, GET /logs/FN[?follow=1&lines=N] and POST /stop.' }
 })

@@ -24,7 +24,9 @@ export function callCell (addr: ApiAddress, method: string, path: string, stream
     const req = http.request({ host: '127.0.0.1', port: addr.apiPort, method, path, headers: { authorization: `Bearer ${addr.token}` }, timeout: stream == null ? 10_000 : 0 }, (res) => {
       let body = ''
       res.setEncoding('utf8')
-      res.on('data', (c: string) => { if (stream != null) stream(c); else body += c })
+      // Only a successful body is streamed; an error body is kept to be reported.
+      const live = stream != null && res.statusCode === 200 ? stream : null
+      res.on('data', (c: string) => { if (live != null) live(c); else body += c })
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }))
       res.on('error', reject)
     })
