@@ -30,7 +30,7 @@ export function formatStatus (s: CellStatus): string {
 /** What to try once the demo is up. */
 export function formatWelcome (s: CellStatus): string {
   const lines = [`organism ${s.organism} is up: router on ${s.router.url}`, '', 'try:']
-  for (const f of s.functions) lines.push(`  curl -H 'Host: ${f.domain}' ${s.router.url}${f.pathPrefix ?? '/'}${f.name === 'catalog' ? 'courses' : ''}`)
+  for (const f of s.functions) lines.push(`  curl -H 'Host: ${f.domain}' ${s.router.url}${f.pathPrefix ?? '/'}`)
   lines.push('', 'npx cell status       the functions, their state and traffic', 'npx cell logs FN -f   a function\'s log', 'Ctrl-C                stop the organism')
   return lines.join('\n')
 }

@@ -73,6 +73,7 @@ export function serve (name, routes) {
   const server = http.createServer(async (req, res) => {
     const path = new URL(req.url, 'http://x').pathname
     if (path === '/health') return send(res, 200, { ok: true, function: name })
+    if (path === '/' && req.method === 'GET') return send(res, 200, { function: name, routes: Object.keys(routes) })
     for (const r of table) {
       const m = r.method === req.method && r.re.exec(path)
       if (!m) continue
