@@ -78,6 +78,19 @@ test('status shows the traffic the router measured; logs show the function outpu
   assert.match(unknown.stderr, /FUNCTION_UNKNOWN/)
 })
 
+test('the local API serves the router and supervisor metrics in Prometheus text format', async () => {
+  const r = await runCli(['status', '--json', '--state', state])
+  const s = JSON.parse(r.stdout) as CellStatus
+  const metrics = await request(s.api.port, '127.0.0.1', '/metrics')
+  assert.equal(metrics.status, 200)
+  assert.match(metrics.headers['content-type'] ?? '', /text\/plain/)
+  assert.match(metrics.body, /^# TYPE organism_http_requests_total counter$/m)
+  assert.match(metrics.body, /^organism_http_requests_total\{function="grades"[^}]*\} [1-9]/m)
+  assert.match(metrics.body, /^organism_function_up\{function="catalog"\} 1$/m)
+  const unauthorized = await request(s.api.port, '127.0.0.1', '/status')
+  assert.equal(unauthorized.status, 401, 'status needs the token from cell.json')
+})
+
 test('after kill -9 of the cell, a new start leaves one process per function and the data', async () => {
   const first = cells[cells.length - 1]
   first.child.kill('SIGKILL')
