@@ -65,12 +65,33 @@ function hasBody (req: IncomingMessage): boolean {
   return cl != null && cl !== '0'
 }
 
-/** Per-request state, passed to undici as `opaque` so that the factory and callback are shared, not per-request closures. */
-interface Exchange {
+/**
+ * Per-request state, passed to undici as `opaque` so that the factory and callback are shared, not per-request closures.
+ * It is also the request's abort signal (undici accepts an emitter with on/once/removeListener), which saves an
+ * AbortController per request.
+ */
+export class Exchange {
   readonly res: ServerResponse
   readonly fn: string
-  readonly abort: AbortController
   readonly onUpstreamError: (fn: string, err: Error) => void
+  aborted = false
+  private listener: (() => void) | null = null
+  constructor (res: ServerResponse, fn: string, onUpstreamError: (fn: string, err: Error) => void) {
+    this.res = res; this.fn = fn; this.onUpstreamError = onUpstreamError
+  }
+
+  once (_event: 'abort', fn: () => void): void { this.listener = fn }
+  /** Present only because undici checks that a signal has on() or addEventListener(). */
+  on (event: 'abort', fn: () => void): void { this.once(event, fn) }
+  removeListener (_event: 'abort', _fn: () => void): void { this.listener = null }
+  /** Called when the client's response closed before it finished: cancels the upstream request. */
+  abort (): void {
+    if (this.aborted) return
+    this.aborted = true
+    const l = this.listener
+    this.listener = null
+    if (l != null) l()
+  }
 }
 
 function factory ({ statusCode, headers, opaque }: Dispatcher.StreamFactoryData<Exchange>): Writable {
@@ -82,22 +103,21 @@ function factory ({ statusCode, headers, opaque }: Dispatcher.StreamFactoryData<
 function done (err: Error | null, data: { opaque: unknown }): void {
   if (err == null) return
   const ex = data.opaque as Exchange
-  if (ex.abort.signal.aborted) return // the client went away; nothing to answer
+  if (ex.aborted) return // the client went away; nothing to answer
   ex.onUpstreamError(ex.fn, err)
   sendPage(ex.res, 502, routerError('ROUTER_UPSTREAM_FAILED', `The function "${ex.fn}" did not answer: ${(err as { code?: string }).code ?? err.message}.`))
 }
 
-/** Sends req to the pool and streams the answer into res; a client abort (res closed early) cancels the upstream request. */
-export function proxyRequest (pool: Pool, req: IncomingMessage, res: ServerResponse, fn: string, info: ForwardInfo, onUpstreamError: (fn: string, err: Error) => void): void {
-  const abort = new AbortController()
-  res.once('close', () => { if (!res.writableFinished) abort.abort() })
-  const ex: Exchange = { res, fn, abort, onUpstreamError }
+/** Sends req to the pool and streams the answer into res; the caller calls exchange.abort() if the client leaves early. */
+export function proxyRequest (pool: Pool, req: IncomingMessage, res: ServerResponse, fn: string, info: ForwardInfo, onUpstreamError: (fn: string, err: Error) => void): Exchange {
+  const ex = new Exchange(res, fn, onUpstreamError)
   pool.stream({
     path: req.url ?? '/',
     method: req.method as Dispatcher.HttpMethod,
     headers: forwardRequestHeaders(req.rawHeaders, info),
     body: hasBody(req) ? req : null,
-    signal: abort.signal,
+    signal: ex as unknown as AbortSignal,
     opaque: ex
   }, factory, done)
+  return ex
 }

@@ -14,7 +14,7 @@ import { buildRouteTable, matchRoute } from './routes.ts'
 import type { RouteTable } from './routes.ts'
 import { sendPage, rawPage } from './pages.ts'
 import { Pools, defaultPoolOptions, proxyRequest } from './proxy.ts'
-import type { PoolOptions } from './proxy.ts'
+import type { PoolOptions, Exchange } from './proxy.ts'
 import { tunnel } from './upgrade.ts'
 import { TrafficTracker, clientKey, defaultTrafficOptions, emptyTraffic } from './traffic.ts'
 import type { FunctionTraffic, TrafficOptions } from './traffic.ts'
@@ -111,7 +111,11 @@ export function createRouter (opts: RouterOptions): Router {
     const socket = req.socket
     const m = matchRoute(table, req.headers.host, req.url ?? '/')
     const fn = m.kind === 'match' ? m.entry.function : UNROUTED
-    res.once('close', () => { record(fn, req, res.headersSent ? res.statusCode : 0, startedAt, socket) })
+    let exchange: Exchange | null = null
+    res.once('close', () => {
+      if (exchange != null && !res.writableFinished) exchange.abort()
+      record(fn, req, res.headersSent ? res.statusCode : 0, startedAt, socket)
+    })
     if (m.kind === 'bad-host') {
       sendPage(res, 400, routerError('ROUTER_BAD_HOST', `The Host header ${JSON.stringify(req.headers.host ?? null)} is not usable: ${m.reason}.`))
       return
@@ -125,7 +129,7 @@ export function createRouter (opts: RouterOptions): Router {
       sendPage(res, 503, routerError('ROUTER_FUNCTION_UNAVAILABLE', `The function "${fn}" is not available: ${up.reason}.`), { 'retry-after': String(Math.max(1, Math.ceil(up.retryAfterSeconds))) })
       return
     }
-    proxyRequest(pools.get(up.port, clock.now()), req, res, fn, info(req), onUpstreamError)
+    exchange = proxyRequest(pools.get(up.port, clock.now()), req, res, fn, info(req), onUpstreamError)
   }
 
   const onUpgrade = (req: IncomingMessage, client: Duplex, head: Buffer): void => {

@@ -118,7 +118,7 @@ test('an upstream that resets the connection gives 502, and the router keeps ser
   assert.equal(ok.body.toString(), 'fine')
 })
 
-test('oversized request headers get a 431 answer, not a reset', async (t) => {
+test('oversized request headers get a 431 answer, not a reset', { timeout: 30_000 }, async (t) => {
   const router = await startRouter(t, [{ function: 'x', domain: 'x.test', pathPrefix: null }], {}, 8 * 1024)
   const r = await send(router.port, { headers: { host: 'x.test', cookie: 'c=' + 'a'.repeat(64 * 1024) } })
   assert.equal(r.status, 431)
@@ -134,7 +134,7 @@ test('oversized request headers get a 431 answer, not a reset', async (t) => {
   assert.match(raw, /^HTTP\/1\.1 431 /)
 })
 
-test('a client abort cancels the upstream request', async (t) => {
+test('a client abort cancels the upstream request', { timeout: 30_000 }, async (t) => {
   let upstreamClosed!: () => void
   const closed = new Promise<void>((resolve) => { upstreamClosed = resolve })
   let arrived!: () => void
@@ -148,7 +148,7 @@ test('a client abort cancels the upstream request', async (t) => {
   await closed // the upstream socket closes because undici aborted the request
 })
 
-test('WebSocket echo through the router', async (t) => {
+test('WebSocket echo through the router', { timeout: 30_000 }, async (t) => {
   const up = await startUpstream(t, (_req, res) => { res.end() }, wsEcho)
   const router = await startRouter(t, [{ function: 'ws', domain: '127.0.0.1', pathPrefix: null }], { ws: { kind: 'local', port: up.port } })
   const ws = new WebSocket(`ws://127.0.0.1:${router.port}/chat`)
@@ -162,7 +162,7 @@ test('WebSocket echo through the router', async (t) => {
   assert.deepEqual(messages, ['hello', 'x'.repeat(1000)])
 })
 
-test('WebSocket to an unknown host or a dead function gets an HTTP error, not a hang', async (t) => {
+test('WebSocket to an unknown host or a dead function gets an HTTP error, not a hang', { timeout: 30_000 }, async (t) => {
   const router = await startRouter(t, [{ function: 'dead', domain: 'dead.test', pathPrefix: null }], { dead: { kind: 'local', port: await deadPort() } })
   const upgrade = async (host: string): Promise<string> => await new Promise((resolve, reject) => {
     const s = connect(router.port, '127.0.0.1', () => {

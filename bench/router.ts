@@ -1,0 +1,188 @@
+// Router benchmark: wrk against the upstream directly, through the Organism router, and through nginx, in one run.
+//
+//   node bench/router.ts            (BENCH_SECONDS=3 for a quick check; default 10)
+//
+// Processes: the upstream and the router each run in their own child process, so the router does not share an
+// event loop with the upstream; nginx runs with worker_processes 1 so that it, like the router, uses one core
+// (this machine has few cores, shared by wrk, the upstream and the proxy under test).
+import { fork, spawn, execFileSync } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
+import { mkdtempSync, writeFileSync, rmSync, mkdirSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createServer, connect } from 'node:net'
+import { parseWrk } from './lib/wrk.ts'
+import type { WrkResult } from './lib/wrk.ts'
+
+const seconds = Number(process.env.BENCH_SECONDS ?? 10)
+const warmupSeconds = Math.min(2, seconds)
+const here = import.meta.dirname
+const children: ChildProcess[] = []
+const tmp = mkdtempSync(join(tmpdir(), 'organism-bench-router-'))
+
+function cleanup (): void {
+  // Children run in their own process group (detached), so killing the group also ends nginx's workers.
+  for (const c of children) {
+    if (c.exitCode != null || c.signalCode != null || c.pid == null) continue
+    try { process.kill(-c.pid, 'SIGKILL') } catch { c.kill('SIGKILL') }
+  }
+  children.length = 0
+  rmSync(tmp, { recursive: true, force: true })
+}
+process.on('exit', cleanup)
+for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => { cleanup(); process.exit(130) })
+
+function have (cmd: string): boolean {
+  try { execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }); return true } catch { return false }
+}
+
+function ensureTools (): void {
+  const missing = ['wrk', 'nginx'].filter((c) => !have(c) && !existsSbin(c))
+  if (missing.length === 0) return
+  if (process.getuid?.() !== 0) throw new Error(`missing ${missing.join(', ')}; install them (apt-get install -y wrk nginx) or run as root`)
+  execFileSync('apt-get', ['install', '-y', 'wrk', 'nginx'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } })
+}
+
+function existsSbin (cmd: string): boolean {
+  try { execFileSync('test', ['-x', `/usr/sbin/${cmd}`]); return true } catch { return false }
+}
+
+/** Forks a TypeScript child and waits (at most 15 s) for its first IPC message carrying a port. */
+async function forkWithPort (file: string, args: string[]): Promise<{ child: ChildProcess, port: number }> {
+  const child = fork(join(here, file), args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], detached: true })
+  children.push(child)
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => { reject(new Error(`${file} did not report a port within 15 s`)) }, 15_000)
+    child.once('message', (m: { port: number }) => { clearTimeout(timer); resolve(m.port) })
+    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`${file} exited with ${String(code)}`)) })
+  })
+  return { child, port }
+}
+
+async function freePort (): Promise<number> {
+  const s = createServer()
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve))
+  const addr = s.address()
+  await new Promise<void>((resolve) => s.close(() => { resolve() }))
+  return typeof addr === 'object' && addr != null ? addr.port : 0
+}
+
+/** Polls until the port accepts a TCP connection: at most 50 tries, 100 ms apart. */
+async function waitForPort (port: number): Promise<void> {
+  for (let i = 0; i < 50; i++) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = connect(port, '127.0.0.1', () => { s.destroy(); resolve(true) })
+      s.on('error', () => { resolve(false) })
+    })
+    if (ok) return
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  throw new Error(`nothing listens on 127.0.0.1:${port} after 5 s`)
+}
+
+async function startNginx (upstreamPort: number): Promise<{ port: number, child: ChildProcess }> {
+  const port = await freePort()
+  for (const d of ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi', 'logs']) mkdirSync(join(tmp, d), { recursive: true })
+  const conf = join(tmp, 'nginx.conf')
+  writeFileSync(conf, `daemon off;
+worker_processes 1;
+pid ${tmp}/nginx.pid;
+error_log ${tmp}/logs/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path ${tmp}/client_body;
+  proxy_temp_path ${tmp}/proxy;
+  fastcgi_temp_path ${tmp}/fastcgi;
+  uwsgi_temp_path ${tmp}/uwsgi;
+  scgi_temp_path ${tmp}/scgi;
+  upstream app { server 127.0.0.1:${upstreamPort}; keepalive 64; }
+  server {
+    listen 127.0.0.1:${port};
+    location / {
+      proxy_pass http://app;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host $host;
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+    }
+  }
+}
+`)
+  const bin = have('nginx') ? 'nginx' : '/usr/sbin/nginx'
+  const child = spawn(bin, ['-p', tmp, '-c', conf], { stdio: ['ignore', 'inherit', 'inherit'], detached: true })
+  children.push(child)
+  await waitForPort(port)
+  return { port, child }
+}
+
+/** utime + stime of the processes, in ms, from /proc (Linux). */
+function cpuMs (pids: number[]): number {
+  let ticks = 0
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      ticks += Number(fields[11]) + Number(fields[12])
+    } catch { /* gone */ }
+  }
+  return ticks * 10 // USER_HZ is 100 on Linux
+}
+
+/** nginx's master and its workers (the workers do the proxying). */
+function nginxPids (master: ChildProcess): number[] {
+  const pid = master.pid ?? 0
+  try {
+    return [pid, ...readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter((x) => x !== '').map(Number)]
+  } catch { return [pid] }
+}
+
+async function wrk (port: number, secs: number): Promise<WrkResult> {
+  const child = spawn('wrk', ['-t2', '-c50', `-d${secs}s`, '--latency', '-H', 'Host: bench.test', `http://127.0.0.1:${port}/`], { stdio: ['ignore', 'pipe', 'inherit'], detached: true })
+  children.push(child)
+  let out = ''
+  child.stdout?.on('data', (c: Buffer) => { out += c.toString() })
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve))
+  if (code !== 0) throw new Error(`wrk exited with ${String(code)}:\n${out}`)
+  return parseWrk(out)
+}
+
+async function main (): Promise<void> {
+  ensureTools()
+  const upstream = await forkWithPort('lib/router-upstream.ts', [])
+  const router = await forkWithPort('lib/router-child.ts', [String(upstream.port)])
+  const { port: nginxPort, child: nginx } = await startNginx(upstream.port)
+  const targets = [['direct', upstream.port], ['router', router.port], ['nginx', nginxPort]] as const
+  const results = new Map<string, WrkResult>()
+  const cpu = new Map<string, number>()
+  const pids: Record<string, number[]> = { direct: [upstream.child.pid ?? 0], router: [router.child.pid ?? 0], nginx: nginxPids(nginx) }
+  for (const [name, port] of targets) {
+    await wrk(port, warmupSeconds) // warm-up: JIT, connection pools
+    const before = cpuMs(pids[name])
+    const r = await wrk(port, seconds)
+    results.set(name, r)
+    // CPU per request of the server under test: independent of what else the (shared) machine runs.
+    cpu.set(name, (cpuMs(pids[name]) - before) * 1000 / (r.requestsPerSecond * seconds))
+  }
+  console.log(`wrk -t2 -c50 -d${seconds}s --latency (after a ${warmupSeconds}s warm-up each); router and upstream in separate processes; nginx worker_processes 1`)
+  console.log('target   req/s       p50 ms   p99 ms   server CPU us/req   errors')
+  for (const [name] of targets) {
+    const r = results.get(name) as WrkResult
+    console.log(`${name.padEnd(8)} ${r.requestsPerSecond.toFixed(0).padStart(9)}   ${r.p50Ms.toFixed(2).padStart(6)}   ${r.p99Ms.toFixed(2).padStart(6)}   ${(cpu.get(name) ?? 0).toFixed(0).padStart(17)}   ${r.errors ?? '-'}`)
+  }
+  const d = results.get('direct') as WrkResult
+  const ro = results.get('router') as WrkResult
+  const ng = results.get('nginx') as WrkResult
+  console.log(`router/nginx req/s: ${(ro.requestsPerSecond / ng.requestsPerSecond).toFixed(2)}  (target >= 0.80)`)
+  console.log(`router p99 - direct p99: ${(ro.p99Ms - d.p99Ms).toFixed(2)} ms  (target <= 1 ms)`)
+  console.log(`nginx p99 - direct p99: ${(ng.p99Ms - d.p99Ms).toFixed(2)} ms`)
+}
+
+try {
+  await main()
+} catch (err) {
+  console.error(err instanceof Error ? err.message : err)
+  process.exitCode = 1
+} finally {
+  cleanup()
+}
