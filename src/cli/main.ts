@@ -9,7 +9,10 @@ import { initCommand, genomeCheckCommand } from './genome.ts'
 
 const usage = `usage: cell <command> [options]
 
-  start [--genome DIR] [--ref REF] [--port N] [--demo]   run a cell from a signed genome (foreground)
+  start [--genome DIR] [--ref REF] [--port N] [--listen ADDR] [--demo]
+                                                         run a cell from a signed genome (foreground);
+                                                         the router listens on ADDR (default 0.0.0.0,
+                                                         127.0.0.1 for --demo)
   status [--json]                                        the cell's functions, state and traffic
   logs FN [-f] [-n LINES]                                a function's log
   stop                                                   stop the cell gracefully
@@ -24,6 +27,7 @@ const options = {
   ref: { type: 'string' },
   port: { type: 'string' },
   'api-port': { type: 'string' },
+  listen: { type: 'string' },
   demo: { type: 'boolean' },
   json: { type: 'boolean' },
   follow: { type: 'boolean', short: 'f' },

@@ -30,6 +30,8 @@ export async function startCommand (values: CliValues, paths: CellPaths): Promis
     genomeRepo,
     ref: values.ref,
     routerPort: parsePort(values.port, '--port'),
+    // The demo stays on this machine; a real cell serves its network.
+    routerHost: values.listen ?? (values.demo === true ? '127.0.0.1' : '0.0.0.0'),
     apiPort: parsePort(values['api-port'], '--api-port') ?? 0
   })
   const onSignal = (): void => { void cell.stop() }
