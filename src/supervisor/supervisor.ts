@@ -68,7 +68,8 @@ export function createSupervisor (opts: SupervisorOptions): Supervisor {
       const reaped = await reapOrphans(join(opts.stateDir, 'run'), stopGraceMs, log)
       if (reaped.length > 0) log.info('reaped orphaned functions', { groups: reaped })
       // Functions start independently: one that fails does not hold up or stop the others.
-      for (const r of runners.values()) void r.start()
+      const first = opts.autostart == null ? null : new Set(opts.autostart)
+      for (const r of runners.values()) if (first == null || first.has(r.spec.name)) void r.start()
       sampler = setInterval(() => { void sampleAll() }, opts.sampleIntervalMs ?? 5_000)
       sampler.unref()
     },

@@ -59,6 +59,8 @@ export interface SupervisorOptions {
   readonly portRange?: readonly [number, number]
   /** Environment the cell adds for every function (the router's URL, PATH with the cell's Node). */
   readonly env?: Readonly<Record<string, string>>
+  /** Functions started by start() (default: all); the others wait for startFunction (in an organism, the ones this cell owns). */
+  readonly autostart?: readonly string[]
 }
 
 export interface LogOptions {
