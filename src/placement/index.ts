@@ -1,0 +1,73 @@
+// Who owns what: pure decisions from the organism's placements and the liveness of its cells.
+//
+//   const plan = placementPlan({ self, functions: ['catalog', 'grades'], placements, liveness })
+//   plan.route('catalog')   // { kind: 'local' } | { kind: 'remote', cell } | { kind: 'unavailable', … }
+//   plan.local              // the functions this cell must run now
+
+export type Liveness = 'alive' | 'suspect' | 'dead' | 'unknown'
+
+export interface PlacementView {
+  readonly function: string
+  readonly owner: string
+  readonly epoch: number
+  /** 'moving' while a cold move is under way: requests wait (503 + Retry-After) until the new owner serves. */
+  readonly state: 'serving' | 'moving'
+}
+
+export type Route =
+  | { readonly kind: 'local' }
+  | { readonly kind: 'remote', readonly cell: string }
+  | { readonly kind: 'unavailable', readonly reason: string, readonly retryAfterSeconds: number }
+
+export interface PlanInput {
+  readonly self: string
+  /** The genome's functions, in genome order. */
+  readonly functions: readonly string[]
+  readonly placements: ReadonlyMap<string, PlacementView>
+  readonly liveness: (cell: string) => Liveness
+}
+
+export interface Plan {
+  /** Functions whose placement names this cell as owner and that are not being moved away. */
+  readonly local: ReadonlySet<string>
+  route: (fn: string) => Route
+}
+
+/** The founding cell owns every function at epoch 1. */
+export function genesisPlacements (self: string, functions: readonly string[]): PlacementView[] {
+  return functions.map((fn) => ({ function: fn, owner: self, epoch: 1, state: 'serving' }))
+}
+
+export function placementPlan (input: PlanInput): Plan {
+  const local = new Set<string>()
+  const routes = new Map<string, Route>()
+  for (const fn of input.functions) {
+    const p = input.placements.get(fn)
+    let route: Route
+    if (p == null) {
+      route = { kind: 'unavailable', reason: `no cell has claimed ${fn} yet`, retryAfterSeconds: 2 }
+    } else if (p.state === 'moving') {
+      route = { kind: 'unavailable', reason: `${fn} is moving to another cell`, retryAfterSeconds: 1 }
+    } else if (p.owner === input.self) {
+      route = { kind: 'local' }
+      local.add(fn)
+    } else {
+      const live = input.liveness(p.owner)
+      // A suspect owner still gets traffic: suspicion is not death, and most suspects refute.
+      route = live === 'dead' || live === 'unknown'
+        ? { kind: 'unavailable', reason: `the cell that owns ${fn} is ${live === 'dead' ? 'dead' : 'not known here yet'}`, retryAfterSeconds: 5 }
+        : { kind: 'remote', cell: p.owner }
+    }
+    routes.set(fn, route)
+  }
+  const unknown: Route = { kind: 'unavailable', reason: 'not a function of this organism', retryAfterSeconds: 30 }
+  return { local, route: (fn) => routes.get(fn) ?? unknown }
+}
+
+/** What the supervisor must change so that it runs exactly the plan's local functions. */
+export function reconcile (running: ReadonlySet<string>, plan: Plan): { start: string[], stop: string[] } {
+  return {
+    start: [...plan.local].filter((fn) => !running.has(fn)),
+    stop: [...running].filter((fn) => !plan.local.has(fn))
+  }
+}
