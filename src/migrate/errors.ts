@@ -1,0 +1,12 @@
+// Error codes of moving a function and its data between cells.
+import { defineErrors } from '../core/errors.ts'
+
+export const migrateError = defineErrors('migrate', {
+  MIGRATE_PROTOCOL: { hint: 'The peer sent something that is not a move stream; check that both cells run the same software version.' },
+  MIGRATE_CHECKSUM: { hint: 'The data arrived damaged and was discarded; the function stays with its old owner. Run the move again.' },
+  MIGRATE_TRUNCATED: { hint: 'The connection ended before all data arrived; the function stays with its old owner. Check the link between the cells and run the move again.' },
+  MIGRATE_ARCHIVE_FAILED: { hint: 'tar could not pack or unpack the data directory: check that `tar` is installed, the disk has room and the directory is readable.' },
+  MIGRATE_REFUSED: { hint: 'The receiving cell refused the function (see the message); fix that cause on the receiving cell and run the move again.' },
+  MIGRATE_NOT_OWNER: { hint: 'Only the cell that owns a function can move it; run `cell move` against the owner shown by `cell status`.' },
+  MIGRATE_UNKNOWN_CELL: { hint: 'Name a live member cell (its name or id prefix from `cell status`).' }
+})
