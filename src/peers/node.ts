@@ -1,0 +1,344 @@
+// A cell's libp2p node behind the membrane: TCP + Noise + yamux, identify, ping, gossipsub; members-only protocols.
+import { createLibp2p } from 'libp2p'
+import type { Libp2p } from 'libp2p'
+import { tcp } from '@libp2p/tcp'
+import { noise } from '@libp2p/noise'
+import { yamux } from '@libp2p/yamux'
+import { identify } from '@libp2p/identify'
+import type { Identify } from '@libp2p/identify'
+import { ping } from '@libp2p/ping'
+import type { Ping } from '@libp2p/ping'
+import { gossipsub, TopicValidatorResult } from '@libp2p/gossipsub'
+import type { GossipSub, Message } from '@libp2p/gossipsub'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
+import type { Connection, PeerId, Stream } from '@libp2p/interface'
+import { logger } from '../core/log.ts'
+import { realClock } from '../core/clock.ts'
+import type { Clock } from '../core/clock.ts'
+import { parseAdmission, signAdmission } from './admission.ts'
+import type { Admission } from './admission.ts'
+import { peersError } from './errors.ts'
+import { DEFAULT_MAX_MESSAGE_BYTES, errorResponse, okResponse, parseResponse, readFrame, writeFrame } from './frame.ts'
+import { loadOrCreateIdentity } from './identity.ts'
+import { answerJoin, askToJoin, JOIN_PROTOCOL } from './join.ts'
+import { Membrane, appScore, gossipThresholds } from './membrane.ts'
+import { Membership } from './membership.ts'
+import { TokenBook, decodeToken, encodeToken, newSecret } from './tokens.ts'
+import type { PeerNode, PeerNodeOptions, RequestHandler, TopicHandler } from './types.ts'
+
+type Services = { identify: Identify, ping: Ping, pubsub: GossipSub }
+
+const TOPIC_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/
+
+export async function createPeerNode (opts: PeerNodeOptions): Promise<PeerNode> {
+  const log = logger('peers')
+  const clock: Clock = opts.clock ?? realClock
+  const maxBytes = opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES
+  const timeoutMs = opts.timeoutMs ?? 10_000
+  const { privateKey, peerId } = await loadOrCreateIdentity(opts.identityFile)
+  const selfId = peerId.toString()
+  const organism = opts.organism
+  if (!TOPIC_NAME.test(organism)) throw peersError('PEERS_PROTOCOL_INVALID', `organism name "${organism}" must match ${TOPIC_NAME}`)
+  const membership = new Membership(organism)
+  const tokens = new TokenBook()
+  const membrane = new Membrane({ isMember: (id) => membership.has(id), maxStrangers: opts.maxStrangers ?? 16 })
+  const membersTopic = `organism/${organism}/members`
+  const syncProtocol = `/organism/${organism}/members/1.0.0`
+  const timers = new Set<NodeJS.Timeout>()
+  const dropped = { gossip: 0, request: 0, join: 0 }
+  const lastDropLog = new Map<string, number>()
+  let stopped = false
+
+  const drop = (kind: 'gossip' | 'request' | 'join', from: string, reason: string): void => {
+    dropped[kind]++
+    // One line per peer and kind every 10 s at most: a flood must not become a log flood.
+    const key = `${kind}:${from}`
+    const last = lastDropLog.get(key) ?? -Infinity
+    if (clock.now() - last < 10_000) return
+    if (lastDropLog.size > 1000) lastDropLog.clear()
+    lastDropLog.set(key, clock.now())
+    log.warn(`dropped ${kind} message`, { from, reason, droppedSoFar: dropped[kind] })
+  }
+
+  if (opts.found === true) {
+    await membership.reset(await signAdmission(privateKey, { organism, peerId: selfId, admittedBy: selfId, issuedAt: clock.now() }), [])
+  } else if (opts.admissions != null && opts.admissions.length > 0) {
+    const rejected = await membership.reset(opts.admissions[0], opts.admissions.slice(1))
+    for (const r of rejected) log.warn('saved admission rejected', { peerId: r.record.peerId, reason: r.reason })
+  }
+
+  const libp2p: Libp2p<Services> = await createLibp2p({
+    privateKey,
+    addresses: { listen: opts.listen ?? ['/ip4/127.0.0.1/tcp/0'] },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    connectionGater: membrane.gater(),
+    services: {
+      identify: identify(),
+      ping: ping(),
+      pubsub: gossipsub({
+        allowPublishToZeroTopicPeers: true,
+        emitSelf: false,
+        maxInboundDataLength: maxBytes + 64 * 1024,
+        scoreParams: {
+          appSpecificScore: appScore((id) => membership.has(id)),
+          appSpecificWeight: 1,
+          // Every lab cell may share one address; membership, not IP diversity, is what we trust.
+          IPColocationFactorWeight: 0
+        },
+        scoreThresholds: gossipThresholds
+      })
+    }
+  })
+  const pubsub = libp2p.services.pubsub
+
+  const validator = (source: PeerId, msg: Message): TopicValidatorResult => {
+    if (msg.type !== 'signed') { drop('gossip', source.toString(), 'unsigned message'); return TopicValidatorResult.Reject }
+    if (!membership.has(source.toString())) { drop('gossip', source.toString(), 'relayed by a non-member'); return TopicValidatorResult.Reject }
+    if (msg.data.byteLength > maxBytes) { drop('gossip', source.toString(), `oversized (${msg.data.byteLength} bytes)`); return TopicValidatorResult.Reject }
+    // A member may relay a newcomer's message before we learn its admission: ignore (no penalty), do not deliver.
+    if (!membership.has(msg.from.toString())) { drop('gossip', msg.from.toString(), 'author is not a member'); return TopicValidatorResult.Ignore }
+    return TopicValidatorResult.Accept
+  }
+  const topicHandlers = new Map<string, Set<TopicHandler>>()
+  const listenTopic = (topic: string): void => {
+    pubsub.topicValidators.set(topic, validator)
+    pubsub.subscribe(topic)
+  }
+  pubsub.addEventListener('message', (evt) => {
+    const msg = evt.detail
+    if (msg.type !== 'signed') return
+    const from = msg.from.toString()
+    if (msg.topic === membersTopic) { void learnAdmission(msg.data, from); return }
+    for (const handler of topicHandlers.get(msg.topic) ?? []) {
+      try {
+        const r = handler(msg.data, from)
+        if (r instanceof Promise) r.catch((err) => log.warn('topic handler failed', { topic: msg.topic, err }))
+      } catch (err) {
+        log.warn('topic handler failed', { topic: msg.topic, err })
+      }
+    }
+  })
+
+  const learnAdmission = async (data: Uint8Array, from: string): Promise<void> => {
+    let record: Admission | undefined
+    try { record = parseAdmission(JSON.parse(new TextDecoder().decode(data))) } catch { record = undefined }
+    if (record == null) { drop('gossip', from, 'malformed admission'); return }
+    const verdict = await membership.add(record)
+    if (!verdict.ok) drop('gossip', from, `admission refused: ${verdict.reason}`)
+  }
+
+  const announce = async (record: Admission): Promise<void> => {
+    await pubsub.publish(membersTopic, new TextEncoder().encode(JSON.stringify(record)))
+  }
+
+  membership.onAdmit((record) => log.info('member admitted', { peerId: record.peerId, admittedBy: record.admittedBy }))
+
+  // Listen addresses that identify told us (not the ephemeral source ports of inbound connections).
+  const addrsOf = async (id: string): Promise<string[]> => {
+    try {
+      const peer = await libp2p.peerStore.get(peerIdFromString(id))
+      return peer.addresses.map((a) => a.multiaddr.toString()).slice(0, 8)
+    } catch {
+      return []
+    }
+  }
+
+  // Strangers get strangerGraceMs to finish a join; then their connections close.
+  libp2p.addEventListener('peer:connect', (evt) => {
+    const id = evt.detail.toString()
+    if (!membrane.connected(id)) return
+    const timer = setTimeout(() => {
+      timers.delete(timer)
+      if (membership.has(id)) return
+      log.info('closing connection of a non-member', { peerId: id })
+      for (const conn of libp2p.getConnections(evt.detail)) void conn.close().catch(() => {})
+    }, opts.strangerGraceMs ?? 10_000)
+    timers.add(timer)
+  })
+  libp2p.addEventListener('peer:disconnect', (evt) => membrane.disconnected(evt.detail.toString()))
+
+  const memberSide = { organism, selfId, privateKey, membership, tokens, now: () => clock.now(), maxMessageBytes: maxBytes, timeoutMs, addrsOf, announce, drop }
+  await libp2p.handle(JOIN_PROTOCOL, (stream, connection) => answerJoin(memberSide, stream, connection), { maxInboundStreams: 4 })
+
+  /** Wraps a members-only request handler: non-members are cut off before a byte is read. */
+  const serve = async (stream: Stream, connection: Connection, handler: RequestHandler): Promise<void> => {
+    const from = connection.remotePeer.toString()
+    if (!membership.has(from)) { drop('request', from, `not a member (${stream.protocol})`); stream.abort(new Error('not a member')); return }
+    const signal = AbortSignal.timeout(timeoutMs)
+    let payload: Uint8Array
+    try {
+      payload = await readFrame(stream, maxBytes, signal)
+    } catch (err) {
+      drop('request', from, `malformed request on ${stream.protocol}: ${(err as Error).message}`)
+      stream.abort(err as Error)
+      return
+    }
+    let answer: Uint8Array
+    try {
+      answer = okResponse(await handler(payload, from))
+    } catch (err) {
+      const e = err as { code?: string, message?: string }
+      answer = errorResponse(e.code ?? 'PEERS_REQUEST_FAILED', e.message ?? String(err))
+    }
+    try {
+      await writeFrame(stream, answer, maxBytes + 1, signal)
+    } catch (err) {
+      log.warn('could not answer request', { from, protocol: stream.protocol, err })
+      stream.abort(err as Error)
+    }
+  }
+
+  const checkProtocol = (protocol: string): void => {
+    const prefix = `/organism/${organism}/`
+    if (!protocol.startsWith(prefix) || !/^[a-z0-9][a-z0-9._-]*\/\d+\.\d+\.\d+$/.test(protocol.slice(prefix.length)) || protocol === syncProtocol) {
+      throw peersError('PEERS_PROTOCOL_INVALID', `protocol "${protocol}" must look like ${prefix}<name>/<major.minor.patch>`)
+    }
+  }
+
+  const handle = async (protocol: string, handler: RequestHandler): Promise<void> => {
+    await libp2p.handle(protocol, (stream, connection) => serve(stream, connection, handler), { maxInboundStreams: 64 })
+  }
+
+  const request = async (to: string, protocol: string, body: Uint8Array, ropts: { signal?: AbortSignal } = {}): Promise<Uint8Array> => {
+    if (stopped) throw peersError('PEERS_NOT_STARTED', 'peer node is stopped')
+    if (!membership.has(to)) throw peersError('PEERS_NOT_MEMBER', `${to} is not a member of ${organism}`)
+    if (body.byteLength > maxBytes) throw peersError('PEERS_MESSAGE_TOO_LARGE', `request of ${body.byteLength} bytes exceeds the ${maxBytes}-byte limit`)
+    const signal = AbortSignal.any([AbortSignal.timeout(timeoutMs), ...(ropts.signal != null ? [ropts.signal] : [])])
+    let response
+    try {
+      const stream = await libp2p.dialProtocol(peerIdFromString(to), protocol, { signal })
+      await writeFrame(stream, body, maxBytes, signal)
+      response = parseResponse(await readFrame(stream, maxBytes + 1, signal))
+    } catch (err) {
+      if ((err as { code?: string }).code?.startsWith('PEERS_') === true) throw err
+      throw peersError('PEERS_REQUEST_FAILED', `request to ${to} on ${protocol} failed: ${(err as Error).message}`, { cause: err })
+    }
+    if (!response.ok) throw peersError('PEERS_REQUEST_FAILED', `${to} answered ${response.code}: ${response.message}`, { details: { remoteCode: response.code } })
+    return response.body
+  }
+
+  // Anti-entropy for the member list: now and then ask one member for everything it knows.
+  await handle(syncProtocol, async () => new TextEncoder().encode(JSON.stringify(membership.records())))
+  const syncOnce = async (): Promise<void> => {
+    const peers = libp2p.getPeers().map(String).filter((id) => membership.has(id))
+    if (peers.length === 0 || !membership.has(selfId)) return
+    const from = peers[Math.floor(Math.random() * peers.length)]
+    const list = JSON.parse(new TextDecoder().decode(await request(from, syncProtocol, new Uint8Array(0)))) as unknown[]
+    for (const r of Array.isArray(list) ? list.slice(0, 100_000) : []) {
+      const record = parseAdmission(r)
+      if (record != null) await membership.add(record)
+    }
+  }
+  const syncEvery = opts.syncIntervalMs ?? 30_000
+  const scheduleSync = (): void => {
+    if (stopped) return
+    const timer = setTimeout(() => {
+      timers.delete(timer)
+      syncOnce().catch((err) => log.debug('member sync failed', { err })).finally(scheduleSync)
+    }, syncEvery)
+    timers.add(timer)
+  }
+
+  listenTopic(membersTopic)
+  scheduleSync()
+  return makeNode()
+
+  function makeNode (): PeerNode {
+    return {
+      peerId: selfId,
+      organism,
+      addrs: () => libp2p.getMultiaddrs().map(String),
+      members: () => membership.members(),
+      isMember: (id) => membership.has(id),
+      admissions: () => membership.records(),
+      onMember: (listener) => membership.onAdmit((r) => listener(r.peerId)),
+      stats: () => ({ dropped: { ...dropped }, strangers: membrane.strangerCount(), connections: libp2p.getConnections().length }),
+
+      admitToken (ttlMs: number): string {
+        if (!membership.has(selfId)) throw peersError('PEERS_NOT_MEMBER', 'only a member can admit others; join first')
+        const secret = newSecret()
+        tokens.issue(secret, clock.now(), ttlMs)
+        return encodeToken({ organism, peerId: selfId, addrs: libp2p.getMultiaddrs().map((a) => a.decapsulateCode(421).toString()), secret })
+      },
+
+      async join (address: string | undefined, token: string): Promise<void> {
+        if (stopped) throw peersError('PEERS_NOT_STARTED', 'peer node is stopped')
+        const t = decodeToken(token)
+        if (t.organism !== organism) throw peersError('PEERS_TOKEN_INVALID', `token is for organism "${t.organism}", this cell is in "${organism}"`)
+        const candidates = (address != null ? [address] : t.addrs).slice(0, 8)
+        const release = membrane.allowJoinTarget(t.peerId)
+        let lastErr: unknown
+        try {
+          for (const candidate of candidates) {
+            const signal = AbortSignal.timeout(timeoutMs)
+            let answer
+            try {
+              let ma = multiaddr(candidate)
+              const named = ma.getComponents().find((c) => c.name === 'p2p')?.value
+              if (named != null && named !== t.peerId) throw peersError('PEERS_TOKEN_INVALID', `address names peer ${named}, the token names ${t.peerId}`)
+              // Naming the peer in the address makes Noise prove we reached the member that issued the token.
+              if (named == null) ma = ma.encapsulate(`/p2p/${t.peerId}`)
+              const stream = await libp2p.dialProtocol(ma, JOIN_PROTOCOL, { signal })
+              answer = await askToJoin(stream, organism, t.secret, maxBytes, signal)
+            } catch (err) {
+              if ((err as { code?: string }).code?.startsWith('PEERS_TOKEN') === true) throw err
+              lastErr = err
+              continue
+            }
+            const rejected = await membership.reset(answer.founding, answer.records)
+            if (!membership.has(selfId) || !membership.has(t.peerId)) {
+              throw peersError('PEERS_ADMISSION_INVALID', 'the join answer does not verify back to genesis', { details: { rejected: rejected.map((r) => r.reason) } })
+            }
+            log.info('joined organism', { organism, via: t.peerId, members: membership.members().length })
+            // Meet the other members too, so gossip does not depend on one sponsor; failures are fine (sync repairs).
+            for (const [id, list] of Object.entries(answer.addrs).slice(0, 32)) {
+              if (!membership.has(id) || list.length === 0) continue
+              void libp2p.dial(list.map((a) => multiaddr(a)), { signal: AbortSignal.timeout(timeoutMs) }).catch(() => {})
+            }
+            return
+          }
+        } finally {
+          release()
+        }
+        throw peersError('PEERS_JOIN_FAILED', `could not complete the join via ${candidates.join(', ')}: ${(lastErr as Error | undefined)?.message ?? 'no address'}`, { cause: lastErr })
+      },
+
+      async publish (topic: string, data: Uint8Array): Promise<number> {
+        const full = topicName(topic)
+        if (!membership.has(selfId)) throw peersError('PEERS_NOT_MEMBER', 'only members publish to organism topics')
+        if (data.byteLength > maxBytes) throw peersError('PEERS_MESSAGE_TOO_LARGE', `message of ${data.byteLength} bytes exceeds the ${maxBytes}-byte limit`)
+        return (await pubsub.publish(full, data)).recipients.length
+      },
+
+      subscribe (topic: string, handler: TopicHandler): () => void {
+        const full = topicName(topic)
+        let set = topicHandlers.get(full)
+        if (set == null) { set = new Set(); topicHandlers.set(full, set); listenTopic(full) }
+        set.add(handler)
+        return () => {
+          set.delete(handler)
+          if (set.size === 0) { topicHandlers.delete(full); pubsub.unsubscribe(full); pubsub.topicValidators.delete(full) }
+        }
+      },
+
+      handle: async (protocol, handler) => { checkProtocol(protocol); await handle(protocol, handler) },
+      request: async (to, protocol, body, ropts) => { checkProtocol(protocol); return await request(to, protocol, body, ropts) },
+
+      async stop (): Promise<void> {
+        if (stopped) return
+        stopped = true
+        for (const t of timers) clearTimeout(t)
+        timers.clear()
+        await libp2p.stop()
+      }
+    }
+  }
+
+  function topicName (topic: string): string {
+    if (!TOPIC_NAME.test(topic) || topic === 'members') throw peersError('PEERS_PROTOCOL_INVALID', `topic "${topic}" must match ${TOPIC_NAME} and not be "members"`)
+    return `organism/${organism}/${topic}`
+  }
+}
