@@ -12,39 +12,42 @@ import { gossipsub, TopicValidatorResult } from '@libp2p/gossipsub'
 import type { GossipSub, Message } from '@libp2p/gossipsub'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
-import type { Connection, PeerId, Stream } from '@libp2p/interface'
+import type { PeerId } from '@libp2p/interface'
 import { logger } from '../core/log.ts'
 import { realClock } from '../core/clock.ts'
 import type { Clock } from '../core/clock.ts'
-import { parseAdmission, signAdmission } from './admission.ts'
+import { signAdmission } from './admission.ts'
 import type { Admission } from './admission.ts'
 import { peersError } from './errors.ts'
-import { DEFAULT_MAX_MESSAGE_BYTES, errorResponse, okResponse, parseResponse, readFrame, writeFrame } from './frame.ts'
+import { DEFAULT_MAX_MESSAGE_BYTES } from './frame.ts'
 import { loadOrCreateIdentity } from './identity.ts'
 import { answerJoin, askToJoin, JOIN_PROTOCOL } from './join.ts'
 import { Membrane, appScore, gossipThresholds } from './membrane.ts'
 import { Membership } from './membership.ts'
+import { Roster } from './roster.ts'
+import type { RosterContext } from './roster.ts'
+import { sendRequest, serveRequest } from './rpc.ts'
+import type { RpcContext } from './rpc.ts'
 import { TokenBook, decodeToken, encodeToken, newSecret } from './tokens.ts'
 import type { PeerNode, PeerNodeOptions, RequestHandler, TopicHandler } from './types.ts'
 
 type Services = { identify: Identify, ping: Ping, pubsub: GossipSub }
 
-const TOPIC_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/
+const NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/
 
 export async function createPeerNode (opts: PeerNodeOptions): Promise<PeerNode> {
   const log = logger('peers')
   const clock: Clock = opts.clock ?? realClock
   const maxBytes = opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES
   const timeoutMs = opts.timeoutMs ?? 10_000
+  const organism = opts.organism
+  if (!NAME.test(organism)) throw peersError('PEERS_PROTOCOL_INVALID', `organism name "${organism}" must match ${NAME}`)
   const { privateKey, peerId } = await loadOrCreateIdentity(opts.identityFile)
   const selfId = peerId.toString()
-  const organism = opts.organism
-  if (!TOPIC_NAME.test(organism)) throw peersError('PEERS_PROTOCOL_INVALID', `organism name "${organism}" must match ${TOPIC_NAME}`)
   const membership = new Membership(organism)
   const tokens = new TokenBook()
-  const membrane = new Membrane({ isMember: (id) => membership.has(id), maxStrangers: opts.maxStrangers ?? 16 })
-  const membersTopic = `organism/${organism}/members`
-  const syncProtocol = `/organism/${organism}/members/1.0.0`
+  const isMember = (id: string): boolean => membership.has(id)
+  const membrane = new Membrane({ isMember, maxStrangers: opts.maxStrangers ?? 16 })
   const timers = new Set<NodeJS.Timeout>()
   const dropped = { gossip: 0, request: 0, join: 0 }
   const lastDropLog = new Map<string, number>()
@@ -54,8 +57,7 @@ export async function createPeerNode (opts: PeerNodeOptions): Promise<PeerNode> 
     dropped[kind]++
     // One line per peer and kind every 10 s at most: a flood must not become a log flood.
     const key = `${kind}:${from}`
-    const last = lastDropLog.get(key) ?? -Infinity
-    if (clock.now() - last < 10_000) return
+    if (clock.now() - (lastDropLog.get(key) ?? -Infinity) < 10_000) return
     if (lastDropLog.size > 1000) lastDropLog.clear()
     lastDropLog.set(key, clock.now())
     log.warn(`dropped ${kind} message`, { from, reason, droppedSoFar: dropped[kind] })
@@ -81,9 +83,10 @@ export async function createPeerNode (opts: PeerNodeOptions): Promise<PeerNode> 
       pubsub: gossipsub({
         allowPublishToZeroTopicPeers: true,
         emitSelf: false,
+        // Gossipsub drops whole RPCs above this; our own check below is on the payload.
         maxInboundDataLength: maxBytes + 64 * 1024,
         scoreParams: {
-          appSpecificScore: appScore((id) => membership.has(id)),
+          appSpecificScore: appScore(isMember),
           appSpecificWeight: 1,
           // Every lab cell may share one address; membership, not IP diversity, is what we trust.
           IPColocationFactorWeight: 0
@@ -94,12 +97,48 @@ export async function createPeerNode (opts: PeerNodeOptions): Promise<PeerNode> 
   })
   const pubsub = libp2p.services.pubsub
 
+  const rpc: RpcContext = { isMember, maxBytes, timeoutMs, log, drop }
+  const request = async (to: string, protocol: string, body: Uint8Array, signal?: AbortSignal): Promise<Uint8Array> => {
+    if (stopped) throw peersError('PEERS_NOT_STARTED', 'peer node is stopped')
+    return await sendRequest(rpc, async (s) => await libp2p.dialProtocol(peerIdFromString(to), protocol, { signal: s }), to, protocol, body, signal)
+  }
+  const handle = async (protocol: string, handler: RequestHandler): Promise<void> => {
+    await libp2p.handle(protocol, (stream, connection) => serveRequest(rpc, stream, connection, handler), { maxInboundStreams: 64 })
+  }
+  const selfAddrs = (): string[] => libp2p.getMultiaddrs().map((a) => a.decapsulateCode(421).toString())
+
+  const rosterCtx: RosterContext = {
+    selfId,
+    membership,
+    publish: async (topic, data) => { await pubsub.publish(topic, data) },
+    request,
+    selfAddrs,
+    // Listen addresses that identify or a hello told us (not the ephemeral source ports of inbound connections).
+    knownAddrs: async (id) => {
+      try {
+        return (await libp2p.peerStore.get(peerIdFromString(id))).addresses.map((a) => a.multiaddr.toString()).slice(0, 8)
+      } catch {
+        return []
+      }
+    },
+    learnAddrs: async (id, addrs) => {
+      const parsed = []
+      for (const a of addrs) { try { parsed.push(multiaddr(a).decapsulateCode(421)) } catch {} }
+      if (parsed.length > 0) await libp2p.peerStore.merge(peerIdFromString(id), { multiaddrs: parsed })
+    },
+    connectedMembers: () => libp2p.getPeers().map(String).filter(isMember),
+    drop
+  }
+  const roster = new Roster(organism, rosterCtx)
+
   const validator = (source: PeerId, msg: Message): TopicValidatorResult => {
     if (msg.type !== 'signed') { drop('gossip', source.toString(), 'unsigned message'); return TopicValidatorResult.Reject }
-    if (!membership.has(source.toString())) { drop('gossip', source.toString(), 'relayed by a non-member'); return TopicValidatorResult.Reject }
+    if (!isMember(source.toString())) { drop('gossip', source.toString(), 'relayed by a non-member'); return TopicValidatorResult.Reject }
     if (msg.data.byteLength > maxBytes) { drop('gossip', source.toString(), `oversized (${msg.data.byteLength} bytes)`); return TopicValidatorResult.Reject }
+    // On the members topic a newcomer's hello carries its own admission: the roster checks it.
+    if (msg.topic === roster.topic) return TopicValidatorResult.Accept
     // A member may relay a newcomer's message before we learn its admission: ignore (no penalty), do not deliver.
-    if (!membership.has(msg.from.toString())) { drop('gossip', msg.from.toString(), 'author is not a member'); return TopicValidatorResult.Ignore }
+    if (!isMember(msg.from.toString())) { drop('gossip', msg.from.toString(), 'author is not a member'); return TopicValidatorResult.Ignore }
     return TopicValidatorResult.Accept
   }
   const topicHandlers = new Map<string, Set<TopicHandler>>()
@@ -111,7 +150,7 @@ export async function createPeerNode (opts: PeerNodeOptions): Promise<PeerNode> 
     const msg = evt.detail
     if (msg.type !== 'signed') return
     const from = msg.from.toString()
-    if (msg.topic === membersTopic) { void learnAdmission(msg.data, from); return }
+    if (msg.topic === roster.topic) { roster.onGossip(msg.data, from).catch((err) => log.warn('members message failed', { err })); return }
     for (const handler of topicHandlers.get(msg.topic) ?? []) {
       try {
         const r = handler(msg.data, from)
@@ -122,29 +161,7 @@ export async function createPeerNode (opts: PeerNodeOptions): Promise<PeerNode> 
     }
   })
 
-  const learnAdmission = async (data: Uint8Array, from: string): Promise<void> => {
-    let record: Admission | undefined
-    try { record = parseAdmission(JSON.parse(new TextDecoder().decode(data))) } catch { record = undefined }
-    if (record == null) { drop('gossip', from, 'malformed admission'); return }
-    const verdict = await membership.add(record)
-    if (!verdict.ok) drop('gossip', from, `admission refused: ${verdict.reason}`)
-  }
-
-  const announce = async (record: Admission): Promise<void> => {
-    await pubsub.publish(membersTopic, new TextEncoder().encode(JSON.stringify(record)))
-  }
-
   membership.onAdmit((record) => log.info('member admitted', { peerId: record.peerId, admittedBy: record.admittedBy }))
-
-  // Listen addresses that identify told us (not the ephemeral source ports of inbound connections).
-  const addrsOf = async (id: string): Promise<string[]> => {
-    try {
-      const peer = await libp2p.peerStore.get(peerIdFromString(id))
-      return peer.addresses.map((a) => a.multiaddr.toString()).slice(0, 8)
-    } catch {
-      return []
-    }
-  }
 
   // Strangers get strangerGraceMs to finish a join; then their connections close.
   libp2p.addEventListener('peer:connect', (evt) => {
@@ -152,193 +169,133 @@ export async function createPeerNode (opts: PeerNodeOptions): Promise<PeerNode> 
     if (!membrane.connected(id)) return
     const timer = setTimeout(() => {
       timers.delete(timer)
-      if (membership.has(id)) return
+      if (isMember(id)) return
       log.info('closing connection of a non-member', { peerId: id })
       for (const conn of libp2p.getConnections(evt.detail)) void conn.close().catch(() => {})
     }, opts.strangerGraceMs ?? 10_000)
     timers.add(timer)
   })
-  libp2p.addEventListener('peer:disconnect', (evt) => membrane.disconnected(evt.detail.toString()))
+  libp2p.addEventListener('peer:disconnect', (evt) => { membrane.disconnected(evt.detail.toString()) })
 
-  const memberSide = { organism, selfId, privateKey, membership, tokens, now: () => clock.now(), maxMessageBytes: maxBytes, timeoutMs, addrsOf, announce, drop }
+  const memberSide = {
+    organism, selfId, privateKey, membership, tokens, now: () => clock.now(), maxMessageBytes: maxBytes, timeoutMs, drop,
+    addrsOf: rosterCtx.knownAddrs,
+    announce: async (record: Admission) => { await roster.announce(record) }
+  }
   await libp2p.handle(JOIN_PROTOCOL, (stream, connection) => answerJoin(memberSide, stream, connection), { maxInboundStreams: 4 })
+  await handle(roster.protocol, (body, from) => roster.answerSync(body, from))
 
-  /** Wraps a members-only request handler: non-members are cut off before a byte is read. */
-  const serve = async (stream: Stream, connection: Connection, handler: RequestHandler): Promise<void> => {
-    const from = connection.remotePeer.toString()
-    if (!membership.has(from)) { drop('request', from, `not a member (${stream.protocol})`); stream.abort(new Error('not a member')); return }
-    const signal = AbortSignal.timeout(timeoutMs)
-    let payload: Uint8Array
-    try {
-      payload = await readFrame(stream, maxBytes, signal)
-    } catch (err) {
-      drop('request', from, `malformed request on ${stream.protocol}: ${(err as Error).message}`)
-      stream.abort(err as Error)
-      return
-    }
-    let answer: Uint8Array
-    try {
-      answer = okResponse(await handler(payload, from))
-    } catch (err) {
-      const e = err as { code?: string, message?: string }
-      answer = errorResponse(e.code ?? 'PEERS_REQUEST_FAILED', e.message ?? String(err))
-    }
-    try {
-      await writeFrame(stream, answer, maxBytes + 1, signal)
-    } catch (err) {
-      log.warn('could not answer request', { from, protocol: stream.protocol, err })
-      stream.abort(err as Error)
-    }
-  }
-
-  const checkProtocol = (protocol: string): void => {
-    const prefix = `/organism/${organism}/`
-    if (!protocol.startsWith(prefix) || !/^[a-z0-9][a-z0-9._-]*\/\d+\.\d+\.\d+$/.test(protocol.slice(prefix.length)) || protocol === syncProtocol) {
-      throw peersError('PEERS_PROTOCOL_INVALID', `protocol "${protocol}" must look like ${prefix}<name>/<major.minor.patch>`)
-    }
-  }
-
-  const handle = async (protocol: string, handler: RequestHandler): Promise<void> => {
-    await libp2p.handle(protocol, (stream, connection) => serve(stream, connection, handler), { maxInboundStreams: 64 })
-  }
-
-  const request = async (to: string, protocol: string, body: Uint8Array, ropts: { signal?: AbortSignal } = {}): Promise<Uint8Array> => {
-    if (stopped) throw peersError('PEERS_NOT_STARTED', 'peer node is stopped')
-    if (!membership.has(to)) throw peersError('PEERS_NOT_MEMBER', `${to} is not a member of ${organism}`)
-    if (body.byteLength > maxBytes) throw peersError('PEERS_MESSAGE_TOO_LARGE', `request of ${body.byteLength} bytes exceeds the ${maxBytes}-byte limit`)
-    const signal = AbortSignal.any([AbortSignal.timeout(timeoutMs), ...(ropts.signal != null ? [ropts.signal] : [])])
-    let response
-    try {
-      const stream = await libp2p.dialProtocol(peerIdFromString(to), protocol, { signal })
-      await writeFrame(stream, body, maxBytes, signal)
-      response = parseResponse(await readFrame(stream, maxBytes + 1, signal))
-    } catch (err) {
-      if ((err as { code?: string }).code?.startsWith('PEERS_') === true) throw err
-      throw peersError('PEERS_REQUEST_FAILED', `request to ${to} on ${protocol} failed: ${(err as Error).message}`, { cause: err })
-    }
-    if (!response.ok) throw peersError('PEERS_REQUEST_FAILED', `${to} answered ${response.code}: ${response.message}`, { details: { remoteCode: response.code } })
-    return response.body
-  }
-
-  // Anti-entropy for the member list: now and then ask one member for everything it knows.
-  await handle(syncProtocol, async () => new TextEncoder().encode(JSON.stringify(membership.records())))
-  const syncOnce = async (): Promise<void> => {
-    const peers = libp2p.getPeers().map(String).filter((id) => membership.has(id))
-    if (peers.length === 0 || !membership.has(selfId)) return
-    const from = peers[Math.floor(Math.random() * peers.length)]
-    const list = JSON.parse(new TextDecoder().decode(await request(from, syncProtocol, new Uint8Array(0)))) as unknown[]
-    for (const r of Array.isArray(list) ? list.slice(0, 100_000) : []) {
-      const record = parseAdmission(r)
-      if (record != null) await membership.add(record)
-    }
-  }
-  const syncEvery = opts.syncIntervalMs ?? 30_000
+  // Anti-entropy for the member list: now and then pull everything one member knows.
   const scheduleSync = (): void => {
     if (stopped) return
     const timer = setTimeout(() => {
       timers.delete(timer)
-      syncOnce().catch((err) => log.debug('member sync failed', { err })).finally(scheduleSync)
-    }, syncEvery)
+      roster.syncRandom().catch((err) => log.debug('member sync failed', { err })).finally(scheduleSync)
+    }, opts.syncIntervalMs ?? 30_000)
     timers.add(timer)
   }
 
-  listenTopic(membersTopic)
-  scheduleSync()
-  return makeNode()
-
-  function makeNode (): PeerNode {
-    return {
-      peerId: selfId,
-      organism,
-      addrs: () => libp2p.getMultiaddrs().map(String),
-      members: () => membership.members(),
-      isMember: (id) => membership.has(id),
-      admissions: () => membership.records(),
-      onMember: (listener) => membership.onAdmit((r) => listener(r.peerId)),
-      stats: () => ({ dropped: { ...dropped }, strangers: membrane.strangerCount(), connections: libp2p.getConnections().length }),
-
-      admitToken (ttlMs: number): string {
-        if (!membership.has(selfId)) throw peersError('PEERS_NOT_MEMBER', 'only a member can admit others; join first')
-        const secret = newSecret()
-        tokens.issue(secret, clock.now(), ttlMs)
-        return encodeToken({ organism, peerId: selfId, addrs: libp2p.getMultiaddrs().map((a) => a.decapsulateCode(421).toString()), secret })
-      },
-
-      async join (address: string | undefined, token: string): Promise<void> {
-        if (stopped) throw peersError('PEERS_NOT_STARTED', 'peer node is stopped')
-        const t = decodeToken(token)
-        if (t.organism !== organism) throw peersError('PEERS_TOKEN_INVALID', `token is for organism "${t.organism}", this cell is in "${organism}"`)
-        const candidates = (address != null ? [address] : t.addrs).slice(0, 8)
-        const release = membrane.allowJoinTarget(t.peerId)
-        let lastErr: unknown
-        try {
-          for (const candidate of candidates) {
-            const signal = AbortSignal.timeout(timeoutMs)
-            let answer
-            try {
-              let ma = multiaddr(candidate)
-              const named = ma.getComponents().find((c) => c.name === 'p2p')?.value
-              if (named != null && named !== t.peerId) throw peersError('PEERS_TOKEN_INVALID', `address names peer ${named}, the token names ${t.peerId}`)
-              // Naming the peer in the address makes Noise prove we reached the member that issued the token.
-              if (named == null) ma = ma.encapsulate(`/p2p/${t.peerId}`)
-              const stream = await libp2p.dialProtocol(ma, JOIN_PROTOCOL, { signal })
-              answer = await askToJoin(stream, organism, t.secret, maxBytes, signal)
-            } catch (err) {
-              if ((err as { code?: string }).code?.startsWith('PEERS_TOKEN') === true) throw err
-              lastErr = err
-              continue
-            }
-            const rejected = await membership.reset(answer.founding, answer.records)
-            if (!membership.has(selfId) || !membership.has(t.peerId)) {
-              throw peersError('PEERS_ADMISSION_INVALID', 'the join answer does not verify back to genesis', { details: { rejected: rejected.map((r) => r.reason) } })
-            }
-            log.info('joined organism', { organism, via: t.peerId, members: membership.members().length })
-            // Meet the other members too, so gossip does not depend on one sponsor; failures are fine (sync repairs).
-            for (const [id, list] of Object.entries(answer.addrs).slice(0, 32)) {
-              if (!membership.has(id) || list.length === 0) continue
-              void libp2p.dial(list.map((a) => multiaddr(a)), { signal: AbortSignal.timeout(timeoutMs) }).catch(() => {})
-            }
-            return
-          }
-        } finally {
-          release()
-        }
-        throw peersError('PEERS_JOIN_FAILED', `could not complete the join via ${candidates.join(', ')}: ${(lastErr as Error | undefined)?.message ?? 'no address'}`, { cause: lastErr })
-      },
-
-      async publish (topic: string, data: Uint8Array): Promise<number> {
-        const full = topicName(topic)
-        if (!membership.has(selfId)) throw peersError('PEERS_NOT_MEMBER', 'only members publish to organism topics')
-        if (data.byteLength > maxBytes) throw peersError('PEERS_MESSAGE_TOO_LARGE', `message of ${data.byteLength} bytes exceeds the ${maxBytes}-byte limit`)
-        return (await pubsub.publish(full, data)).recipients.length
-      },
-
-      subscribe (topic: string, handler: TopicHandler): () => void {
-        const full = topicName(topic)
-        let set = topicHandlers.get(full)
-        if (set == null) { set = new Set(); topicHandlers.set(full, set); listenTopic(full) }
-        set.add(handler)
-        return () => {
-          set.delete(handler)
-          if (set.size === 0) { topicHandlers.delete(full); pubsub.unsubscribe(full); pubsub.topicValidators.delete(full) }
-        }
-      },
-
-      handle: async (protocol, handler) => { checkProtocol(protocol); await handle(protocol, handler) },
-      request: async (to, protocol, body, ropts) => { checkProtocol(protocol); return await request(to, protocol, body, ropts) },
-
-      async stop (): Promise<void> {
-        if (stopped) return
-        stopped = true
-        for (const t of timers) clearTimeout(t)
-        timers.clear()
-        await libp2p.stop()
-      }
+  const checkProtocol = (protocol: string): void => {
+    const prefix = `/organism/${organism}/`
+    const rest = protocol.slice(prefix.length)
+    if (!protocol.startsWith(prefix) || !/^[a-z0-9][a-z0-9._-]*\/\d+\.\d+\.\d+$/.test(rest) || protocol === roster.protocol) {
+      throw peersError('PEERS_PROTOCOL_INVALID', `protocol "${protocol}" must look like ${prefix}<name>/<major.minor.patch> (not members)`)
     }
   }
-
-  function topicName (topic: string): string {
-    if (!TOPIC_NAME.test(topic) || topic === 'members') throw peersError('PEERS_PROTOCOL_INVALID', `topic "${topic}" must match ${TOPIC_NAME} and not be "members"`)
+  const topicName = (topic: string): string => {
+    if (!NAME.test(topic) || topic === 'members') throw peersError('PEERS_PROTOCOL_INVALID', `topic "${topic}" must match ${NAME} and not be "members"`)
     return `organism/${organism}/${topic}`
+  }
+
+  const join = async (address: string | undefined, token: string): Promise<void> => {
+    if (stopped) throw peersError('PEERS_NOT_STARTED', 'peer node is stopped')
+    const t = decodeToken(token)
+    if (t.organism !== organism) throw peersError('PEERS_TOKEN_INVALID', `token is for organism "${t.organism}", this cell is in "${organism}"`)
+    const candidates = (address != null ? [address] : t.addrs).slice(0, 8)
+    const release = membrane.allowJoinTarget(t.peerId)
+    let lastErr: unknown
+    try {
+      for (const candidate of candidates) {
+        const signal = AbortSignal.timeout(timeoutMs)
+        let answer
+        try {
+          let ma = multiaddr(candidate)
+          const named = ma.getComponents().find((c) => c.name === 'p2p')?.value
+          if (named != null && named !== t.peerId) throw peersError('PEERS_TOKEN_INVALID', `address names peer ${named}, the token names ${t.peerId}`)
+          // Naming the peer in the address makes Noise prove we reached the member that issued the token.
+          if (named == null) ma = ma.encapsulate(`/p2p/${t.peerId}`)
+          answer = await askToJoin(await libp2p.dialProtocol(ma, JOIN_PROTOCOL, { signal }), organism, t.secret, maxBytes, signal)
+        } catch (err) {
+          if ((err as { code?: string }).code?.startsWith('PEERS_TOKEN') === true) throw err
+          lastErr = err
+          continue
+        }
+        const rejected = await membership.reset(answer.founding, answer.records)
+        if (!membership.has(selfId) || !membership.has(t.peerId)) {
+          throw peersError('PEERS_ADMISSION_INVALID', 'the join answer does not verify back to genesis', { details: { rejected: rejected.map((r) => r.reason) } })
+        }
+        log.info('joined organism', { organism, via: t.peerId, members: membership.members().length })
+        for (const [id, list] of Object.entries(answer.addrs).slice(0, 32)) if (isMember(id)) await rosterCtx.learnAddrs(id, list)
+        // Tell the others where we listen; a lost hello is repaired by the periodic sync.
+        roster.hello().catch(() => {})
+        roster.syncWith(t.peerId).catch((err) => log.debug('first member sync failed', { err }))
+        return
+      }
+    } finally {
+      release()
+    }
+    throw peersError('PEERS_JOIN_FAILED', `could not complete the join via ${candidates.join(', ')}: ${(lastErr as Error | undefined)?.message ?? 'no address'}`, { cause: lastErr })
+  }
+
+  listenTopic(roster.topic)
+  scheduleSync()
+
+  return {
+    peerId: selfId,
+    organism,
+    addrs: () => libp2p.getMultiaddrs().map(String),
+    members: () => membership.members(),
+    isMember,
+    admissions: () => membership.records(),
+    onMember: (listener) => membership.onAdmit((r) => { listener(r.peerId) }),
+    stats: () => ({ dropped: { ...dropped }, strangers: membrane.strangerCount(), connections: libp2p.getConnections().length }),
+    join,
+
+    admitToken (ttlMs: number): string {
+      if (!isMember(selfId)) throw peersError('PEERS_NOT_MEMBER', 'only a member can admit others; join first')
+      const secret = newSecret()
+      tokens.issue(secret, clock.now(), ttlMs)
+      return encodeToken({ organism, peerId: selfId, addrs: selfAddrs(), secret })
+    },
+
+    async publish (topic: string, data: Uint8Array): Promise<number> {
+      const full = topicName(topic)
+      if (stopped) throw peersError('PEERS_NOT_STARTED', 'peer node is stopped')
+      if (!isMember(selfId)) throw peersError('PEERS_NOT_MEMBER', 'only members publish to organism topics')
+      if (data.byteLength > maxBytes) throw peersError('PEERS_MESSAGE_TOO_LARGE', `message of ${data.byteLength} bytes exceeds the ${maxBytes}-byte limit`)
+      return (await pubsub.publish(full, data)).recipients.length
+    },
+
+    subscribe (topic: string, handler: TopicHandler): () => void {
+      const full = topicName(topic)
+      let set = topicHandlers.get(full)
+      if (set == null) { set = new Set(); topicHandlers.set(full, set); listenTopic(full) }
+      set.add(handler)
+      return () => {
+        set.delete(handler)
+        if (set.size === 0 && topicHandlers.get(full) === set) { topicHandlers.delete(full); pubsub.unsubscribe(full); pubsub.topicValidators.delete(full) }
+      }
+    },
+
+    handle: async (protocol, handler) => { checkProtocol(protocol); await handle(protocol, handler) },
+    request: async (to, protocol, body, ropts) => { checkProtocol(protocol); return await request(to, protocol, body, ropts?.signal) },
+
+    async stop (): Promise<void> {
+      if (stopped) return
+      stopped = true
+      for (const t of timers) clearTimeout(t)
+      timers.clear()
+      await libp2p.stop()
+    }
   }
 }
