@@ -31,7 +31,7 @@ export interface MemberSide {
   timeoutMs: number
   addrsOf: (peerId: string) => Promise<string[]>
   /** Spreads a fresh admission to the other members (gossip). */
-  announce: (record: Admission) => Promise<void>
+  announce: (record: Admission, addrs: string[]) => Promise<void>
   drop: (kind: 'join', peerId: string, reason: string) => void
 }
 
@@ -39,7 +39,7 @@ export interface MemberSide {
 export async function answerJoin (side: MemberSide, stream: Stream, connection: Connection): Promise<void> {
   const from = connection.remotePeer
   const signal = AbortSignal.timeout(side.timeoutMs)
-  let request: { organism?: unknown, secret?: unknown }
+  let request: { organism?: unknown, secret?: unknown, addrs?: unknown }
   try {
     request = JSON.parse(new TextDecoder().decode(await readFrame(stream, MAX_JOIN_REQUEST, signal)))
   } catch (err) {
@@ -57,11 +57,13 @@ export async function answerJoin (side: MemberSide, stream: Stream, connection: 
     const record = await signAdmission(side.privateKey, { organism: side.organism, peerId: from.toString(), admittedBy: side.selfId, issuedAt: side.now() })
     const added = await side.membership.add(record)
     if (!added.ok) throw peersError('PEERS_ADMISSION_INVALID', `own admission failed verification: ${added.reason}`)
-    void side.announce(record).catch(() => {})
+    // The newcomer's listen addresses ride along with its admission, so members can reach it at once.
+    const addrs = Array.isArray(request.addrs) ? request.addrs.filter((a): a is string => typeof a === 'string' && a.length < 512).slice(0, 8) : []
+    void side.announce(record, addrs).catch(() => {})
     const records = side.membership.records()
-    const addrs: Record<string, string[]> = {}
-    for (const r of records) if (r.peerId !== from.toString() && r.peerId !== side.selfId) addrs[r.peerId] = await side.addrsOf(r.peerId)
-    answer = okResponse(new TextEncoder().encode(JSON.stringify({ founding: records[0], records: records.slice(1), addrs } satisfies JoinAnswer)))
+    const known: Record<string, string[]> = {}
+    for (const r of records) if (r.peerId !== from.toString() && r.peerId !== side.selfId) known[r.peerId] = await side.addrsOf(r.peerId)
+    answer = okResponse(new TextEncoder().encode(JSON.stringify({ founding: records[0], records: records.slice(1), addrs: known } satisfies JoinAnswer)))
   } catch (err) {
     const e = err as OrganismError
     side.drop('join', from.toString(), `${e.code ?? 'error'}: ${e.message}`)
@@ -75,8 +77,8 @@ export async function answerJoin (side: MemberSide, stream: Stream, connection: 
 }
 
 /** Joiner side: sends the secret on an open stream and returns the verified-shape answer (membership checks it next). */
-export async function askToJoin (stream: Stream, organism: string, secret: string, maxMessageBytes: number, signal: AbortSignal): Promise<JoinAnswer> {
-  await writeFrame(stream, new TextEncoder().encode(JSON.stringify({ organism, secret })), MAX_JOIN_REQUEST, signal)
+export async function askToJoin (stream: Stream, organism: string, secret: string, addrs: string[], maxMessageBytes: number, signal: AbortSignal): Promise<JoinAnswer> {
+  await writeFrame(stream, new TextEncoder().encode(JSON.stringify({ organism, secret, addrs: addrs.slice(0, 8) })), MAX_JOIN_REQUEST, signal)
   const response = parseResponse(await readFrame(stream, maxMessageBytes + 1, signal))
   if (!response.ok) {
     const code = TOKEN_CODES.has(response.code) ? response.code as Parameters<typeof peersError>[0] : 'PEERS_JOIN_FAILED'
@@ -95,11 +97,11 @@ export async function askToJoin (stream: Stream, organism: string, secret: strin
     const parsed = parseAdmission(r)
     if (parsed != null) records.push(parsed)
   }
-  const addrs: Record<string, string[]> = {}
+  const known: Record<string, string[]> = {}
   if (v.addrs != null && typeof v.addrs === 'object') {
     for (const [id, list] of Object.entries(v.addrs as Record<string, unknown>)) {
-      if (Array.isArray(list)) addrs[id] = list.filter((a): a is string => typeof a === 'string').slice(0, 8)
+      if (Array.isArray(list)) known[id] = list.filter((a): a is string => typeof a === 'string').slice(0, 8)
     }
   }
-  return { founding, records, addrs }
+  return { founding, records, addrs: known }
 }

@@ -100,6 +100,10 @@ export async function createPeerNode (opts: PeerNodeOptions): Promise<PeerNode> 
   const rpc: RpcContext = { isMember, maxBytes, timeoutMs, log, drop }
   const request = async (to: string, protocol: string, body: Uint8Array, signal?: AbortSignal): Promise<Uint8Array> => {
     if (stopped) throw peersError('PEERS_NOT_STARTED', 'peer node is stopped')
+    // A member we cannot reach yet: one pull from another member usually brings its addresses.
+    if (isMember(to) && libp2p.getConnections(peerIdFromString(to)).length === 0 && (await rosterCtx.knownAddrs(to)).length === 0 && protocol !== roster.protocol) {
+      await roster.syncRandom().catch((err) => log.debug('address sync failed', { err }))
+    }
     return await sendRequest(rpc, async (s) => await libp2p.dialProtocol(peerIdFromString(to), protocol, { signal: s }), to, protocol, body, signal)
   }
   const handle = async (protocol: string, handler: RequestHandler): Promise<void> => {
@@ -180,7 +184,7 @@ export async function createPeerNode (opts: PeerNodeOptions): Promise<PeerNode> 
   const memberSide = {
     organism, selfId, privateKey, membership, tokens, now: () => clock.now(), maxMessageBytes: maxBytes, timeoutMs, drop,
     addrsOf: rosterCtx.knownAddrs,
-    announce: async (record: Admission) => { await roster.announce(record) }
+    announce: async (record: Admission, addrs: string[]) => { await roster.announce(record, addrs) }
   }
   await libp2p.handle(JOIN_PROTOCOL, (stream, connection) => answerJoin(memberSide, stream, connection), { maxInboundStreams: 4 })
   await handle(roster.protocol, (body, from) => roster.answerSync(body, from))
@@ -224,7 +228,7 @@ export async function createPeerNode (opts: PeerNodeOptions): Promise<PeerNode> 
           if (named != null && named !== t.peerId) throw peersError('PEERS_TOKEN_INVALID', `address names peer ${named}, the token names ${t.peerId}`)
           // Naming the peer in the address makes Noise prove we reached the member that issued the token.
           if (named == null) ma = ma.encapsulate(`/p2p/${t.peerId}`)
-          answer = await askToJoin(await libp2p.dialProtocol(ma, JOIN_PROTOCOL, { signal }), organism, t.secret, maxBytes, signal)
+          answer = await askToJoin(await libp2p.dialProtocol(ma, JOIN_PROTOCOL, { signal }), organism, t.secret, selfAddrs(), maxBytes, signal)
         } catch (err) {
           if ((err as { code?: string }).code?.startsWith('PEERS_TOKEN') === true) throw err
           lastErr = err
@@ -249,6 +253,13 @@ export async function createPeerNode (opts: PeerNodeOptions): Promise<PeerNode> 
 
   listenTopic(roster.topic)
   scheduleSync()
+  // Restarted members find the others again; only members' addresses are kept (the gater refuses the rest anyway).
+  for (const addr of (opts.bootstrap ?? []).slice(0, 32)) {
+    const id = (() => { try { return multiaddr(addr).getComponents().find((c) => c.name === 'p2p')?.value } catch { return undefined } })()
+    if (id == null || !isMember(id) || id === selfId) { log.warn('bootstrap address skipped (no member peer id)', { addr }); continue }
+    await rosterCtx.learnAddrs(id, [addr])
+    roster.syncWith(id).catch((err) => log.debug('bootstrap sync failed', { addr, err }))
+  }
 
   return {
     peerId: selfId,

@@ -33,9 +33,9 @@ export class Roster {
     this.ctx = ctx
   }
 
-  /** A sponsor spreads the admission it just signed. */
-  async announce (record: Admission): Promise<void> {
-    await this.ctx.publish(this.topic, encode({ admission: record }))
+  /** A sponsor spreads the admission it just signed, with the addresses the newcomer gave it. */
+  async announce (record: Admission, addrs: string[]): Promise<void> {
+    await this.ctx.publish(this.topic, encode({ admission: record, addrs }))
   }
 
   /** A member tells the others where it listens; the admission inside lets them accept it even before the sponsor's gossip. */
@@ -89,7 +89,8 @@ export class Roster {
     if (!verdict.ok) { this.ctx.drop('gossip', sender, `admission refused: ${verdict.reason}`); return }
     const subject = entry.admission.peerId
     if (entry.addrs == null || entry.addrs.length === 0 || subject === this.ctx.selfId) return
-    if (sender === subject || senderVouches) await this.ctx.learnAddrs(subject, entry.addrs)
+    // Addresses count from the subject itself, from its admitter, or from a member we asked.
+    if (sender === subject || sender === entry.admission.admittedBy || senderVouches) await this.ctx.learnAddrs(subject, entry.addrs)
   }
 
   private ownEntry (): Entry | undefined {

@@ -13,6 +13,8 @@ export interface PeerNodeOptions {
   found?: boolean
   /** Saved membership (founding record first), e.g. node.admissions() from the previous run. */
   admissions?: Admission[]
+  /** Member addresses (…/p2p/<id>) to reach at start, e.g. after a restart with saved admissions. */
+  bootstrap?: string[]
   /** Largest request, response or gossip payload; default 1 MiB. */
   maxMessageBytes?: number
   /** How long a non-member may stay connected to try a join; default 10 s. */
