@@ -48,6 +48,9 @@ export class Membrane {
 
   disconnected (peerId: string): void { this.strangers.delete(peerId) }
 
+  /** A connected stranger that just joined no longer counts against maxStrangers. */
+  admitted (peerId: string): void { this.strangers.delete(peerId) }
+
   strangerCount (): number { return this.strangers.size }
 
   gater (): ConnectionGater {
@@ -63,4 +66,29 @@ export class Membrane {
       denyOutboundEncryptedConnection: (peerId: PeerId) => !this.opts.isMember(peerId.toString()) && !this.joinTargets.has(peerId.toString())
     }
   }
+}
+
+export interface GossipFacts {
+  signed: boolean
+  /** The peer that handed us the message. */
+  source: string
+  /** The signing author (undefined when unsigned). */
+  author?: string
+  bytes: number
+  /** Messages on the members topic may come from a newcomer: their payload carries its admission. */
+  membersTopic: boolean
+}
+
+export type GossipVerdict = { accept: true } | { accept: false, reject: boolean, blame: string, reason: string }
+
+/**
+ * Whether a gossip message passes the membrane. Reject (which also lowers the relay's gossipsub score)
+ * when the relay or the message is at fault; only ignore when a member relays a newcomer we have not learned yet.
+ */
+export function judgeGossip (m: GossipFacts, isMember: (peerId: string) => boolean, maxBytes: number): GossipVerdict {
+  if (!m.signed || m.author == null) return { accept: false, reject: true, blame: m.source, reason: 'unsigned message' }
+  if (!isMember(m.source)) return { accept: false, reject: true, blame: m.source, reason: 'relayed by a non-member' }
+  if (m.bytes > maxBytes) return { accept: false, reject: true, blame: m.source, reason: `oversized (${m.bytes} bytes)` }
+  if (m.membersTopic || isMember(m.author)) return { accept: true }
+  return { accept: false, reject: false, blame: m.author, reason: 'author is not a member' }
 }

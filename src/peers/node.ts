@@ -22,7 +22,8 @@ import { peersError } from './errors.ts'
 import { DEFAULT_MAX_MESSAGE_BYTES } from './frame.ts'
 import { loadOrCreateIdentity } from './identity.ts'
 import { answerJoin, askToJoin, JOIN_PROTOCOL } from './join.ts'
-import { Membrane, appScore, gossipThresholds } from './membrane.ts'
+import { Membrane, appScore, gossipThresholds, judgeGossip } from './membrane.ts'
+import { checkOrganismName, checkProtocol, topicName } from './names.ts'
 import { Membership } from './membership.ts'
 import { Roster } from './roster.ts'
 import type { RosterContext } from './roster.ts'
@@ -33,15 +34,13 @@ import type { PeerNode, PeerNodeOptions, RequestHandler, TopicHandler } from './
 
 type Services = { identify: Identify, ping: Ping, pubsub: GossipSub }
 
-const NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/
-
 export async function createPeerNode (opts: PeerNodeOptions): Promise<PeerNode> {
   const log = logger('peers')
   const clock: Clock = opts.clock ?? realClock
   const maxBytes = opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES
   const timeoutMs = opts.timeoutMs ?? 10_000
   const organism = opts.organism
-  if (!NAME.test(organism)) throw peersError('PEERS_PROTOCOL_INVALID', `organism name "${organism}" must match ${NAME}`)
+  checkOrganismName(organism)
   const { privateKey, peerId } = await loadOrCreateIdentity(opts.identityFile)
   const selfId = peerId.toString()
   const membership = new Membership(organism)
@@ -136,14 +135,11 @@ export async function createPeerNode (opts: PeerNodeOptions): Promise<PeerNode> 
   const roster = new Roster(organism, rosterCtx)
 
   const validator = (source: PeerId, msg: Message): TopicValidatorResult => {
-    if (msg.type !== 'signed') { drop('gossip', source.toString(), 'unsigned message'); return TopicValidatorResult.Reject }
-    if (!isMember(source.toString())) { drop('gossip', source.toString(), 'relayed by a non-member'); return TopicValidatorResult.Reject }
-    if (msg.data.byteLength > maxBytes) { drop('gossip', source.toString(), `oversized (${msg.data.byteLength} bytes)`); return TopicValidatorResult.Reject }
-    // On the members topic a newcomer's hello carries its own admission: the roster checks it.
-    if (msg.topic === roster.topic) return TopicValidatorResult.Accept
-    // A member may relay a newcomer's message before we learn its admission: ignore (no penalty), do not deliver.
-    if (!isMember(msg.from.toString())) { drop('gossip', msg.from.toString(), 'author is not a member'); return TopicValidatorResult.Ignore }
-    return TopicValidatorResult.Accept
+    const facts = { signed: msg.type === 'signed', source: source.toString(), author: msg.type === 'signed' ? msg.from.toString() : undefined, bytes: msg.data.byteLength, membersTopic: msg.topic === roster.topic }
+    const verdict = judgeGossip(facts, isMember, maxBytes)
+    if (verdict.accept) return TopicValidatorResult.Accept
+    drop('gossip', verdict.blame, verdict.reason)
+    return verdict.reject ? TopicValidatorResult.Reject : TopicValidatorResult.Ignore
   }
   const topicHandlers = new Map<string, Set<TopicHandler>>()
   const listenTopic = (topic: string): void => {
@@ -165,7 +161,10 @@ export async function createPeerNode (opts: PeerNodeOptions): Promise<PeerNode> 
     }
   })
 
-  membership.onAdmit((record) => log.info('member admitted', { peerId: record.peerId, admittedBy: record.admittedBy }))
+  membership.onAdmit((record) => {
+    membrane.admitted(record.peerId)
+    log.info('member admitted', { peerId: record.peerId, admittedBy: record.admittedBy })
+  })
 
   // Strangers get strangerGraceMs to finish a join; then their connections close.
   libp2p.addEventListener('peer:connect', (evt) => {
@@ -190,25 +189,23 @@ export async function createPeerNode (opts: PeerNodeOptions): Promise<PeerNode> 
   await handle(roster.protocol, (body, from) => roster.answerSync(body, from))
 
   // Anti-entropy for the member list: now and then pull everything one member knows.
+  // libp2p does not dial known peers by itself: keep a few member links so gossip does not hang on one sponsor.
+  const connectMore = async (): Promise<void> => {
+    const connected = new Set(rosterCtx.connectedMembers())
+    if (connected.size >= (opts.minMemberLinks ?? 4)) return
+    const others = membership.members().filter((id) => id !== selfId && !connected.has(id))
+    if (others.length === 0) return
+    const id = others[Math.floor(Math.random() * others.length)]
+    if ((await rosterCtx.knownAddrs(id)).length === 0) return
+    await libp2p.dial(peerIdFromString(id), { signal: AbortSignal.timeout(timeoutMs) }).catch((err) => log.debug('member dial failed', { peerId: id, err }))
+  }
   const scheduleSync = (): void => {
     if (stopped) return
     const timer = setTimeout(() => {
       timers.delete(timer)
-      roster.syncRandom().catch((err) => log.debug('member sync failed', { err })).finally(scheduleSync)
+      roster.syncRandom().then(connectMore).catch((err) => log.debug('member sync failed', { err })).finally(scheduleSync)
     }, opts.syncIntervalMs ?? 30_000)
     timers.add(timer)
-  }
-
-  const checkProtocol = (protocol: string): void => {
-    const prefix = `/organism/${organism}/`
-    const rest = protocol.slice(prefix.length)
-    if (!protocol.startsWith(prefix) || !/^[a-z0-9][a-z0-9._-]*\/\d+\.\d+\.\d+$/.test(rest) || protocol === roster.protocol) {
-      throw peersError('PEERS_PROTOCOL_INVALID', `protocol "${protocol}" must look like ${prefix}<name>/<major.minor.patch> (not members)`)
-    }
-  }
-  const topicName = (topic: string): string => {
-    if (!NAME.test(topic) || topic === 'members') throw peersError('PEERS_PROTOCOL_INVALID', `topic "${topic}" must match ${NAME} and not be "members"`)
-    return `organism/${organism}/${topic}`
   }
 
   const join = async (address: string | undefined, token: string): Promise<void> => {
@@ -242,7 +239,7 @@ export async function createPeerNode (opts: PeerNodeOptions): Promise<PeerNode> 
         for (const [id, list] of Object.entries(answer.addrs).slice(0, 32)) if (isMember(id)) await rosterCtx.learnAddrs(id, list)
         // Tell the others where we listen; a lost hello is repaired by the periodic sync.
         roster.hello().catch(() => {})
-        roster.syncWith(t.peerId).catch((err) => log.debug('first member sync failed', { err }))
+        roster.syncWith(t.peerId).then(connectMore).catch((err) => log.debug('first member sync failed', { err }))
         return
       }
     } finally {
@@ -280,7 +277,7 @@ export async function createPeerNode (opts: PeerNodeOptions): Promise<PeerNode> 
     },
 
     async publish (topic: string, data: Uint8Array): Promise<number> {
-      const full = topicName(topic)
+      const full = topicName(organism, topic)
       if (stopped) throw peersError('PEERS_NOT_STARTED', 'peer node is stopped')
       if (!isMember(selfId)) throw peersError('PEERS_NOT_MEMBER', 'only members publish to organism topics')
       if (data.byteLength > maxBytes) throw peersError('PEERS_MESSAGE_TOO_LARGE', `message of ${data.byteLength} bytes exceeds the ${maxBytes}-byte limit`)
@@ -288,7 +285,7 @@ export async function createPeerNode (opts: PeerNodeOptions): Promise<PeerNode> 
     },
 
     subscribe (topic: string, handler: TopicHandler): () => void {
-      const full = topicName(topic)
+      const full = topicName(organism, topic)
       let set = topicHandlers.get(full)
       if (set == null) { set = new Set(); topicHandlers.set(full, set); listenTopic(full) }
       set.add(handler)
@@ -298,8 +295,8 @@ export async function createPeerNode (opts: PeerNodeOptions): Promise<PeerNode> 
       }
     },
 
-    handle: async (protocol, handler) => { checkProtocol(protocol); await handle(protocol, handler) },
-    request: async (to, protocol, body, ropts) => { checkProtocol(protocol); return await request(to, protocol, body, ropts?.signal) },
+    handle: async (protocol, handler) => { checkProtocol(organism, protocol); await handle(protocol, handler) },
+    request: async (to, protocol, body, ropts) => { checkProtocol(organism, protocol); return await request(to, protocol, body, ropts?.signal) },
 
     async stop (): Promise<void> {
       if (stopped) return

@@ -21,6 +21,8 @@ export interface PeerNodeOptions {
   strangerGraceMs?: number
   /** Most non-members connected at once; default 16. */
   maxStrangers?: number
+  /** Each sync tick dials one more member while fewer than this many are connected; default 4. */
+  minMemberLinks?: number
   /** Member-list anti-entropy period; default 30 s. */
   syncIntervalMs?: number
   /** Timeout of every request and join handshake; default 10 s. */

@@ -58,6 +58,8 @@ test('the membrane', async (t) => {
     const c = await cell('c')
     const token = genesis.admitToken(60_000)
     await c.join(undefined, token)
+    // c made no request yet: a second link can only come from the roster dialing other members.
+    await waitFor('c links to more members than its sponsor', () => c.stats().connections >= 2)
     const d = await cell('d')
     await assert.rejects(d.join(undefined, token), (err) => isOrganismError(err, 'PEERS_TOKEN_USED'))
     const short = genesis.admitToken(1000)
