@@ -1,0 +1,94 @@
+// The membrane's policy: which peers may connect, dial, score in gossip; strangers get a short, bounded visit.
+import type { ConnectionGater, PeerId } from '@libp2p/interface'
+
+export interface MembraneOptions {
+  isMember: (peerId: string) => boolean
+  /** Most non-members connected at once; they can only try the join handshake. */
+  maxStrangers: number
+}
+
+/** Score that gossipsub adds for a non-member: far below the publish and gossip thresholds, so nothing is sent to it. */
+export const STRANGER_SCORE = -1000
+
+export const gossipThresholds = {
+  gossipThreshold: -10,
+  publishThreshold: -50,
+  // Not graylisting lets our topic validators see (and log) every message a stranger sends, instead of a silent drop.
+  graylistThreshold: -1e12,
+  acceptPXThreshold: 10,
+  opportunisticGraftThreshold: 20
+}
+
+/** App-specific gossipsub score: members 0, strangers STRANGER_SCORE. */
+export function appScore (isMember: (peerId: string) => boolean): (peerId: string) => number {
+  return (peerId) => isMember(peerId) ? 0 : STRANGER_SCORE
+}
+
+export class Membrane {
+  private readonly opts: MembraneOptions
+  /** Peers we may dial although not members: the member named in a join token, during the join. */
+  private readonly joinTargets = new Set<string>()
+  private readonly strangers = new Set<string>()
+
+  constructor (opts: MembraneOptions) {
+    this.opts = opts
+  }
+
+  allowJoinTarget (peerId: string): () => void {
+    this.joinTargets.add(peerId)
+    return () => { this.joinTargets.delete(peerId) }
+  }
+
+  /** Records a connected peer; returns true when it is a stranger (the caller schedules its eviction). */
+  connected (peerId: string): boolean {
+    if (this.opts.isMember(peerId)) return false
+    this.strangers.add(peerId)
+    return true
+  }
+
+  disconnected (peerId: string): void { this.strangers.delete(peerId) }
+
+  /** A connected stranger that just joined no longer counts against maxStrangers. */
+  admitted (peerId: string): void { this.strangers.delete(peerId) }
+
+  strangerCount (): number { return this.strangers.size }
+
+  gater (): ConnectionGater {
+    return {
+      // We dial only members, and a join target while joining; gossipsub or identify never make us reach out to strangers.
+      denyDialPeer: (peerId: PeerId) => !this.opts.isMember(peerId.toString()) && !this.joinTargets.has(peerId.toString()),
+      // Strangers may connect (the join handshake needs a connection) but only a few at once.
+      denyInboundEncryptedConnection: (peerId: PeerId) => {
+        const id = peerId.toString()
+        if (this.opts.isMember(id) || this.strangers.has(id)) return false
+        return this.strangers.size >= this.opts.maxStrangers
+      },
+      denyOutboundEncryptedConnection: (peerId: PeerId) => !this.opts.isMember(peerId.toString()) && !this.joinTargets.has(peerId.toString())
+    }
+  }
+}
+
+export interface GossipFacts {
+  signed: boolean
+  /** The peer that handed us the message. */
+  source: string
+  /** The signing author (undefined when unsigned). */
+  author?: string
+  bytes: number
+  /** Messages on the members topic may come from a newcomer: their payload carries its admission. */
+  membersTopic: boolean
+}
+
+export type GossipVerdict = { accept: true } | { accept: false, reject: boolean, blame: string, reason: string }
+
+/**
+ * Whether a gossip message passes the membrane. Reject (which also lowers the relay's gossipsub score)
+ * when the relay or the message is at fault; only ignore when a member relays a newcomer we have not learned yet.
+ */
+export function judgeGossip (m: GossipFacts, isMember: (peerId: string) => boolean, maxBytes: number): GossipVerdict {
+  if (!m.signed || m.author == null) return { accept: false, reject: true, blame: m.source, reason: 'unsigned message' }
+  if (!isMember(m.source)) return { accept: false, reject: true, blame: m.source, reason: 'relayed by a non-member' }
+  if (m.bytes > maxBytes) return { accept: false, reject: true, blame: m.source, reason: `oversized (${m.bytes} bytes)` }
+  if (m.membersTopic || isMember(m.author)) return { accept: true }
+  return { accept: false, reject: false, blame: m.author, reason: 'author is not a member' }
+}

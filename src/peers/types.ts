@@ -1,0 +1,70 @@
+// The peers module's public types: options of createPeerNode and the PeerNode interface.
+import type { Clock } from '../core/clock.ts'
+import type { Admission } from './admission.ts'
+
+export interface PeerNodeOptions {
+  /** Where the ed25519 key lives (created with mode 0600 on first start). */
+  identityFile: string
+  /** Organism name; also names topics and protocols. */
+  organism: string
+  /** Multiaddrs to listen on; default ['/ip4/127.0.0.1/tcp/0']. */
+  listen?: string[]
+  /** Genesis: sign a founding record for a new organism. */
+  found?: boolean
+  /** Saved membership (founding record first), e.g. node.admissions() from the previous run. */
+  admissions?: Admission[]
+  /** Member addresses (…/p2p/<id>) to reach at start, e.g. after a restart with saved admissions. */
+  bootstrap?: string[]
+  /** Largest request, response or gossip payload; default 1 MiB. */
+  maxMessageBytes?: number
+  /** How long a non-member may stay connected to try a join; default 10 s. */
+  strangerGraceMs?: number
+  /** Most non-members connected at once; default 16. */
+  maxStrangers?: number
+  /** Each sync tick dials one more member while fewer than this many are connected; default 4. */
+  minMemberLinks?: number
+  /** Member-list anti-entropy period; default 30 s. */
+  syncIntervalMs?: number
+  /** Timeout of every request and join handshake; default 10 s. */
+  timeoutMs?: number
+  /** Token expiry and record timestamps; default the real clock. */
+  clock?: Clock
+}
+
+/** Answers a member's request; a thrown error with a `code` reaches the caller as PEERS_REQUEST_FAILED with remoteCode. */
+export type RequestHandler = (body: Uint8Array, from: string) => Promise<Uint8Array> | Uint8Array
+export type TopicHandler = (data: Uint8Array, from: string) => void | Promise<void>
+
+export interface PeerStats {
+  dropped: { gossip: number, request: number, join: number }
+  strangers: number
+  connections: number
+}
+
+export interface PeerNode {
+  readonly peerId: string
+  readonly organism: string
+  /** Our listen addresses, each ending in /p2p/<peerId>. */
+  addrs: () => string[]
+  /** Member peer ids, sorted. */
+  members: () => string[]
+  isMember: (peerId: string) => boolean
+  /** Every verified admission, founding first: save it to restart as a member. */
+  admissions: () => Admission[]
+  /** Called for each newly admitted member; returns an unsubscribe function. */
+  onMember: (listener: (peerId: string) => void) => () => void
+  stats: () => PeerStats
+  /** A one-time join token valid for ttlMs (members only). */
+  admitToken: (ttlMs: number) => string
+  /** Joins through the member named in the token, at `address` or the token's own addresses. */
+  join: (address: string | undefined, token: string) => Promise<void>
+  /** Publishes to organism/<name>/<topic>; resolves with the number of peers it was sent to. */
+  publish: (topic: string, data: Uint8Array) => Promise<number>
+  /** Delivers messages on a topic whose author and relay are members; returns an unsubscribe function. */
+  subscribe: (topic: string, handler: TopicHandler) => () => void
+  /** Serves /organism/<name>/<what>/<x.y.z> to members only. */
+  handle: (protocol: string, handler: RequestHandler) => Promise<void>
+  /** One request, one response, to a member. */
+  request: (peerId: string, protocol: string, body: Uint8Array, opts?: { signal?: AbortSignal }) => Promise<Uint8Array>
+  stop: () => Promise<void>
+}
