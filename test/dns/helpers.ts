@@ -2,7 +2,7 @@
 import { execFile, spawn } from 'node:child_process'
 import { accessSync, constants } from 'node:fs'
 import { mkdtemp, writeFile, rm } from 'node:fs/promises'
-import { createServer } from 'node:net'
+import { createServer, connect } from 'node:net'
 import { createSocket } from 'node:dgram'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -63,6 +63,14 @@ export async function freePort (): Promise<number> {
   }
 }
 
+async function acceptsTcp (port: number): Promise<boolean> {
+  return await new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port })
+    socket.once('connect', () => { socket.destroy(); resolve(true) })
+    socket.once('error', () => resolve(false))
+  })
+}
+
 export interface Named { port: number, dir: string, key: { name: string, algorithm: 'hmac-sha256', secret: string }, log: () => string, stop: () => Promise<void> }
 
 /** Starts a real BIND 9 primary for `zone` in a temp dir, with a TSIG key allowed to update it; stopped after the test. */
@@ -114,7 +122,8 @@ zone "${zone}" { type primary; file "${dir}/${zone}.zone"; update-policy { grant
   }
   t.after(stop)
   const deadline = Date.now() + 15_000
-  while (!/all zones loaded|running/.test(output)) {
+  // Not /running/: named's first line is "running as: named …", long before it listens.
+  while (!/all zones loaded/.test(output) || !(await acceptsTcp(port))) {
     if (child.exitCode != null || Date.now() > deadline) {
       await stop()
       throw new Error(`named did not start (exit ${child.exitCode}):\n${output}`)
