@@ -106,7 +106,10 @@ zone "${zone}" { type primary; file "${dir}/${zone}.zone"; update-policy { grant
   const child = spawn(bin, ['-g', '-4', '-n', '1', '-c', join(dir, 'named.conf')], { stdio: ['ignore', 'pipe', 'pipe'] })
   child.stdout.on('data', (c: Buffer) => { output += c.toString() })
   child.stderr.on('data', (c: Buffer) => { output += c.toString() })
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  // If the test process dies before t.after runs, named must not outlive it.
+  const killOnExit = (): void => { child.kill('SIGKILL') }
+  process.once('exit', killOnExit)
+  const exited = new Promise<void>((resolve) => child.once('exit', () => { process.off('exit', killOnExit); resolve() }))
   let stopped = false
   const stop = async (): Promise<void> => {
     if (!stopped) {
