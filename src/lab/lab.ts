@@ -67,11 +67,14 @@ export interface Lab {
 
 export function defaultMode (): LabMode { return process.getuid?.() === 0 ? 'netns' : 'loopback' }
 
-/** Removes labs under root whose maker is gone (kill -9, crash) and that were not made to outlive it. */
-export function collectStale (root = stateRoot(), all = false): number[] {
+/**
+ * Removes labs under root whose maker is gone (kill -9, crash) and that were not made to outlive it;
+ * with includePersistent, also those made by `lab up` (that is `lab down`). Labs of live processes are never touched.
+ */
+export function collectStale (root = stateRoot(), includePersistent = false): number[] {
   const removed: number[] = []
   for (const record of listRecords(root)) {
-    if (!all && !isStale(record)) continue
+    if (!isStale(record) && !(includePersistent && record.persistent)) continue
     // Only root can remove netns labs; a non-root GC leaves them for root's.
     if (record.plan.mode === 'netns' && process.getuid?.() !== 0) continue
     teardownPlan(record.plan, Object.values(record.hosts ?? {}).map((h) => h.sshdPid))
