@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Lab, LabHost } from '../../src/lab/index.ts'
 import { run } from '../../src/lab/run.ts'
+import { labProcesses } from '../../src/lab/teardown.ts'
 
 export const isRoot = process.getuid?.() === 0
 
@@ -43,6 +44,8 @@ export function leftovers (prefix: string, dir: string): string[] {
       if (cmd.includes(dir + '/')) out.push(`process ${pid} ${cmd}`)
     } catch { /* gone */ }
   }
+  // Processes started by the lab carry its marker in their environment (the sleeper of the stale test does).
+  for (const pid of labProcesses(prefix, new Set())) out.push(`marked process ${pid}`)
   if (existsSync(dir)) out.push(`dir ${dir}`)
   return out
 }
