@@ -123,6 +123,8 @@ export function sshdConfig (plan: LabPlan, host: HostPlan): string {
     'PrintMotd no',
     'UseDNS no',
     'Subsystem sftp internal-sftp',
+    // Loopback hosts share the current user, whose real home sshd will cd into; $HOME points at the host's own dir.
+    ...(plan.mode === 'loopback' ? [`SetEnv HOME=${host.home}`] : []),
     ''
   ].join('\n')
 }

@@ -37,7 +37,8 @@ describe(`a lab of 3 hosts (${isRoot ? 'netns' : 'loopback'} mode)`, () => {
 
   test('OpenSSH with strict host-key checking logs in to each host as that host\'s user', async () => {
     for (const h of get().hosts) {
-      const r = await sshRun(get(), h, 'id -un; pwd')
+      // In loopback mode sshd starts in the user's real home, but $HOME is the host's dir.
+      const r = await sshRun(get(), h, isRoot ? 'id -un; pwd' : 'id -un; echo "$HOME"')
       assert.equal(r.code, 0, r.stderr)
       assert.equal(r.stdout, `${h.user}\n${h.home}\n`)
     }

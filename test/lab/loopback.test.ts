@@ -29,9 +29,9 @@ describe('a loopback lab of 2 hosts', () => {
 
   test('OpenSSH logs in with the pinned key and lands in the host\'s dir via exec', async () => {
     for (const h of get().hosts) {
-      const r = await sshRun(get(), h, 'id -un')
+      const r = await sshRun(get(), h, 'id -un; echo "$HOME"')
       assert.equal(r.code, 0, r.stderr)
-      assert.equal(r.stdout, `${h.user}\n`)
+      assert.equal(r.stdout, `${h.user}\n${h.home}\n`)
       const pwd = await get().exec(h.name, ['pwd'])
       assert.equal(pwd.stdout, `${h.home}\n`)
     }
