@@ -10,7 +10,7 @@ import { labError } from './errors.ts'
 import { run, runSync } from './run.ts'
 import type { RunResult } from './run.ts'
 import type { LabRecord } from './state.ts'
-import { claimId, isStale, listRecords, processStartTime, removeRecord, stateRoot, writeRecord } from './state.ts'
+import { claimId, isStale, listRecords, processStartTime, removeAbandonedClaims, removeRecord, stateRoot, writeRecord } from './state.ts'
 import { teardownPlan } from './teardown.ts'
 import { buildNetwork, hostCommand, setLink } from './netns.ts'
 import { addUser, makeKey, startHost } from './hosts.ts'
@@ -73,6 +73,7 @@ export function defaultMode (): LabMode { return process.getuid?.() === 0 ? 'net
  */
 export function collectStale (root = stateRoot(), includePersistent = false): number[] {
   const removed: number[] = []
+  removeAbandonedClaims(root)
   for (const record of listRecords(root)) {
     if (!isStale(record) && !(includePersistent && record.persistent)) continue
     // Only root can remove netns labs; a non-root GC leaves them for root's.

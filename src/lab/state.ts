@@ -1,5 +1,5 @@
 // Lab records on disk: one JSON file per lab, claimed atomically, naming its owner so stale labs can be found.
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { LabPlan } from './plan.ts'
@@ -89,4 +89,17 @@ export function listRecords (root: string): LabRecord[] {
     try { out.push(JSON.parse(readFileSync(join(root, name), 'utf8')) as LabRecord) } catch { /* claim in progress */ }
   }
   return out.sort((a, b) => a.plan.id - b.plan.id)
+}
+
+/** Removes claims that never got a record (their maker died between claim and first write, a few ms). */
+export function removeAbandonedClaims (root: string, olderThanMs = 60_000): void {
+  let names: string[]
+  try { names = readdirSync(root) } catch { return }
+  for (const name of names) {
+    if (!/^lab-\d+\.json$/.test(name)) continue
+    try {
+      const st = statSync(join(root, name))
+      if (st.size === 0 && Date.now() - st.mtimeMs > olderThanMs) rmSync(join(root, name), { force: true })
+    } catch { /* gone */ }
+  }
 }

@@ -15,16 +15,30 @@ const main = new URL('../../src/lab/main.ts', import.meta.url).pathname
 
 interface Orphan { prefix: string, dir: string, hosts: LabHost[] }
 
-/** Starts a process that makes a lab, then kill -9s it once the lab is up; the lab is left behind. */
-async function orphanLab (stateDir: string, mode?: LabMode): Promise<Orphan> {
+/** Starts a process that makes a lab, then sends it `signal` once the lab is up (SIGKILL leaves the lab behind). */
+async function orphanLab (stateDir: string, mode?: LabMode, signal: NodeJS.Signals = 'SIGKILL'): Promise<Orphan> {
   const child = spawn(process.execPath, [fixture, stateDir, ...(mode != null ? [mode] : [])], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const exited = once(child, 'exit')
   try {
     const [line] = await once(createInterface({ input: child.stdout }), 'line') as [string]
     return JSON.parse(line) as Orphan
   } finally {
-    child.kill('SIGKILL')
-    await once(child, 'exit').catch(() => {})
+    child.kill(signal)
+    await exited.catch(() => {})
   }
+}
+
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  test(`a process that made a lab tears it down when it gets ${signal}`, async (t) => {
+    const stateDir = testStateDir()
+    t.after(async () => {
+      await run([process.execPath, main, 'down', '--state', stateDir])
+      rmSync(stateDir, { recursive: true, force: true })
+    })
+    const lab = await orphanLab(stateDir, undefined, signal)
+    assert.deepEqual(leftovers(lab.prefix, lab.dir), [])
+    assert.deepEqual(listRecords(stateDir), [])
+  })
 }
 
 for (const mode of (isRoot ? ['netns', 'loopback'] : ['loopback']) as LabMode[]) {
