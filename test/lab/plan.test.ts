@@ -59,11 +59,3 @@ test('known_hosts lines and fingerprints match OpenSSH', () => {
     assert.match(knownHostsLine('127.0.0.2', 2222, pub), /^\[127\.0\.0\.2\]:2222 ssh-ed25519 AAAA\S+$/)
   } finally { rmSync(dir, { recursive: true, force: true }) }
 })
-
-test('docs/errors-lab.md lists exactly the lab\'s error codes', async () => {
-  await import('../../src/lab/errors.ts')
-  const declared = [...declaredErrors()].filter(([, s]) => s.module === 'lab').map(([c]) => c).sort()
-  const doc = readFileSync(new URL('../../docs/errors-lab.md', import.meta.url), 'utf8')
-  const documented = [...doc.matchAll(/^\| `?([A-Z][A-Z0-9_]+)`? \|/gm)].map((m) => m[1]).sort()
-  assert.deepEqual(documented, declared)
-})
