@@ -39,7 +39,7 @@ export function drained (out: Writable): Promise<void> {
 
 /** Reads frames one by one from a byte stream, whatever the chunking. */
 export async function * readFrames (input: Readable): AsyncGenerator<{ type: number, payload: Buffer }> {
-  let buf = Buffer.alloc(0)
+  let buf: Buffer = Buffer.alloc(0)
   for await (const chunk of input) {
     buf = buf.length === 0 ? chunk as Buffer : Buffer.concat([buf, chunk as Buffer])
     while (buf.length >= 5) {

@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { mkdir, rm, rename } from 'node:fs/promises'
-import type { Readable, Writable } from 'node:stream'
+import type { Writable } from 'node:stream'
 import { migrateError } from './errors.ts'
 import { FRAME, writeFrame, jsonFrame, drained } from './frames.ts'
 import { once } from 'node:events'

@@ -7,7 +7,6 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fingerprint, knownHostsLine, planLab, sshdConfig } from '../../src/lab/index.ts'
 import { networkCommands } from '../../src/lab/plan.ts'
-import { declaredErrors } from '../../src/core/errors.ts'
 
 test('a netns plan: prefixed namespaces and users, 10.213.<id>.0/24, h1 at .2, sshd on 22', () => {
   const plan = planLab({ id: 7, hosts: 3, mode: 'netns', dir: '/tmp/orgl7-x', currentUser: 'me' })
