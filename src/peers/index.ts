@@ -6,7 +6,7 @@
 //   await cell.join(genesis.addrs()[0], token)
 //   cell.subscribe('state', (data, from) => { ... }); await genesis.publish('state', bytes)
 export { createPeerNode } from './node.ts'
-export type { PeerNode, PeerNodeOptions, PeerStats, RequestHandler, TopicHandler } from './types.ts'
+export type { PeerNode, PeerNodeOptions, PeerStats, RequestHandler, StreamHandler, TopicHandler } from './types.ts'
 export { loadOrCreateIdentity } from './identity.ts'
 export type { Identity } from './identity.ts'
 export { signAdmission, verifyAdmission, closeMembership, parseAdmission, canonicalAdmission } from './admission.ts'

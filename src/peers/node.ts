@@ -28,9 +28,10 @@ import { Membership } from './membership.ts'
 import { Roster } from './roster.ts'
 import type { RosterContext } from './roster.ts'
 import { sendRequest, serveRequest } from './rpc.ts'
+import { streamToDuplex } from './duplex.ts'
 import type { RpcContext } from './rpc.ts'
 import { TokenBook, decodeToken, encodeToken, newSecret } from './tokens.ts'
-import type { PeerNode, PeerNodeOptions, RequestHandler, TopicHandler } from './types.ts'
+import type { PeerNode, PeerNodeOptions, RequestHandler, StreamHandler, TopicHandler } from './types.ts'
 
 type Services = { identify: Identify, ping: Ping, pubsub: GossipSub }
 
@@ -97,12 +98,15 @@ export async function createPeerNode (opts: PeerNodeOptions): Promise<PeerNode> 
   const pubsub = libp2p.services.pubsub
 
   const rpc: RpcContext = { isMember, maxBytes, timeoutMs, log, drop }
-  const request = async (to: string, protocol: string, body: Uint8Array, signal?: AbortSignal): Promise<Uint8Array> => {
+  // A member we cannot reach yet: one pull from another member usually brings its addresses.
+  const findAddrs = async (to: string, protocol: string): Promise<void> => {
     if (stopped) throw peersError('PEERS_NOT_STARTED', 'peer node is stopped')
-    // A member we cannot reach yet: one pull from another member usually brings its addresses.
     if (isMember(to) && libp2p.getConnections(peerIdFromString(to)).length === 0 && (await rosterCtx.knownAddrs(to)).length === 0 && protocol !== roster.protocol) {
       await roster.syncRandom().catch((err) => log.debug('address sync failed', { err }))
     }
+  }
+  const request = async (to: string, protocol: string, body: Uint8Array, signal?: AbortSignal): Promise<Uint8Array> => {
+    await findAddrs(to, protocol)
     return await sendRequest(rpc, async (s) => await libp2p.dialProtocol(peerIdFromString(to), protocol, { signal: s }), to, protocol, body, signal)
   }
   const handle = async (protocol: string, handler: RequestHandler): Promise<void> => {
@@ -297,6 +301,21 @@ export async function createPeerNode (opts: PeerNodeOptions): Promise<PeerNode> 
 
     handle: async (protocol, handler) => { checkProtocol(organism, protocol); await handle(protocol, handler) },
     request: async (to, protocol, body, ropts) => { checkProtocol(organism, protocol); return await request(to, protocol, body, ropts?.signal) },
+    openStream: async (to, protocol, sopts) => {
+      checkProtocol(organism, protocol)
+      if (!isMember(to)) throw peersError('PEERS_NOT_MEMBER', `${to} is not a member`)
+      await findAddrs(to, protocol)
+      const signal = AbortSignal.any([AbortSignal.timeout(timeoutMs), ...(sopts?.signal != null ? [sopts.signal] : [])])
+      return streamToDuplex(await libp2p.dialProtocol(peerIdFromString(to), protocol, { signal }))
+    },
+    handleStream: async (protocol, handler: StreamHandler) => {
+      checkProtocol(organism, protocol)
+      await libp2p.handle(protocol, (stream, connection) => {
+        const from = connection.remotePeer.toString()
+        if (!isMember(from)) { drop('request', from, `not a member (${protocol})`); stream.abort(new Error('not a member')); return }
+        handler(streamToDuplex(stream), from)
+      }, { maxInboundStreams: 1024 })
+    },
 
     async stop (): Promise<void> {
       if (stopped) return

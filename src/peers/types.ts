@@ -1,4 +1,5 @@
 // The peers module's public types: options of createPeerNode and the PeerNode interface.
+import type { Duplex } from 'node:stream'
 import type { Clock } from '../core/clock.ts'
 import type { Admission } from './admission.ts'
 
@@ -33,6 +34,7 @@ export interface PeerNodeOptions {
 
 /** Answers a member's request; a thrown error with a `code` reaches the caller as PEERS_REQUEST_FAILED with remoteCode. */
 export type RequestHandler = (body: Uint8Array, from: string) => Promise<Uint8Array> | Uint8Array
+export type StreamHandler = (stream: Duplex, from: string) => void
 export type TopicHandler = (data: Uint8Array, from: string) => void | Promise<void>
 
 export interface PeerStats {
@@ -64,6 +66,10 @@ export interface PeerNode {
   subscribe: (topic: string, handler: TopicHandler) => () => void
   /** Serves /organism/<name>/<what>/<x.y.z> to members only. */
   handle: (protocol: string, handler: RequestHandler) => Promise<void>
+  /** A byte stream to a member on /organism/<name>/<what>/<x.y.z> (HTTP forwarding, data moves). */
+  openStream: (peerId: string, protocol: string, opts?: { signal?: AbortSignal }) => Promise<Duplex>
+  /** Serves byte streams from members only; a non-member's stream is reset before a byte is read. */
+  handleStream: (protocol: string, handler: StreamHandler) => Promise<void>
   /** One request, one response, to a member. */
   request: (peerId: string, protocol: string, body: Uint8Array, opts?: { signal?: AbortSignal }) => Promise<Uint8Array>
   stop: () => Promise<void>

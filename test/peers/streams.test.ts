@@ -1,0 +1,56 @@
+// Byte streams between members: large data both ways with backpressure; a stranger's stream is reset.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { join } from 'node:path'
+import { createHash, randomBytes } from 'node:crypto'
+import { pipeline } from 'node:stream/promises'
+import { multiaddr } from '@multiformats/multiaddr'
+import { createPeerNode } from '../../src/peers/index.ts'
+import type { PeerNode } from '../../src/peers/index.ts'
+import { tempDir, rawNode, waitFor } from './helpers.ts'
+import type { RawNode } from './helpers.ts'
+
+const ECHO = '/organism/demo/echo-stream/1.0.0'
+const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex')
+
+test('member streams', async (t) => {
+  const dir = await tempDir(t)
+  const nodes: Array<PeerNode | RawNode> = []
+  t.after(async () => { await Promise.all(nodes.map(async (n) => { await n.stop() })) })
+  const genesis = await createPeerNode({ identityFile: join(dir, 'g.key'), organism: 'demo', found: true })
+  const member = await createPeerNode({ identityFile: join(dir, 'm.key'), organism: 'demo' })
+  nodes.push(genesis, member)
+  // The echo side pipes what it reads straight back: both directions are busy at once.
+  await genesis.handleStream(ECHO, (stream) => { void pipeline(stream, stream).catch(() => {}) })
+  await member.join(genesis.addrs()[0], genesis.admitToken(60_000))
+  await waitFor('membership on both sides', () => genesis.members().length === 2 && member.members().length === 2)
+
+  await t.test('8 MB go out and come back intact', async () => {
+    const data = randomBytes(8 * 1024 * 1024)
+    const stream = await member.openStream(genesis.peerId, ECHO)
+    const back: Buffer[] = []
+    const reading = (async () => { for await (const c of stream) back.push(c as Buffer) })()
+    for (let at = 0; at < data.length; at += 64 * 1024) {
+      if (!stream.write(data.subarray(at, at + 64 * 1024))) await new Promise((r) => stream.once('drain', r))
+    }
+    stream.end()
+    await reading
+    assert.equal(sha(Buffer.concat(back)), sha(data))
+  })
+
+  await t.test('a stranger cannot open a member stream', async () => {
+    const stranger = await rawNode()
+    nodes.push(stranger)
+    const s = await stranger.dialProtocol(multiaddr(genesis.addrs()[0]), ECHO).catch((err: Error) => err)
+    if (s instanceof Error) return // refused at negotiation: fine
+    s.send(new TextEncoder().encode('let me in'))
+    let got = 0
+    try { for await (const c of s) got += c.byteLength } catch { /* reset: expected */ }
+    assert.equal(got, 0, 'nothing came back to the stranger')
+    assert.ok(genesis.stats().dropped.request >= 1, 'the attempt was counted')
+  })
+
+  await t.test('opening a stream to a non-member fails with a clear code', async () => {
+    await assert.rejects(member.openStream('12D3KooWNotAMemberAtAllxxxxxxxxxxxxxxxxxxxxxxxxxxxxx', ECHO), /not a member/)
+  })
+})
