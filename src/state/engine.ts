@@ -6,7 +6,7 @@ import { judge } from './merge.ts'
 import { cellKey, DEFAULT_MAX_RECORD_BYTES, placementKey, signRecord } from './record.ts'
 import { pickRandom, type Rng } from './rng.ts'
 import type { Signer, Verify } from './sign.ts'
-import { createDetector, livenessOf, step, takeUpdates, type DetectorState, type SwimAction, type SwimOptions } from './swim.ts'
+import { createDetector, livenessOf, nextDue, step, takeUpdates, type DetectorState, type SwimAction, type SwimOptions } from './swim.ts'
 import type { CellBody, PlacementBody, RecordBody, SignedRecord, StateEvent, Verdict } from './types.ts'
 import type { Wire } from './wire.ts'
 
@@ -155,21 +155,33 @@ export class Engine {
     return out
   }
 
+  /** When tick() next has work; a driver may sleep until then (the simulator does). */
+  nextDue (): number { return Math.min(nextDue(this.detector), this.nextAntiEntropy) }
+
   private swim (ev: Parameters<typeof step>[1], now: number, out: Outgoing[]): void {
     const { actions } = step(this.detector, ev, now)
-    for (const a of actions) this.onSwimAction(a, out)
+    let news = false
+    for (const a of actions) news = this.onSwimAction(a, out) || news
+    // A change of liveness is news like a new record: pushed at once to a few members, not only piggy-backed.
+    if (news) {
+      const m = takeUpdates(this.detector)
+      for (const to of this.randomMembers(this.opts.fanout, undefined)) out.push({ to, msg: { t: 'push', recs: [], m } })
+    }
   }
 
-  private onSwimAction (a: SwimAction, out: Outgoing[]): void {
+  private onSwimAction (a: SwimAction, out: Outgoing[]): boolean {
     if (a.type === 'send') {
       const msg: Wire = a.msg.t === 'nack' ? a.msg : { ...a.msg, recs: this.piggyback() }
       out.push({ to: a.to, msg })
-    } else if (a.type === 'status') {
-      this.events.push({ type: a.status === 'alive' ? 'cell-alive' : a.status === 'suspect' ? 'cell-suspect' : 'cell-dead', peer: a.id, incarnation: a.inc })
-    } else if (this.ownCell != null) {
-      // Refuted: our record carries the new incarnation, so the refutation is signed too.
-      for (const o of this.setOwnRecord(this.ownCell)) out.push(o)
+      return false
     }
+    if (a.type === 'status') {
+      this.events.push({ type: a.status === 'alive' ? 'cell-alive' : a.status === 'suspect' ? 'cell-suspect' : 'cell-dead', peer: a.id, incarnation: a.inc })
+      return true
+    }
+    // Refuted: our record carries the new incarnation, so the refutation is signed too.
+    if (this.ownCell != null) for (const o of this.setOwnRecord(this.ownCell)) out.push(o)
+    return true
   }
 
   private piggyback (): SignedRecord[] | undefined {

@@ -229,6 +229,18 @@ function onTick (st: DetectorState, now: number, actions: SwimAction[]): void {
   }
 }
 
+/** The next time a tick has something to do (timers only; messages are handled when they arrive). */
+export function nextDue (st: DetectorState): number {
+  const o = st.opts
+  const scale = st.lhm + 1
+  const p = st.probe
+  let due = p == null ? st.nextProbeAt : p.sentAt + o.probeIntervalMs * scale
+  if (p != null && !p.indirect) due = Math.min(due, p.sentAt + o.probeTimeoutMs * scale)
+  for (const r of st.relays.values()) due = Math.min(due, r.until)
+  for (const m of st.members.values()) if (m.s === 'suspect') due = Math.min(due, m.deadline)
+  return due
+}
+
 /** A random live member; a suspect one now and then, so that confirmations (or refutations) come quickly. */
 function pickTarget (st: DetectorState): string | undefined {
   const n = st.roster.length
