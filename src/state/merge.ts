@@ -1,6 +1,6 @@
 // The merge rule (pure): which of two records for one key wins, and the verdict on each incoming record.
 import { fnv1a } from './canon.ts'
-import { asRecord, DEFAULT_MAX_RECORD_BYTES, recordSize, signedBytes } from './record.ts'
+import { asRecord, cellKey, DEFAULT_MAX_RECORD_BYTES, recordSize, signedBytes } from './record.ts'
 import type { Verify } from './sign.ts'
 import type { SignedRecord, Verdict } from './types.ts'
 
@@ -39,7 +39,7 @@ export function judge (store: Store, input: unknown, verify: Verify, opts: Merge
   if (r == null) return { verdict: 'malformed' }
   if (recordSize(r) > (opts.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES)) return { verdict: 'too-large' }
   // Who may write: a cell its own record, an owner its placement.
-  if (r.body.kind === 'placement' && r.body.owner !== r.writer) return { verdict: 'wrong-writer', record: r }
+  if (r.body.kind === 'placement' ? r.body.owner !== r.writer : r.key !== cellKey(r.writer)) return { verdict: 'wrong-writer', record: r }
   const cur = store.get(r.key)
   if (cur != null) {
     const order = compareSummary(summary(r), summary(cur))
