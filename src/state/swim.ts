@@ -108,7 +108,8 @@ function enqueue (st: DetectorState, u: MemberUpdate): void {
 function suspicionTimeout (st: DetectorState, confirmations: number): number {
   const { suspicionMinMs: min, suspicionMaxMs: max, indirectChecks: k } = st.opts
   if (confirmations <= 0) return max
-  return Math.max(min, max - (max - min) * Math.log(confirmations + 1) / Math.log(k + 1))
+  if (confirmations >= k) return min
+  return Math.max(min, Math.round(max - (max - min) * Math.log(confirmations + 1) / Math.log(k + 1)))
 }
 
 /** Applies one membership update with SWIM's precedence rules. */

@@ -40,16 +40,21 @@ export class Sim {
   /** When each cell's pending tick is due; older tick events for it are stale and skipped. */
   private readonly wake: Float64Array
   private seq = 0
+  private readonly seed: number
+  private readonly verify = fakeSignatureVerify()
+  private readonly engineOptions: Partial<EngineOptions> | undefined
   private readonly listeners: Array<(cell: number, e: StateEvent, now: number) => void> = []
 
   constructor (o: SimOptions) {
     const seed = o.seed ?? 1
+    this.seed = seed
+    this.engineOptions = o.engine
     this.rng = seededRng(seed)
     this.loss = o.loss ?? 0.01
     this.lat = o.latency ?? { medianMs: 0.4, sigma: 0.4, minMs: 0.2, maxMs: 1 }
     this.ids = Array.from({ length: o.n }, (_, i) => `cell-${String(i).padStart(5, '0')}`)
     this.ids.forEach((id, i) => this.index.set(id, i))
-    const verify = fakeSignatureVerify()
+    const verify = this.verify
     // One shared roster: the membrane's view, the same on every cell, so memory stays O(n) not O(n²).
     this.cells = this.ids.map((id, i) => {
       const e = new Engine({ signer: fakeSignatureSigner(id), verify, rng: seededRng(seed * 7919 + i), now: 0, options: o.engine })
@@ -69,6 +74,17 @@ export class Sim {
   onEvent (fn: (cell: number, e: StateEvent, now: number) => void): void { this.listeners.push(fn) }
 
   kill (i: number): void { this.dead[i] = true }
+
+  /** Cell i comes back as a fresh process: new engine, incarnation 0, empty store. */
+  restart (i: number, withRecord = true): void {
+    const e = new Engine({ signer: fakeSignatureSigner(this.ids[i]), verify: this.verify, rng: seededRng(this.seed * 104729 + i), now: this.now, options: this.engineOptions })
+    e.setRoster(this.ids)
+    this.cells[i] = e
+    this.dead[i] = false
+    this.wake[i] = Infinity
+    if (withRecord) this.send(i, e.setOwnRecord(sampleCellBody(this.ids[i])))
+    this.after(i)
+  }
 
   /** Runs cell i's code as if it happened now, and sends what it returns. */
   act (i: number, fn: (e: Engine) => Outgoing[]): void {
