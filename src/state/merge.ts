@@ -37,7 +37,6 @@ export interface MergeOptions { maxRecordBytes?: number }
 export function judge (store: Store, input: unknown, verify: Verify, opts: MergeOptions = {}): Judgement {
   const r = asRecord(input)
   if (r == null) return { verdict: 'malformed' }
-  if (recordSize(r) > (opts.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES)) return { verdict: 'too-large' }
   // Who may write: a cell its own record, an owner its placement.
   if (r.body.kind === 'placement' ? r.body.owner !== r.writer : r.key !== cellKey(r.writer)) return { verdict: 'wrong-writer', record: r }
   const cur = store.get(r.key)
@@ -48,6 +47,8 @@ export function judge (store: Store, input: unknown, verify: Verify, opts: Merge
     if (order === 0 && r.sig === cur.sig) return { verdict: 'duplicate', record: r }
     if (order === 0 && r.sig <= cur.sig) return { verdict: 'stale', record: r }
   }
+  // Size and signature cost an encoding each: only records that would change the store pay for them.
+  if (recordSize(r) > (opts.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES)) return { verdict: 'too-large' }
   if (!verify(r.writer, signedBytes(r), r.sig)) return { verdict: 'forged', record: r }
   const displaced = cur?.body.kind === 'placement' && cur.body.owner !== r.writer ? cur.body.owner : undefined
   return { verdict: 'applied', record: r, displaced }
