@@ -101,13 +101,15 @@ export function createStateSync (init: StateSyncInit): StateSync {
     }
   }
 
+  const refreshRoster = (): void => { engine.setRoster(transport.members().filter((m) => m !== transport.self)) }
   const tick = (): void => {
-    engine.setRoster(transport.members().filter((m) => m !== transport.self))
+    refreshRoster()
     flush(engine.tick(clock.now()))
   }
 
-  const publishOwn = (outs: Outgoing[], key: string): void => {
-    flush(outs)
+  const publishOwn = (write: () => Outgoing[], key: string): void => {
+    refreshRoster()
+    flush(write())
     // gossipsub as a second path for our own writes; the engine's push gossip does not depend on it.
     const rec = engine.store.get(key)
     if (rec != null) void Promise.resolve(transport.publish(topic, encodeWire({ t: 'push', recs: [rec] }))).catch(() => { sendFailed++ })
@@ -118,7 +120,7 @@ export function createStateSync (init: StateSyncInit): StateSync {
     async start () {
       await transport.handle(protocol, (body, from) => { onBytes(body, from); return empty })
       unsubscribe = transport.subscribe(topic, (data, from) => { onBytes(data, from) })
-      engine.setRoster(transport.members().filter((m) => m !== transport.self))
+      refreshRoster()
       const every = o.tickMs ?? 25
       if (every > 0) timer = setInterval(tick, every)
       timer?.unref()
@@ -129,8 +131,8 @@ export function createStateSync (init: StateSyncInit): StateSync {
       stopping.abort()
     },
     tick,
-    setOwnRecord: (body) => { publishOwn(engine.setOwnRecord(body), `cell/${transport.self}`) },
-    claimPlacement: (fn, claim) => { publishOwn(engine.claimPlacement(fn, claim), `placement/${fn}`) },
+    setOwnRecord: (body) => { publishOwn(() => engine.setOwnRecord(body), `cell/${transport.self}`) },
+    claimPlacement: (fn, claim) => { publishOwn(() => engine.claimPlacement(fn, claim), `placement/${fn}`) },
     records: () => [...engine.store.values()],
     cells: () => {
       const views = new Map<string, CellView>()
