@@ -27,7 +27,7 @@ export interface EngineOptions {
 export const defaultEngineOptions: EngineOptions = {
   fanout: 4,
   piggybackRecords: 2,
-  piggybackTimes: 6,
+  piggybackTimes: 12,
   antiEntropyMs: 2000,
   maxRecordBytes: DEFAULT_MAX_RECORD_BYTES,
   flood: { ratePerSec: 500, burst: 1000 },
