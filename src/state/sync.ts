@@ -59,6 +59,10 @@ export interface StateSync {
 
 export interface StateSyncInit { transport: StateTransport, signer: Signer, verify: Verify, clock: Clock, options?: StateSyncOptions, seed?: number }
 
+const REJECT_CODES: Partial<Record<string, string>> = {
+  forged: 'STATE_RECORD_FORGED', 'wrong-writer': 'STATE_WRONG_WRITER', malformed: 'STATE_RECORD_MALFORMED', 'too-large': 'STATE_RECORD_TOO_LARGE'
+}
+
 export function createStateSync (init: StateSyncInit): StateSync {
   const { transport, clock } = init
   const o = init.options ?? {}
@@ -82,7 +86,10 @@ export function createStateSync (init: StateSyncInit): StateSync {
       // Fire and forget: SWIM's own timeouts decide what a lost message means.
       transport.request(to, protocol, encodeWire(msg), { signal }).catch(() => { sendFailed++ })
     }
-    for (const e of engine.drainEvents()) feed.publish(e)
+    for (const e of engine.drainEvents()) {
+      if (e.type === 'record-rejected') log.debug('rejected a record', { code: REJECT_CODES[e.verdict], from: e.from, key: e.key })
+      feed.publish(e)
+    }
   }
 
   const onBytes = (bytes: Uint8Array, from: string): void => {
