@@ -1,0 +1,254 @@
+// One cell's state machine without I/O: records, push gossip, anti-entropy and SWIM in, messages out.
+import { take, type Bucket, type BucketOptions } from './bucket.ts'
+import { diff, digest } from './digest.ts'
+import { stateError } from './errors.ts'
+import { judge } from './merge.ts'
+import { cellKey, DEFAULT_MAX_RECORD_BYTES, placementKey, signRecord } from './record.ts'
+import { pickRandom, type Rng } from './rng.ts'
+import type { Signer, Verify } from './sign.ts'
+import { createDetector, livenessOf, nextDue, step, takeUpdates, type DetectorState, type SwimAction, type SwimOptions } from './swim.ts'
+import type { CellBody, PlacementBody, RecordBody, SignedRecord, StateEvent, Verdict } from './types.ts'
+import type { Wire } from './wire.ts'
+
+export interface EngineOptions {
+  /** A new record is pushed at once to this many random members by every cell that first learns it. */
+  fanout: number
+  /** Records piggy-backed on each probe message, and how many times each cell sends a record that way. */
+  piggybackRecords: number
+  piggybackTimes: number
+  /** Digest exchange with one random member this often. */
+  antiEntropyMs: number
+  maxRecordBytes: number
+  /** Per-sender token bucket: messages beyond it are dropped and counted. */
+  flood: BucketOptions
+  swim: Partial<SwimOptions>
+}
+
+export const defaultEngineOptions: EngineOptions = {
+  fanout: 4,
+  piggybackRecords: 2,
+  piggybackTimes: 12,
+  antiEntropyMs: 2000,
+  maxRecordBytes: DEFAULT_MAX_RECORD_BYTES,
+  flood: { ratePerSec: 500, burst: 1000 },
+  swim: {}
+}
+
+export interface Outgoing { to: string, msg: Wire }
+
+export interface EngineStats {
+  received: number
+  sent: number
+  dropped: { flood: number }
+  verdicts: Record<Verdict, number>
+}
+
+export type OwnCellBody = Omit<CellBody, 'kind' | 'incarnation'>
+
+export interface PlacementClaim { epoch?: number, state?: 'serving' | 'moving', to?: string, handoff?: PlacementBody['handoff'], at?: number }
+
+export interface EngineInit { signer: Signer, verify: Verify, rng: Rng, now: number, options?: Partial<EngineOptions> }
+
+export class Engine {
+  readonly self: string
+  readonly store = new Map<string, SignedRecord>()
+  readonly detector: DetectorState
+  readonly stats: EngineStats = { received: 0, sent: 0, dropped: { flood: 0 }, verdicts: { applied: 0, stale: 0, duplicate: 0, forged: 0, 'wrong-writer': 0, malformed: 0, 'too-large': 0 } }
+  readonly opts: EngineOptions
+  private readonly signer: Signer
+  private readonly verify: Verify
+  private readonly rng: Rng
+  private readonly buckets = new Map<string, Bucket>()
+  private readonly recQueue: Array<{ rec: SignedRecord, left: number }> = []
+  private events: StateEvent[] = []
+  private nextVersion = 1
+  private ownCell: OwnCellBody | null = null
+  private nextAntiEntropy: number
+
+  constructor (init: EngineInit) {
+    this.signer = init.signer
+    this.self = init.signer.id
+    this.verify = init.verify
+    this.rng = init.rng
+    this.opts = { ...defaultEngineOptions, ...init.options }
+    this.detector = createDetector(this.self, init.rng, this.opts.swim, init.now)
+    this.nextAntiEntropy = init.now + this.rng() * this.opts.antiEntropyMs
+  }
+
+  /** The members to probe and gossip with (from the membrane); may be shared, never mutated. */
+  setRoster (members: readonly string[]): void { this.detector.roster = members }
+
+  /** Events since the last call, oldest first. */
+  drainEvents (): StateEvent[] {
+    const e = this.events
+    this.events = []
+    return e
+  }
+
+  /** Signs and spreads this cell's own record (incarnation filled in from the detector). */
+  setOwnRecord (body: OwnCellBody): Outgoing[] {
+    this.ownCell = body
+    return this.writeOwn(cellKey(this.self), { ...body, kind: 'cell', incarnation: this.detector.inc })
+  }
+
+  /** Writes fn's placement with this cell as owner: same epoch if it owns fn, else the next epoch. */
+  claimPlacement (fn: string, claim: PlacementClaim = {}): Outgoing[] {
+    const cur = this.store.get(placementKey(fn))?.body as PlacementBody | undefined
+    const owned = cur?.owner === this.self
+    const epoch = claim.epoch ?? (cur == null ? 1 : owned ? cur.epoch : cur.epoch + 1)
+    if (cur != null && (epoch < cur.epoch || (epoch === cur.epoch && !owned))) {
+      throw stateError('STATE_NOT_OWNER', `cannot write placement of ${fn} at epoch ${epoch}: ${cur.owner} owns it at epoch ${cur.epoch}`, { details: { fn, owner: cur.owner, epoch: cur.epoch } })
+    }
+    const body: PlacementBody = { kind: 'placement', fn, owner: this.self, epoch, state: claim.state ?? 'serving', to: claim.to, handoff: claim.handoff, at: claim.at }
+    return this.writeOwn(placementKey(fn), body)
+  }
+
+  private writeOwn (key: string, body: RecordBody): Outgoing[] {
+    const rec = signRecord(this.signer, key, this.nextVersion++, body)
+    this.store.set(key, rec)
+    this.stats.verdicts.applied++
+    this.noteApplied(rec, undefined, undefined)
+    return this.spread([rec], undefined)
+  }
+
+  receive (from: string, msg: Wire, now: number): Outgoing[] {
+    const passed = take(this.buckets.get(from), now, this.opts.flood)
+    this.buckets.set(from, passed.bucket)
+    if (!passed.ok) { this.stats.dropped.flood++; return [] }
+    this.stats.received++
+    const out: Outgoing[] = []
+    switch (msg.t) {
+      case 'push':
+        this.ingest(from, msg.recs, true, out)
+        if (msg.m != null) this.swim({ type: 'gossip', from, m: msg.m }, now, out)
+        break
+      case 'ae': {
+        if (msg.m != null) this.swim({ type: 'gossip', from, m: msg.m }, now, out)
+        const { send, want } = diff(this.store, msg.d)
+        if (send.length > 0 || want.length > 0) out.push({ to: from, msg: { t: 'ae-reply', recs: send.map((k) => this.store.get(k)!), want } })
+        break
+      }
+      case 'ae-reply': {
+        // Repairs are not news: merged, but not pushed on (a cell back from the dead would flood otherwise).
+        this.ingest(from, msg.recs, false, out)
+        const recs = msg.want.map((k) => this.store.get(k)).filter((r) => r != null)
+        if (recs.length > 0) out.push({ to: from, msg: { t: 'ae-reply', recs, want: [] } })
+        break
+      }
+      default:
+        if (msg.t !== 'nack' && msg.recs != null) this.ingest(from, msg.recs, true, out)
+        this.swim({ type: 'message', from, msg }, now, out)
+    }
+    this.stats.sent += out.length
+    return out
+  }
+
+  tick (now: number): Outgoing[] {
+    const out: Outgoing[] = []
+    this.swim({ type: 'tick' }, now, out)
+    if (now >= this.nextAntiEntropy) {
+      this.nextAntiEntropy = now + this.opts.antiEntropyMs
+      const peer = this.randomMembers(1, undefined)[0]
+      if (peer != null) out.push({ to: peer, msg: { t: 'ae', d: digest(this.store), m: takeUpdates(this.detector, 4) } })
+    }
+    this.stats.sent += out.length
+    return out
+  }
+
+  /** When tick() next has work; a driver may sleep until then (the simulator does). */
+  nextDue (): number { return Math.min(nextDue(this.detector), this.nextAntiEntropy) }
+
+  private swim (ev: Parameters<typeof step>[1], now: number, out: Outgoing[]): void {
+    const { actions } = step(this.detector, ev, now)
+    let news = false
+    for (const a of actions) news = this.onSwimAction(a, out) || news
+    // A change of liveness is news like a new record: pushed at once to a few members, not only piggy-backed.
+    if (news) {
+      const m = takeUpdates(this.detector)
+      for (const to of this.randomMembers(this.opts.fanout, undefined)) out.push({ to, msg: { t: 'push', recs: [], m } })
+    }
+  }
+
+  private onSwimAction (a: SwimAction, out: Outgoing[]): boolean {
+    if (a.type === 'send') {
+      const msg: Wire = a.msg.t === 'nack' ? a.msg : { ...a.msg, recs: this.piggyback() }
+      out.push({ to: a.to, msg })
+      return false
+    }
+    if (a.type === 'status') {
+      this.events.push({ type: a.status === 'alive' ? 'cell-alive' : a.status === 'suspect' ? 'cell-suspect' : 'cell-dead', peer: a.id, incarnation: a.inc })
+      return true
+    }
+    // Refuted: our record carries the new incarnation, so the refutation is signed too.
+    if (this.ownCell != null) for (const o of this.setOwnRecord(this.ownCell)) out.push(o)
+    return true
+  }
+
+  private piggyback (): SignedRecord[] | undefined {
+    if (this.recQueue.length === 0) return undefined
+    const recs: SignedRecord[] = []
+    for (let i = 0; i < this.opts.piggybackRecords && this.recQueue.length > 0; i++) {
+      const item = this.recQueue.shift()!
+      // A record superseded since it was queued is not worth sending.
+      if (this.store.get(item.rec.key) !== item.rec) { i--; continue }
+      recs.push(item.rec)
+      if (--item.left > 0) this.recQueue.push(item)
+    }
+    return recs.length > 0 ? recs : undefined
+  }
+
+  private ingest (from: string, recs: unknown[], news: boolean, out: Outgoing[]): void {
+    const fresh: SignedRecord[] = []
+    for (const input of recs) {
+      const j = judge(this.store, input, this.verify, this.opts)
+      this.stats.verdicts[j.verdict]++
+      const rec = j.record
+      if (j.verdict === 'applied' && rec != null) {
+        if (rec.writer === this.self && this.reclaim(rec, out)) continue
+        const prev = this.store.get(rec.key)
+        this.store.set(rec.key, rec)
+        this.noteApplied(rec, prev, j.displaced)
+        fresh.push(rec)
+      } else if (j.verdict === 'stale' && rec != null) {
+        // The sender is behind (or lost a partition tie): tell it at once rather than wait for anti-entropy.
+        out.push({ to: from, msg: { t: 'ae-reply', recs: [this.store.get(rec.key)!], want: [] } })
+      } else if (j.verdict !== 'duplicate') {
+        this.events.push({ type: 'record-rejected', from, key: rec?.key ?? (input as { key?: string } | null)?.key, verdict: j.verdict })
+      }
+    }
+    if (news && fresh.length > 0) for (const o of this.spread(fresh, from)) out.push(o)
+  }
+
+  /** A record of ours newer than we remember (we restarted and lost count): jump past it and re-sign. */
+  private reclaim (rec: SignedRecord, out: Outgoing[]): boolean {
+    this.nextVersion = Math.max(this.nextVersion, rec.version + 1)
+    if (rec.body.kind === 'cell' && this.ownCell != null) {
+      for (const o of this.setOwnRecord(this.ownCell)) out.push(o)
+      return true
+    }
+    return false
+  }
+
+  private noteApplied (rec: SignedRecord, prev: SignedRecord | undefined, displaced: string | undefined): void {
+    const b = rec.body
+    if (b.kind === 'cell') {
+      if (prev == null && rec.writer !== this.self) this.events.push({ type: 'cell-joined', peer: rec.writer })
+      return
+    }
+    const p = prev?.body as PlacementBody | undefined
+    if (p == null || p.owner !== b.owner || p.epoch !== b.epoch || p.state !== b.state) {
+      this.events.push({ type: 'placement-changed', fn: b.fn, owner: b.owner, epoch: b.epoch, previous: p?.owner })
+    }
+    if (displaced === this.self) this.events.push({ type: 'placement-lost', fn: b.fn, winner: b.owner, epoch: b.epoch })
+  }
+
+  private spread (recs: SignedRecord[], from: string | undefined): Outgoing[] {
+    for (const rec of recs) this.recQueue.unshift({ rec, left: this.opts.piggybackTimes })
+    const m = takeUpdates(this.detector, 4)
+    return this.randomMembers(this.opts.fanout, from).map((to) => ({ to, msg: { t: 'push', recs, m } }))
+  }
+
+  private randomMembers (n: number, except: string | undefined): string[] {
+    return pickRandom(this.detector.roster, n, this.rng, (id) => id === this.self || id === except || livenessOf(this.detector, id).status === 'dead')
+  }
+}

@@ -1,0 +1,169 @@
+// The adapter: runs one Engine over a transport (gossip topic + one request protocol) with real or fake time.
+import type { Clock } from '../core/clock.ts'
+import { logger } from '../core/log.ts'
+import { Feed } from '../supervisor/feed.ts'
+import { Engine, type EngineOptions, type OwnCellBody, type Outgoing, type PlacementClaim } from './engine.ts'
+import { stateError } from './errors.ts'
+import { isCellRecord, isPlacementRecord } from './record.ts'
+import { seededRng } from './rng.ts'
+import type { Signer, Verify } from './sign.ts'
+import { livenessOf } from './swim.ts'
+import type { CellView, PlacementView, SignedRecord, StateEvent } from './types.ts'
+import { decodeWire, DEFAULT_MAX_MESSAGE_BYTES, encodeWire } from './wire.ts'
+
+/**
+ * What state sync needs from the peer layer. PeerNode (src/peers/types.ts) satisfies it as
+ * `{ self: node.peerId, members: node.members, publish: node.publish, subscribe: node.subscribe,
+ *    handle: node.handle, request: node.request }`: only members reach these handlers.
+ */
+export interface StateTransport {
+  readonly self: string
+  members: () => string[]
+  publish: (topic: string, data: Uint8Array) => Promise<unknown> | void
+  subscribe: (topic: string, handler: (data: Uint8Array, from: string) => void | Promise<void>) => () => void
+  handle: (protocol: string, handler: (body: Uint8Array, from: string) => Promise<Uint8Array> | Uint8Array) => Promise<void> | void
+  request: (peer: string, protocol: string, body: Uint8Array, opts?: { signal?: AbortSignal }) => Promise<Uint8Array>
+}
+
+export interface StateSyncOptions extends Partial<EngineOptions> {
+  /** Timer resolution of the real loop; 0 = no timer (call tick() yourself, as tests with a FakeClock do). */
+  tickMs?: number
+  requestTimeoutMs?: number
+  maxMessageBytes?: number
+  topic?: string
+  protocol?: string
+}
+
+export interface StateSyncStats {
+  received: number
+  sent: number
+  sendFailed: number
+  dropped: { malformed: number, tooLarge: number, flood: number }
+  verdicts: Engine['stats']['verdicts']
+}
+
+export interface StateSync {
+  readonly self: string
+  start: () => Promise<void>
+  stop: () => Promise<void>
+  /** Runs due timers now (the real loop calls it every tickMs). */
+  tick: () => void
+  setOwnRecord: (body: OwnCellBody) => void
+  claimPlacement: (fn: string, claim?: PlacementClaim) => void
+  records: () => SignedRecord[]
+  cells: () => CellView[]
+  placements: () => PlacementView[]
+  changes: (signal?: AbortSignal) => AsyncIterable<StateEvent>
+  stats: () => StateSyncStats
+}
+
+export interface StateSyncInit { transport: StateTransport, signer: Signer, verify: Verify, clock: Clock, options?: StateSyncOptions, seed?: number }
+
+const REJECT_CODES: Partial<Record<string, string>> = {
+  forged: 'STATE_RECORD_FORGED', 'wrong-writer': 'STATE_WRONG_WRITER', malformed: 'STATE_RECORD_MALFORMED', 'too-large': 'STATE_RECORD_TOO_LARGE'
+}
+
+export function createStateSync (init: StateSyncInit): StateSync {
+  const { transport, clock } = init
+  const o = init.options ?? {}
+  const topic = o.topic ?? 'state'
+  const protocol = o.protocol ?? 'state/1.0.0'
+  const maxBytes = o.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES
+  const log = logger('state')
+  if (init.signer.id !== transport.self) throw new TypeError(`signer ${init.signer.id} is not the transport's peer ${transport.self}`)
+  const engine = new Engine({ signer: init.signer, verify: init.verify, rng: seededRng(init.seed ?? (Math.random() * 2 ** 32)), now: clock.now(), options: o })
+  const feed = new Feed<StateEvent>()
+  const dropped = { malformed: 0, tooLarge: 0 }
+  let sendFailed = 0
+  let timer: NodeJS.Timeout | undefined
+  let unsubscribe: (() => void) | undefined
+  const stopping = new AbortController()
+  const empty = new Uint8Array(0)
+
+  const flush = (outs: Outgoing[]): void => {
+    for (const { to, msg } of outs) {
+      const signal = AbortSignal.any([stopping.signal, AbortSignal.timeout(o.requestTimeoutMs ?? 2000)])
+      // Fire and forget: SWIM's own timeouts decide what a lost message means.
+      transport.request(to, protocol, encodeWire(msg), { signal }).catch(() => { sendFailed++ })
+    }
+    for (const e of engine.drainEvents()) {
+      if (e.type === 'record-rejected') log.debug('rejected a record', { code: REJECT_CODES[e.verdict], from: e.from, key: e.key })
+      feed.publish(e)
+    }
+  }
+
+  const onBytes = (bytes: Uint8Array, from: string): void => {
+    const { msg, problem } = decodeWire(bytes, maxBytes)
+    if (msg == null) {
+      if (problem === 'too-large') dropped.tooLarge++
+      else dropped.malformed++
+      const err = stateError(problem === 'too-large' ? 'STATE_RECORD_TOO_LARGE' : 'STATE_RECORD_MALFORMED', `dropped a ${problem} message of ${bytes.length} bytes`, { details: { from } })
+      log.debug(err.message, { code: err.code, from })
+      return
+    }
+    const before = engine.stats.dropped.flood
+    flush(engine.receive(from, msg, clock.now()))
+    if (engine.stats.dropped.flood > before && (engine.stats.dropped.flood & 1023) === 1) {
+      log.warn('rate-limited a member', { code: 'STATE_FLOOD', from, dropped: engine.stats.dropped.flood })
+    }
+  }
+
+  const refreshRoster = (): void => { engine.setRoster(transport.members().filter((m) => m !== transport.self)) }
+  const tick = (): void => {
+    refreshRoster()
+    flush(engine.tick(clock.now()))
+  }
+
+  const publishOwn = (write: () => Outgoing[], key: string): void => {
+    refreshRoster()
+    flush(write())
+    // gossipsub as a second path for our own writes; the engine's push gossip does not depend on it.
+    const rec = engine.store.get(key)
+    if (rec != null) void Promise.resolve(transport.publish(topic, encodeWire({ t: 'push', recs: [rec] }))).catch(() => { sendFailed++ })
+  }
+
+  return {
+    self: transport.self,
+    async start () {
+      await transport.handle(protocol, (body, from) => { onBytes(body, from); return empty })
+      unsubscribe = transport.subscribe(topic, (data, from) => { onBytes(data, from) })
+      refreshRoster()
+      const every = o.tickMs ?? 25
+      if (every > 0) timer = setInterval(tick, every)
+      timer?.unref()
+    },
+    async stop () {
+      if (timer != null) clearInterval(timer)
+      unsubscribe?.()
+      stopping.abort()
+    },
+    tick,
+    setOwnRecord: (body) => { publishOwn(() => engine.setOwnRecord(body), `cell/${transport.self}`) },
+    claimPlacement: (fn, claim) => { publishOwn(() => engine.claimPlacement(fn, claim), `placement/${fn}`) },
+    records: () => [...engine.store.values()],
+    cells: () => {
+      const views = new Map<string, CellView>()
+      for (const id of [transport.self, ...transport.members()]) {
+        const l = livenessOf(engine.detector, id)
+        views.set(id, { peer: id, liveness: l.status, incarnation: l.inc })
+      }
+      for (const r of engine.store.values()) {
+        if (!isCellRecord(r)) continue
+        const l = livenessOf(engine.detector, r.writer)
+        views.set(r.writer, { peer: r.writer, liveness: l.status, incarnation: Math.max(l.inc, r.body.incarnation), record: r })
+      }
+      return [...views.values()].sort((a, b) => a.peer.localeCompare(b.peer))
+    },
+    placements: () => [...engine.store.values()].filter(isPlacementRecord).map((r) => ({
+      fn: r.body.fn, owner: r.body.owner, epoch: r.body.epoch, state: r.body.state, to: r.body.to, version: r.version
+    })).sort((a, b) => a.fn.localeCompare(b.fn)),
+    changes: (signal) => feed.subscribe(signal),
+    stats: () => ({
+      received: engine.stats.received,
+      sent: engine.stats.sent,
+      sendFailed,
+      dropped: { ...dropped, flood: engine.stats.dropped.flood },
+      verdicts: { ...engine.stats.verdicts }
+    })
+  }
+}

@@ -1,0 +1,105 @@
+// The SWIM + Lifeguard detector, driven step by step: probes, indirect probes, suspicion, refutation, rejoin.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { createDetector, step, livenessOf, seededRng, type DetectorState, type SwimAction, type SwimMsg } from '../../src/state/index.ts'
+
+const opts = { probeIntervalMs: 300, probeTimeoutMs: 150, indirectChecks: 3, suspicionMinMs: 1000, suspicionMaxMs: 3000 }
+const roster = ['a', 'b', 'c', 'd', 'e']
+
+function det (self: string): DetectorState {
+  const d = createDetector(self, seededRng(1), opts, 0)
+  d.roster = roster
+  d.nextProbeAt = 0
+  return d
+}
+const sends = (actions: SwimAction[]): Array<{ to: string, msg: SwimMsg }> =>
+  actions.flatMap((x) => x.type === 'send' ? [{ to: x.to, msg: x.msg }] : [])
+
+test('a probe that is acked in time raises no suspicion', () => {
+  const d = det('a')
+  const [ping] = sends(step(d, { type: 'tick' }, 0).actions)
+  assert.equal(ping.msg.t, 'ping')
+  step(d, { type: 'message', from: ping.to, msg: { t: 'ack', seq: ping.msg.seq } }, 1)
+  assert.equal(d.probe, null)
+  assert.equal(livenessOf(d, ping.to).status, 'alive')
+})
+
+test('no ack by probeTimeout: k indirect probes; none by the end of the interval: suspect', () => {
+  const d = det('a')
+  const [ping] = sends(step(d, { type: 'tick' }, 0).actions)
+  const req = sends(step(d, { type: 'tick' }, 150).actions)
+  assert.equal(req.length, 3)
+  assert.ok(req.every((r) => r.msg.t === 'ping-req' && r.msg.target === ping.to && r.to !== ping.to && r.to !== 'a'))
+  const end = step(d, { type: 'tick' }, 300).actions
+  assert.deepEqual(end.find((x) => x.type === 'status'), { type: 'status', id: ping.to, status: 'suspect', inc: 0 })
+  assert.equal(d.lhm, 1, 'no nacks came back either: local health worsens')
+})
+
+test('a slow member whose ack arrives after probeTimeout but within the interval stays alive', () => {
+  const d = det('a')
+  const [ping] = sends(step(d, { type: 'tick' }, 0).actions)
+  step(d, { type: 'tick' }, 150)
+  step(d, { type: 'message', from: ping.to, msg: { t: 'ack', seq: ping.msg.seq } }, 280)
+  step(d, { type: 'tick' }, 300)
+  assert.equal(livenessOf(d, ping.to).status, 'alive')
+})
+
+test('an intermediary relays a ping-req, forwards the ack, or sends a nack when the target is silent', () => {
+  const c = det('c')
+  const [ping] = sends(step(c, { type: 'message', from: 'a', msg: { t: 'ping-req', seq: 7, target: 'b' } }, 0).actions)
+  assert.equal(ping.to, 'b')
+  const [ack] = sends(step(c, { type: 'message', from: 'b', msg: { t: 'ack', seq: ping.msg.seq } }, 1).actions)
+  assert.deepEqual([ack.to, ack.msg.t, ack.msg.seq], ['a', 'ack', 7])
+  step(c, { type: 'message', from: 'a', msg: { t: 'ping-req', seq: 8, target: 'd' } }, 10)
+  const nack = sends(step(c, { type: 'tick' }, 200).actions).find((s) => s.msg.t === 'nack')
+  assert.deepEqual(nack, { to: 'a', msg: { t: 'nack', seq: 8 } })
+})
+
+test('suspicion times out to dead at suspicionMax, sooner with independent confirmations (Lifeguard)', () => {
+  const alone = det('a')
+  step(alone, { type: 'gossip', from: 'b', m: [{ id: 'e', s: 'suspect', inc: 0, from: 'b' }] }, 0)
+  assert.equal(step(alone, { type: 'tick' }, 2999).actions.some((x) => x.type === 'status' && x.status === 'dead'), false)
+  assert.ok(step(alone, { type: 'tick' }, 3000).actions.some((x) => x.type === 'status' && x.id === 'e' && x.status === 'dead'))
+
+  const confirmed = det('a')
+  step(confirmed, { type: 'gossip', from: 'b', m: [{ id: 'e', s: 'suspect', inc: 0, from: 'b' }] }, 0)
+  step(confirmed, { type: 'gossip', from: 'c', m: [{ id: 'e', s: 'suspect', inc: 0, from: 'c' }, { id: 'e', s: 'suspect', inc: 0, from: 'd' }, { id: 'e', s: 'suspect', inc: 0, from: 'a2' }] }, 10)
+  assert.ok(step(confirmed, { type: 'tick' }, 1000).actions.some((x) => x.type === 'status' && x.id === 'e' && x.status === 'dead'))
+})
+
+test('a suspected cell refutes with a higher incarnation, which overrides the suspicion everywhere', () => {
+  const e = det('e')
+  const { actions } = step(e, { type: 'gossip', from: 'b', m: [{ id: 'e', s: 'suspect', inc: 0, from: 'b' }] }, 0)
+  assert.deepEqual(actions, [{ type: 'refute', inc: 1 }])
+  const alive = e.queue[0].u
+  assert.deepEqual(alive, { id: 'e', s: 'alive', inc: 1, from: 'e' })
+  const a = det('a')
+  step(a, { type: 'gossip', from: 'b', m: [{ id: 'e', s: 'suspect', inc: 0, from: 'b' }] }, 0)
+  const back = step(a, { type: 'gossip', from: 'c', m: [alive] }, 5).actions
+  assert.deepEqual(back, [{ type: 'status', id: 'e', status: 'alive', inc: 1 }])
+  assert.equal(step(a, { type: 'tick' }, 5000).actions.some((x) => x.type === 'status' && x.status === 'dead'), false)
+  // An old suspicion arriving late does not win over the refutation.
+  step(a, { type: 'gossip', from: 'd', m: [{ id: 'e', s: 'suspect', inc: 0, from: 'd' }] }, 6000)
+  assert.equal(livenessOf(a, 'e').status, 'alive')
+})
+
+test('a dead cell that comes back hears it was buried, and rejoins with a higher incarnation', () => {
+  const a = det('a')
+  step(a, { type: 'gossip', from: 'b', m: [{ id: 'e', s: 'dead', inc: 3, from: 'b' }] }, 0)
+  assert.equal(livenessOf(a, 'e').status, 'dead')
+  // e restarts (incarnation 0) and pings a; a's ack carries the dead notice.
+  const e = det('e')
+  const [ack] = sends(step(a, { type: 'message', from: 'e', msg: { t: 'ping', seq: 1 } }, 10).actions)
+  assert.ok(ack.msg.t === 'ack' && ack.msg.m?.some((u) => u.id === 'e' && u.s === 'dead'))
+  const r = step(e, { type: 'message', from: 'a', msg: ack.msg }, 11).actions
+  assert.deepEqual(r, [{ type: 'refute', inc: 4 }])
+  step(a, { type: 'gossip', from: 'e', m: [e.queue[0].u] }, 12)
+  assert.deepEqual(livenessOf(a, 'e'), { status: 'alive', inc: 4 })
+})
+
+test('dead is final for its incarnation: a stale alive or suspect does not revive it', () => {
+  const a = det('a')
+  step(a, { type: 'gossip', from: 'b', m: [{ id: 'e', s: 'dead', inc: 2, from: 'b' }] }, 0)
+  step(a, { type: 'gossip', from: 'c', m: [{ id: 'e', s: 'alive', inc: 2, from: 'e' }, { id: 'e', s: 'suspect', inc: 2, from: 'c' }] }, 1)
+  assert.equal(livenessOf(a, 'e').status, 'dead')
+})
