@@ -45,7 +45,11 @@ export async function forwardRequest (up: RemoteUpstream, req: IncomingMessage, 
     res.writeHead(answer.statusCode ?? 502, answer.statusMessage, headers)
     pipeline(answer, res).catch(() => { link.destroy() })
   })
-  outgoing.on('error', (err) => { link.destroy(); if (!res.headersSent) onError(err) else res.destroy(err) })
+  outgoing.on('error', (err) => {
+    link.destroy()
+    if (!res.headersSent) onError(err)
+    else res.destroy(err)
+  })
   res.on('close', () => { if (!res.writableFinished) { outgoing.destroy(); link.destroy() } })
   pipeline(req, outgoing).catch(() => { link.destroy() })
 }
