@@ -1,0 +1,20 @@
+// What a cell remembers about its organism between runs: the verified admissions and where members were last seen.
+import { readFile, writeFile, rename } from 'node:fs/promises'
+import type { Admission } from '../peers/index.ts'
+
+export interface SavedOrganism {
+  organism: string
+  admissions: Admission[]
+  /** Member multiaddrs (…/p2p/<id>) to dial after a restart. */
+  bootstrap: string[]
+}
+
+export async function loadSaved (file: string): Promise<SavedOrganism | null> {
+  try { return JSON.parse(await readFile(file, 'utf8')) as SavedOrganism } catch { return null }
+}
+
+/** Written to a temp file and renamed: a crash mid-write never leaves half a membership. */
+export async function saveSaved (file: string, saved: SavedOrganism): Promise<void> {
+  await writeFile(`${file}.tmp`, JSON.stringify(saved, null, 1), { mode: 0o600 })
+  await rename(`${file}.tmp`, file)
+}
