@@ -1,0 +1,125 @@
+// The cold move of a function with its data: the owner stops it and streams its data dir; the new owner checks,
+// starts it, and takes the placement with epoch + 1. Requests meanwhile get 503 (placement state 'moving').
+import { rm, rename, mkdir } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
+import type { Duplex } from 'node:stream'
+import { logger } from '../core/log.ts'
+import { isOrganismError } from '../core/errors.ts'
+import type { Supervisor } from '../supervisor/index.ts'
+import { sendDir, receiveDir, readFrames, jsonFrame, writeFrame, FRAME, migrateError } from '../migrate/index.ts'
+import type { Organism } from './organism.ts'
+import { nameOf } from './organism.ts'
+import { protocols } from './protocols.ts'
+
+const log = logger('move')
+
+export interface MoveResult { fn: string, from: string, to: string, epoch: number, bytes: number, sha256: string, ms: number }
+interface Header { fn: string, epoch: number, from: string }
+type Result = { ok: true, epoch: number } | { ok: false, code: string, message: string, hint: string }
+
+export interface Mover {
+  /** Moves fn to the cell named `to` (name or peer id prefix); asks the owner if this cell is not it. */
+  move: (fn: string, to: string) => Promise<MoveResult>
+  /** Functions arriving here: the reconcile loop must not stop them before their placement is ours. */
+  readonly arriving: ReadonlySet<string>
+}
+
+async function readResult (frames: AsyncIterator<{ type: number, payload: Buffer }>): Promise<Result> {
+  const next = await frames.next()
+  if (next.done === true || next.value.type !== FRAME.result) throw migrateError('MIGRATE_TRUNCATED', 'the receiving cell closed the stream without a result')
+  return JSON.parse(next.value.payload.toString()) as Result
+}
+
+export async function createMover (org: Organism, supervisor: Supervisor, organismName: string, functions: readonly string[]): Promise<Mover> {
+  const names = protocols(organismName)
+  const arriving = new Set<string>()
+
+  const resolveCell = (to: string): string => {
+    const live = org.cells().filter((c) => c.liveness === 'alive')
+    const match = live.filter((c) => c.peer === to || c.record?.body.name === to || (to.length >= 6 && c.peer.endsWith(to)) || c.peer.startsWith(to))
+    if (match.length !== 1) throw migrateError('MIGRATE_UNKNOWN_CELL', `${match.length === 0 ? 'no live cell' : 'more than one live cell'} matches "${to}"`)
+    return match[0].peer
+  }
+
+  const moveHere = async (fn: string, toId: string): Promise<MoveResult> => {
+    const started = Date.now()
+    const p = org.sync.placements().find((x) => x.fn === fn)
+    if (p == null || p.owner !== org.self) throw migrateError('MIGRATE_NOT_OWNER', `this cell does not own ${fn}`)
+    if (toId === org.self) throw migrateError('MIGRATE_UNKNOWN_CELL', `${fn} is already here`)
+    org.sync.claimPlacement(fn, { state: 'moving', to: toId })
+    await supervisor.stopFunction(fn)
+    const restore = (): void => { org.sync.claimPlacement(fn, { state: 'serving' }); void supervisor.startFunction(fn) }
+    let stream: Duplex | undefined
+    try {
+      stream = await org.node.openStream(toId, names.move)
+      const frames = readFrames(stream)[Symbol.asyncIterator]()
+      await writeFrame(stream, FRAME.header, Buffer.from(JSON.stringify({ fn, epoch: p.epoch, from: org.self } satisfies Header)))
+      const sent = await sendDir(supervisor.dataDir(fn), stream)
+      const result = await readResult(frames)
+      stream.end()
+      if (!result.ok) throw migrateError('MIGRATE_REFUSED', `${nameOf(org.sync, toId)} refused ${fn}: ${result.code}: ${result.message}`, { hint: result.hint })
+      // Keep nothing of ours that could be served by mistake; the new owner holds the verified copy.
+      const old = supervisor.dataDir(fn)
+      const trash = join(dirname(old), `.moved-${fn}-${p.epoch}`)
+      await rename(old, trash).then(() => rm(trash, { recursive: true, force: true })).catch(() => {})
+      await mkdir(old, { recursive: true })
+      org.events.note({ kind: 'move', text: `${fn} moved to ${nameOf(org.sync, toId)} (${sent.bytes} bytes)` })
+      return { fn, from: org.self, to: toId, epoch: result.epoch, ...sent, ms: Date.now() - started }
+    } catch (err) {
+      stream?.destroy()
+      log.warn('move failed; the function stays here', { fn, to: toId, err })
+      restore()
+      throw err
+    }
+  }
+
+  // The receiving side: verify, start, then claim. Any failure answers an error and leaves the function stopped here.
+  await org.node.handleStream(names.move, (stream, from) => {
+    void (async () => {
+      const frames = readFrames(stream)[Symbol.asyncIterator]()
+      let fn = ''
+      try {
+        const first = await frames.next()
+        if (first.done === true || first.value.type !== FRAME.header) throw migrateError('MIGRATE_PROTOCOL', 'a move stream must start with its header')
+        const h = JSON.parse(first.value.payload.toString()) as Header
+        fn = h.fn
+        if (!functions.includes(fn) || h.from !== from) throw migrateError('MIGRATE_PROTOCOL', `bad move header for "${fn}" from ${from}`)
+        arriving.add(fn)
+        await supervisor.stopFunction(fn)
+        await receiveDir(frames, supervisor.dataDir(fn))
+        await supervisor.startFunction(fn)
+        const st = supervisor.get(fn)
+        if (st?.state !== 'running') {
+          await supervisor.stopFunction(fn)
+          throw migrateError('MIGRATE_REFUSED', `${fn} did not become healthy here (${st?.state ?? 'unknown'}${st?.error != null ? `: ${st.error.message}` : ''})`)
+        }
+        org.sync.claimPlacement(fn, { epoch: h.epoch + 1 })
+        const epoch = org.sync.placements().find((x) => x.fn === fn)?.epoch ?? h.epoch + 1
+        stream.end(jsonFrame(FRAME.result, { ok: true, epoch } satisfies Result))
+      } catch (err) {
+        const e = isOrganismError(err) ? err : migrateError('MIGRATE_REFUSED', (err as Error).message)
+        log.warn('refused an incoming move', { fn, from, err: e })
+        stream.end(jsonFrame(FRAME.result, { ok: false, code: e.code, message: e.message, hint: e.hint } satisfies Result))
+      } finally {
+        arriving.delete(fn)
+      }
+    })()
+  })
+
+  await org.node.handle(names.moveRequest, async (body) => {
+    const { fn, to } = JSON.parse(new TextDecoder().decode(body)) as { fn: string, to: string }
+    return new TextEncoder().encode(JSON.stringify(await moveHere(fn, to)))
+  })
+
+  return {
+    arriving,
+    move: async (fn, to) => {
+      const toId = resolveCell(to)
+      const p = org.sync.placements().find((x) => x.fn === fn)
+      if (p == null) throw migrateError('MIGRATE_NOT_OWNER', `no cell owns ${fn} yet`)
+      if (p.owner === org.self) return await moveHere(fn, toId)
+      const answer = await org.node.request(p.owner, names.moveRequest, new TextEncoder().encode(JSON.stringify({ fn, to: toId })))
+      return JSON.parse(new TextDecoder().decode(answer)) as MoveResult
+    }
+  }
+}
