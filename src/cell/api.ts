@@ -21,6 +21,9 @@ export interface LocalApiOptions {
   status: () => CellStatus
   supervisor: Supervisor
   router: Router
+  /** A one-time join token for a new cell. */
+  admit: (ttlMs: number) => string
+  move: (fn: string, to: string) => Promise<unknown>
   onStop: () => void
 }
 
@@ -46,6 +49,19 @@ export function createLocalApi (opts: LocalApiOptions): LocalApi {
     }
     if (!authorized(req)) return reply(res, 401, cellError('CELL_API_UNAUTHORIZED', 'missing or wrong token').toJSON())
     if (req.method === 'GET' && url.pathname === '/status') return reply(res, 200, opts.status())
+    if (req.method === 'POST' && url.pathname === '/admit') {
+      const ttl = Number(url.searchParams.get('ttl') ?? 600)
+      return reply(res, 200, { token: opts.admit(Math.max(1, Math.min(86_400, Number.isFinite(ttl) ? ttl : 600)) * 1000) })
+    }
+    if (req.method === 'POST' && url.pathname === '/move') {
+      const fn = url.searchParams.get('fn') ?? ''
+      const to = url.searchParams.get('to') ?? ''
+      opts.move(fn, to).then((r) => { reply(res, 200, r) }, (err: unknown) => {
+        const e = err as { code?: string, message?: string, hint?: string, details?: { remoteCode?: string } }
+        reply(res, 409, { code: e.details?.remoteCode ?? e.code ?? 'MIGRATE_REFUSED', message: e.message ?? String(err), hint: e.hint ?? 'see the cell log' })
+      })
+      return
+    }
     if (req.method === 'POST' && url.pathname === '/stop') {
       reply(res, 202, { stopping: true })
       return opts.onStop()

@@ -1,4 +1,4 @@
-// One cell: a verified genome, the supervisor running its functions, the router in front, the local API beside.
+// One cell: a verified genome, the supervisor, the router, DNS, and its place in the organism, with a local API beside.
 import { writeFile, rm } from 'node:fs/promises'
 import { randomBytes } from 'node:crypto'
 import { dirname } from 'node:path'
@@ -6,18 +6,25 @@ import { logger } from '../core/log.ts'
 import { checkoutGenome } from '../genome/index.ts'
 import type { Genome } from '../genome/types.ts'
 import { createSupervisor } from '../supervisor/index.ts'
-import type { Supervisor } from '../supervisor/index.ts'
 import { createRouter, buildRouteTable } from '../router/index.ts'
-import type { Router, Upstream } from '../router/index.ts'
+import type { Router } from '../router/index.ts'
+import { createDnsServer } from '../dns/index.ts'
+import type { DnsServer } from '../dns/index.ts'
+import { startOrganism } from '../organism/organism.ts'
+import type { Organism } from '../organism/organism.ts'
+import { createMover } from '../organism/move.ts'
+import type { Mover } from '../organism/move.ts'
 import { createLocalApi } from './api.ts'
-import type { LocalApi } from './api.ts'
 import { acquireLock } from './lock.ts'
 import { cellPaths } from './paths.ts'
 import type { CellPaths } from './paths.ts'
 import { cellStatus } from './status.ts'
 import type { CellStatus } from './status.ts'
+import { organismReport, zoneView } from './views.ts'
+import { upstreamFor, keepReconciled, publishOwnRecord, defaultCellName } from './wiring.ts'
 
 const log = logger('cell')
+const SOFTWARE = '0.1.0'
 
 export interface CellOptions {
   stateDir: string
@@ -27,8 +34,15 @@ export interface CellOptions {
   /** Router port; null takes the genome's, then 8080. 0 picks a free port. */
   routerPort?: number | null
   routerHost?: string
+  /** DNS port; null takes the genome's, then 5300. 0 picks a free port. */
+  dnsPort?: number | null
   apiPort?: number
-  /** Supervisor timing, for tests. */
+  /** libp2p listen addresses; default all interfaces on a free port (loopback for the demo). */
+  peerListen?: string[]
+  /** The address other cells and DNS clients use to reach this cell (default 127.0.0.1). */
+  advertise?: string
+  name?: string
+  join?: { address?: string, token: string }
   supervisor?: { healthIntervalMs?: number, startTimeoutMs?: number, stopGraceMs?: number }
 }
 
@@ -37,8 +51,8 @@ export interface Cell {
   readonly genome: Genome
   readonly routerPort: number
   readonly apiPort: number
+  readonly organism: Organism
   status: () => CellStatus
-  /** Resolves when the cell has stopped (by stop(), a signal, or the API). */
   readonly stopped: Promise<void>
   stop: () => Promise<void>
 }
@@ -51,49 +65,84 @@ export async function startCell (opts: CellOptions): Promise<Cell> {
   try {
     const { commit, genome } = await checkoutGenome(opts.genomeRepo, opts.ref ?? 'HEAD', paths.checkouts)
     log.info('genome verified', { organism: genome.organism, commit })
+    const advertise = opts.advertise ?? '127.0.0.1'
 
-    let supervisor: Supervisor | undefined
-    const resolve = (fn: string): Upstream => {
-      const port = supervisor?.readyPort(fn) ?? null
-      if (port != null) return { kind: 'local', port }
-      const st = supervisor?.get(fn)
-      const wait = st?.nextRestartAt != null ? Math.max(1, Math.ceil((st.nextRestartAt - Date.now()) / 1000)) : 5
-      return { kind: 'unavailable', reason: `function ${fn} is ${st?.state ?? 'starting'}`, retryAfterSeconds: wait }
-    }
-    const router: Router = createRouter({ port: opts.routerPort ?? genome.routerPort ?? 8080, host: opts.routerHost, resolve })
+    let org: Organism | null = null
+    let resolve: ReturnType<typeof upstreamFor> | null = null
+    const router: Router = createRouter({
+      port: opts.routerPort ?? genome.routerPort ?? 8080,
+      host: opts.routerHost,
+      resolve: (fn, forwarded) => resolve?.(fn, forwarded) ?? { kind: 'unavailable', reason: 'the cell is starting', retryAfterSeconds: 1 }
+    })
     router.setRoutes(buildRouteTable(genome.functions.map((f) => ({ function: f.name, domain: f.domain, pathPrefix: f.pathPrefix }))))
     await router.start()
     cleanups.push(() => router.stop())
-
-    supervisor = createSupervisor({
+    const supervisor = createSupervisor({
       stateDir: paths.functions,
       functions: genome.functions,
       genomeVersion: commit,
       zone: genome.zone,
+      // The organism decides which functions run here; none start before it has.
+      autostart: [],
       env: {
+        // Functions call their siblings through this router, by domain.
         ORGANISM_ROUTER: `http://127.0.0.1:${router.port}`,
-        // Functions run on the cell's own runtime: `node` in a start command is this Node.
+        // `node` in a start command is the cell's own Node.
         PATH: `${dirname(process.execPath)}:${process.env.PATH ?? '/usr/bin:/bin'}`
       },
       ...opts.supervisor
     })
-    const sup = supervisor
-    await sup.start()
-    cleanups.push(() => sup.stop())
+    await supervisor.start()
+    cleanups.push(() => supervisor.stop())
+
+    org = await startOrganism({
+      stateDir: paths.root,
+      organism: genome.organism,
+      functions: genome.functions.map((f) => f.name),
+      listen: opts.peerListen ?? ['/ip4/0.0.0.0/tcp/0'],
+      join: opts.join,
+      routerPort: () => router.port
+    })
+    const organism = org
+    cleanups.push(() => organism.stop())
+    resolve = upstreamFor(organism, supervisor, genome.organism)
+    let mover: Mover | null = null
+    const reconcileNow = keepReconciled(organism, supervisor, () => mover)
+    mover = await createMover(organism, supervisor, genome.organism, genome.functions.map((f) => f.name))
+    organism.onChange(reconcileNow)
+    reconcileNow()
+
+    const report = () => organismReport(organism.self, organism.cells(), organism.sync.placements(), organism.events.list())
+    const domains = new Map(genome.functions.map((f) => [f.name, f.domain]))
+    let dns: DnsServer | null = null
+    const dnsPort = opts.dnsPort ?? genome.dnsPort ?? 5300
+    dns = createDnsServer({ port: dnsPort, host: opts.routerHost ?? '0.0.0.0', view: () => zoneView(genome.zone, report(), domains) })
+    await dns.start()
+    const dnsServer = dns
+    cleanups.push(() => dnsServer.stop())
+
+    const name = opts.name ?? defaultCellName(organism.self)
+    const publish = publishOwnRecord(organism, { name, genome: commit, software: SOFTWARE, routerAddr: () => `${advertise}:${router.port}`, dnsAddr: () => `${advertise}:${dnsServer.port}`, supervisor, router })
+    publish()
+    const publisher = setInterval(publish, 2000)
+    publisher.unref()
 
     let resolveStopped!: () => void
-    const stopped = new Promise<void>((resolve) => { resolveStopped = resolve })
+    const stopped = new Promise<void>((r) => { resolveStopped = r })
     let stopping: Promise<void> | null = null
     const startedAt = Date.now()
-    const status = (): CellStatus => cellStatus({ genome, commit, paths, router, supervisor: sup, apiPort: api.port, startedAt })
+    const status = (): CellStatus => cellStatus({ genome, commit, paths, router, supervisor, apiPort: api.port, startedAt, name, dnsPort: dnsServer.port, organism: report(), plan: organism.plan() })
     const stop = (): Promise<void> => {
       stopping ??= (async () => {
         log.info('stopping')
-        // API first, then the router (no new requests), then the functions (drain), then the lock.
+        clearInterval(publisher)
+        // API first, then the router (no new requests), DNS, the functions (drain), the peer link, the lock.
         await api.stop().catch(() => {})
         await rm(paths.apiFile, { force: true })
         await router.stop().catch((err: unknown) => log.warn('router stop failed', { err }))
-        await sup.stop().catch((err: unknown) => log.warn('supervisor stop failed', { err }))
+        await dnsServer.stop().catch(() => {})
+        await supervisor.stop().catch((err: unknown) => log.warn('supervisor stop failed', { err }))
+        await organism.stop().catch((err: unknown) => log.warn('organism stop failed', { err }))
         await releaseLock()
         resolveStopped()
       })()
@@ -101,11 +150,20 @@ export async function startCell (opts: CellOptions): Promise<Cell> {
     }
 
     const token = randomBytes(24).toString('base64url')
-    const api: LocalApi = createLocalApi({ port: opts.apiPort ?? 0, token, status, supervisor: sup, router, onStop: () => { void stop() } })
+    const api = createLocalApi({
+      port: opts.apiPort ?? 0,
+      token,
+      status,
+      supervisor,
+      router,
+      admit: (ttlMs) => organism.node.admitToken(ttlMs),
+      move: async (fn, to) => await (mover as Mover).move(fn, to),
+      onStop: () => { void stop() }
+    })
     await api.start()
     await writeFile(paths.apiFile, JSON.stringify({ pid: process.pid, apiPort: api.port, routerPort: router.port, token }), { mode: 0o600 })
-    log.info('cell started', { router: router.port, api: api.port })
-    return { paths, genome, routerPort: router.port, apiPort: api.port, status, stopped, stop }
+    log.info('cell started', { router: router.port, api: api.port, dns: dnsServer.port, peer: organism.self })
+    return { paths, genome, routerPort: router.port, apiPort: api.port, organism, status, stopped, stop }
   } catch (err) {
     await unwind()
     throw err

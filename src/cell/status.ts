@@ -2,12 +2,16 @@
 import type { Genome } from '../genome/types.ts'
 import type { Supervisor } from '../supervisor/index.ts'
 import type { Router, FunctionTraffic } from '../router/index.ts'
+import type { Plan } from '../placement/index.ts'
 import type { CellPaths } from './paths.ts'
+import type { OrganismReport } from './views.ts'
 
 export interface FunctionReport {
   name: string
   domain: string
   pathPrefix: string | null
+  /** Where this cell sends the function's requests: here, another cell (by name), or nowhere right now. */
+  route: string
   state: string
   port: number | null
   pid: number | null
@@ -23,28 +27,50 @@ export interface CellStatus {
   organism: string
   zone: string
   genome: { commit: string }
-  cell: { pid: number, stateDir: string, startedAt: string, uptimeSeconds: number }
+  cell: { id: string, name: string, pid: number, stateDir: string, startedAt: string, uptimeSeconds: number }
   router: { port: number, url: string }
+  dns: { port: number }
   api: { port: number }
   functions: FunctionReport[]
+  members: OrganismReport['members']
+  placements: OrganismReport['placements']
+  events: OrganismReport['events']
 }
 
-export function cellStatus (parts: { genome: Genome, commit: string, paths: CellPaths, router: Router, supervisor: Supervisor, apiPort: number, startedAt: number }): CellStatus {
-  const { genome, router, supervisor } = parts
+export interface StatusParts {
+  genome: Genome
+  commit: string
+  paths: CellPaths
+  router: Router
+  supervisor: Supervisor
+  apiPort: number
+  dnsPort: number
+  startedAt: number
+  name: string
+  organism: OrganismReport
+  plan: Plan
+}
+
+export function cellStatus (parts: StatusParts): CellStatus {
+  const { genome, router, supervisor, organism } = parts
+  const nameOf = (id: string): string => organism.members.find((m) => m.id === id)?.name ?? id.slice(-8)
   return {
     organism: genome.organism,
     zone: genome.zone,
     genome: { commit: parts.commit },
-    cell: { pid: process.pid, stateDir: parts.paths.root, startedAt: new Date(parts.startedAt).toISOString(), uptimeSeconds: Math.round((Date.now() - parts.startedAt) / 1000) },
+    cell: { id: organism.self, name: parts.name, pid: process.pid, stateDir: parts.paths.root, startedAt: new Date(parts.startedAt).toISOString(), uptimeSeconds: Math.round((Date.now() - parts.startedAt) / 1000) },
     router: { port: router.port, url: `http://127.0.0.1:${router.port}` },
+    dns: { port: parts.dnsPort },
     api: { port: parts.apiPort },
     functions: genome.functions.map((f) => {
       const s = supervisor.get(f.name)
+      const r = parts.plan.route(f.name)
       return {
         name: f.name,
         domain: f.domain,
         pathPrefix: f.pathPrefix,
-        state: s?.state ?? 'stopped',
+        route: r.kind === 'local' ? 'here' : r.kind === 'remote' ? nameOf(r.cell) : 'unavailable',
+        state: r.kind === 'remote' ? 'remote' : s?.state ?? 'stopped',
         port: s?.port ?? null,
         pid: s?.pid ?? null,
         restarts: s?.restarts ?? 0,
@@ -54,6 +80,9 @@ export function cellStatus (parts: { genome: Genome, commit: string, paths: Cell
         dataBytes: s?.dataBytes ?? 0,
         traffic: router.stats(f.name)
       }
-    })
+    }),
+    members: organism.members,
+    placements: organism.placements,
+    events: organism.events
   }
 }

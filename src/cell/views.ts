@@ -1,0 +1,80 @@
+// What the organism looks like from this cell: for `cell status`, the live map and DNS (pure given their inputs).
+import type { CellView, PlacementView } from '../state/index.ts'
+import type { ZoneView } from '../dns/index.ts'
+import type { OrganismEvent } from '../organism/events.ts'
+
+export interface MemberReport {
+  id: string
+  name: string
+  liveness: 'alive' | 'suspect' | 'dead'
+  self: boolean
+  address: string | null
+  routerPort: number | null
+  functions: string[]
+  genome: string | null
+  load: { rps: number, cpu: number, memory: number }
+}
+
+export interface PlacementReport { fn: string, owner: string, ownerName: string, epoch: number, state: 'serving' | 'moving' }
+
+export interface OrganismReport {
+  self: string
+  members: MemberReport[]
+  placements: PlacementReport[]
+  events: OrganismEvent[]
+}
+
+const hostPort = (addr: string | undefined): { host: string, port: number } | null => {
+  if (addr == null) return null
+  const i = addr.lastIndexOf(':')
+  return i < 0 ? null : { host: addr.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(addr.slice(i + 1)) }
+}
+
+export function organismReport (self: string, cells: readonly CellView[], placements: readonly PlacementView[], events: OrganismEvent[]): OrganismReport {
+  const name = (id: string): string => cells.find((c) => c.peer === id)?.record?.body.name ?? id.slice(-8)
+  const members = cells.filter((c) => c.record != null || c.peer === self).map((c) => {
+    const b = c.record?.body
+    const router = hostPort(b?.addrs.router)
+    return {
+      id: c.peer,
+      name: name(c.peer),
+      liveness: c.peer === self ? 'alive' as const : c.liveness,
+      self: c.peer === self,
+      address: router?.host ?? null,
+      routerPort: router?.port ?? null,
+      functions: placements.filter((p) => p.owner === c.peer).map((p) => p.fn).sort(),
+      genome: b?.genome ?? null,
+      load: b?.load ?? { rps: 0, cpu: 0, memory: 0 }
+    }
+  }).sort((a, b) => a.name.localeCompare(b.name))
+  return {
+    self,
+    members,
+    placements: placements.map((p) => ({ fn: p.fn, owner: p.owner, ownerName: name(p.owner), epoch: p.epoch, state: p.state })).sort((a, b) => a.fn.localeCompare(b.fn)),
+    events
+  }
+}
+
+/**
+ * The zone every cell answers. The serial is Σ(2·epoch + moving): each step of a move (serving → moving →
+ * the new owner's epoch) raises it, and every cell that has the same placements computes the same number.
+ */
+export function zoneView (zone: string, report: OrganismReport, domains: ReadonlyMap<string, string>): ZoneView {
+  const live = report.members.filter((m) => m.liveness !== 'dead' && m.address != null)
+  const byId = new Map(report.members.map((m) => [m.id, m]))
+  return {
+    zone,
+    serial: report.placements.reduce((s, p) => s + 2 * p.epoch + (p.state === 'moving' ? 1 : 0), 0),
+    ttl: 5,
+    cells: report.members.filter((m) => m.address != null).map((m) => ({ id: m.id, name: m.name, addresses: [m.address as string], routerPort: m.routerPort ?? 80, alive: m.liveness !== 'dead' })),
+    functions: report.placements.flatMap((p) => {
+      const domain = domains.get(p.fn)
+      const owner = byId.get(p.owner)
+      if (domain == null) return []
+      // A function whose owner is gone still resolves to the live cells: any of them answers 503 with Retry-After.
+      const addresses = owner != null && owner.liveness !== 'dead' && owner.address != null ? [owner.address] : live.map((m) => m.address as string)
+      return [{ domain, addresses }]
+    }),
+    nameservers: live.map((m) => ({ name: `${m.name}.${zone}`, addresses: [m.address as string] }))
+  }
+}
