@@ -42,6 +42,11 @@ export interface RouterOptions {
   traffic?: Partial<TrafficOptions>
   /** Max time stop() waits for requests in flight before cutting them; default 5 s. */
   drainMs?: number
+  /**
+   * SO_REUSEPORT, so that several router processes can share one port (the kernel spreads connections).
+   * Each process keeps its own metrics; nothing aggregates them yet, so the cell runs one router today.
+   */
+  reusePort?: boolean
 }
 
 export interface Router extends Startable {
@@ -218,7 +223,7 @@ export function createRouter (opts: RouterOptions): Router {
           reject(routerError('ROUTER_LISTEN_FAILED', `The router could not listen on ${host}:${opts.port}: ${err.code ?? err.message}.`, { cause: err }))
         }
         server.once('error', onError)
-        server.listen(opts.port, host, () => { server.off('error', onError); resolve() })
+        server.listen({ port: opts.port, host, reusePort: opts.reusePort === true }, () => { server.off('error', onError); resolve() })
       })
       const addr = server.address()
       port = typeof addr === 'object' && addr != null ? addr.port : opts.port
