@@ -1,5 +1,6 @@
 // The proxy's handler over real sockets: response header filtering, a failure mid-body, routers sharing a port.
 import { test } from 'node:test'
+import { connect } from 'node:net'
 import assert from 'node:assert/strict'
 import type { TestContext } from 'node:test'
 import { createRouter, buildRouteTable } from '../../src/router/index.ts'
@@ -9,8 +10,8 @@ import { startUpstream, send } from './helpers.ts'
 
 setLogSink(() => {}, 'error')
 
-async function startRouter (t: TestContext, routes: RouteEntry[], upstreams: Record<string, Upstream>, port = 0, reusePort = false): Promise<Router> {
-  const router = createRouter({ port, host: '127.0.0.1', reusePort, resolve: (fn) => upstreams[fn] ?? { kind: 'unavailable', reason: 'not placed', retryAfterSeconds: 5 } })
+async function startRouter (t: TestContext, routes: RouteEntry[], upstreams: Record<string, Upstream>, port = 0, reusePort = false, connections?: number): Promise<Router> {
+  const router = createRouter({ port, host: '127.0.0.1', reusePort, pool: connections == null ? undefined : { connections }, resolve: (fn) => upstreams[fn] ?? { kind: 'unavailable', reason: 'not placed', retryAfterSeconds: 5 } })
   router.setRoutes(buildRouteTable(routes))
   await router.start()
   t.after(async () => { await router.stop() })
@@ -51,4 +52,30 @@ test('with reusePort two routers share one port and both answer', async (t) => {
   assert.equal(second.port, first.port)
   for (let i = 0; i < 6; i++) assert.equal((await send(first.port, { headers: { host: 'c.test' } })).body.toString(), 'shared')
   assert.equal(first.stats('c').requestsTotal + second.stats('c').requestsTotal, 6)
+})
+
+test('with every connection busy, requests wait in order; one whose client left while waiting is never sent', { timeout: 30_000 }, async (t) => {
+  const seen: string[] = []
+  let releaseFirst!: () => void
+  const firstHeld = new Promise<void>((resolve) => { releaseFirst = resolve })
+  const up = await startUpstream(t, (req, res) => {
+    seen.push(req.url ?? '')
+    if (req.url === '/first') void firstHeld.then(() => { res.end('first') })
+    else res.end(req.url)
+  })
+  const router = await startRouter(t, [{ function: 'q', domain: 'q.test', pathPrefix: null }], { q: { kind: 'local', port: up.port } }, 0, false, 1)
+  const first = send(router.port, { path: '/first', headers: { host: 'q.test' } })
+  while (seen.length === 0) await new Promise((resolve) => setTimeout(resolve, 10))
+  // Queued behind /first, then abandoned by its client.
+  const gone = connect(router.port, '127.0.0.1', () => { gone.write('GET /gone HTTP/1.1\r\nHost: q.test\r\n\r\n') })
+  gone.on('error', () => {})
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  gone.destroy()
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  const third = send(router.port, { path: '/third', headers: { host: 'q.test' } })
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  releaseFirst()
+  assert.equal((await first).body.toString(), 'first')
+  assert.equal((await third).body.toString(), '/third')
+  assert.deepEqual(seen, ['/first', '/third'])
 })
