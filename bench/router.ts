@@ -1,6 +1,8 @@
 // Router benchmark: wrk against the upstream directly, through the Organism router, and through nginx, in one run.
 //
-//   node bench/router.ts            (BENCH_SECONDS=3 for a quick check; default 10)
+//   node bench/router.ts            (BENCH_SECONDS=3 BENCH_REPEAT=1 for a quick check; default 10 s x 3 rounds)
+//   BENCH_TARGETS=router,nginx      (a subset, e.g. for A/B runs of the router alone)
+//   BENCH_WORKERS=2                 (also N router processes on one port vs nginx worker_processes N)
 //
 // Processes: the upstream and the router each run in their own child process, so the router does not share an
 // event loop with the upstream; nginx runs with worker_processes 1 so that it, like the router, uses one core
@@ -15,7 +17,13 @@ import { parseWrk } from './lib/wrk.ts'
 import type { WrkResult } from './lib/wrk.ts'
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10)
-const warmupSeconds = Math.min(2, seconds)
+// Warm-up before the first round: long enough for V8 to finish optimising the router's hot path even when the shared
+// machine is busy (2 s left the JIT compiling during the measurement); nginx and the upstream get the same.
+const warmupSeconds = Math.min(5, seconds)
+/** Interleaved rounds of the whole trio; the table shows medians. 3 x 10 s x 3 targets is about 100 s. */
+const repeat = Math.max(1, Number(process.env.BENCH_REPEAT ?? 3))
+/** BENCH_WORKERS=2 adds an N-vs-N comparison (N router processes on one port vs nginx worker_processes N); default off. */
+const workers = Math.max(1, Number(process.env.BENCH_WORKERS ?? 1))
 const here = import.meta.dirname
 const children: ChildProcess[] = []
 const tmp = mkdtempSync(join(tmpdir(), 'organism-bench-router-'))
@@ -80,22 +88,23 @@ async function waitForPort (port: number): Promise<void> {
   throw new Error(`nothing listens on 127.0.0.1:${port} after 5 s`)
 }
 
-async function startNginx (upstreamPort: number): Promise<{ port: number, child: ChildProcess }> {
+async function startNginx (upstreamPort: number, workers: number): Promise<{ port: number, child: ChildProcess }> {
   const port = await freePort()
-  for (const d of ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi', 'logs']) mkdirSync(join(tmp, d), { recursive: true })
-  const conf = join(tmp, 'nginx.conf')
+  const dir = join(tmp, `nginx-${workers}`)
+  for (const d of ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi', 'logs']) mkdirSync(join(dir, d), { recursive: true })
+  const conf = join(dir, 'nginx.conf')
   writeFileSync(conf, `daemon off;
-worker_processes 1;
-pid ${tmp}/nginx.pid;
-error_log ${tmp}/logs/error.log warn;
+worker_processes ${workers};
+pid ${dir}/nginx.pid;
+error_log ${dir}/logs/error.log warn;
 events { worker_connections 1024; }
 http {
   access_log off;
-  client_body_temp_path ${tmp}/client_body;
-  proxy_temp_path ${tmp}/proxy;
-  fastcgi_temp_path ${tmp}/fastcgi;
-  uwsgi_temp_path ${tmp}/uwsgi;
-  scgi_temp_path ${tmp}/scgi;
+  client_body_temp_path ${dir}/client_body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;
   upstream app { server 127.0.0.1:${upstreamPort}; keepalive 64; }
   server {
     listen 127.0.0.1:${port};
@@ -110,7 +119,7 @@ http {
 }
 `)
   const bin = have('nginx') ? 'nginx' : '/usr/sbin/nginx'
-  const child = spawn(bin, ['-p', tmp, '-c', conf], { stdio: ['ignore', 'inherit', 'inherit'], detached: true })
+  const child = spawn(bin, ['-p', dir, '-c', conf], { stdio: ['ignore', 'inherit', 'inherit'], detached: true })
   children.push(child)
   await waitForPort(port)
   return { port, child }
@@ -147,35 +156,72 @@ async function wrk (port: number, secs: number): Promise<WrkResult> {
   return parseWrk(out)
 }
 
+function median (xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b)
+  const m = s.length >> 1
+  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2
+}
+
+interface Row { rps: number, p50: number, p99: number, cpuUs: number, errors: string | null }
+
 async function main (): Promise<void> {
   ensureTools()
+  const wanted = (process.env.BENCH_TARGETS ?? 'direct,router,nginx').split(',')
   const upstream = await forkWithPort('lib/router-upstream.ts', [])
   const router = await forkWithPort('lib/router-child.ts', [String(upstream.port)])
-  const { port: nginxPort, child: nginx } = await startNginx(upstream.port)
-  const targets = [['direct', upstream.port], ['router', router.port], ['nginx', nginxPort]] as const
-  const results = new Map<string, WrkResult>()
-  const cpu = new Map<string, number>()
+  const { port: nginxPort, child: nginx } = await startNginx(upstream.port, 1)
+  const all: Array<[string, number]> = [['direct', upstream.port], ['router', router.port], ['nginx', nginxPort]]
   const pids: Record<string, number[]> = { direct: [upstream.child.pid ?? 0], router: [router.child.pid ?? 0], nginx: nginxPids(nginx) }
-  for (const [name, port] of targets) {
-    await wrk(port, warmupSeconds) // warm-up: JIT, connection pools
-    const before = cpuMs(pids[name])
-    const r = await wrk(port, seconds)
-    results.set(name, r)
-    // CPU per request of the server under test: independent of what else the (shared) machine runs.
-    cpu.set(name, (cpuMs(pids[name]) - before) * 1000 / (r.requestsPerSecond * seconds))
+  if (workers > 1) {
+    // N processes each: routers sharing one port through SO_REUSEPORT, nginx with worker_processes N.
+    const first = await forkWithPort('lib/router-child.ts', [String(upstream.port), 'reuse'])
+    const rest = []
+    for (let i = 1; i < workers; i++) rest.push(await forkWithPort('lib/router-child.ts', [String(upstream.port), String(first.port)]))
+    const many = await startNginx(upstream.port, workers)
+    all.push([`router x${workers}`, first.port], [`nginx x${workers}`, many.port])
+    pids[`router x${workers}`] = [first, ...rest].map((r) => r.child.pid ?? 0)
+    pids[`nginx x${workers}`] = nginxPids(many.child)
   }
-  console.log(`wrk -t2 -c50 -d${seconds}s --latency (after a ${warmupSeconds}s warm-up each); router and upstream in separate processes; nginx worker_processes 1`)
-  console.log('target   req/s       p50 ms   p99 ms   server CPU us/req   errors')
+  const targets = all.filter(([name]) => wanted.includes(name.split(' ')[0]))
+  const runs = new Map<string, Row[]>(targets.map(([name]) => [name, []]))
+  for (let round = 0; round < repeat; round++) {
+    // Interleaved rounds: a burst of load from other work on the machine hits all targets alike, not one of them.
+    for (const [name, port] of targets) {
+      if (round === 0) await wrk(port, warmupSeconds) // warm-up: JIT, connection pools
+      const before = cpuMs(pids[name])
+      const r = await wrk(port, seconds)
+      // CPU per request of the server under test: independent of what else the (shared) machine runs.
+      const cpuUs = (cpuMs(pids[name]) - before) * 1000 / (r.requestsPerSecond * seconds)
+      runs.get(name)?.push({ rps: r.requestsPerSecond, p50: r.p50Ms, p99: r.p99Ms, cpuUs, errors: r.errors })
+    }
+  }
+  const med = new Map<string, Row>()
+  for (const [name, rows] of runs) {
+    med.set(name, { rps: median(rows.map((r) => r.rps)), p50: median(rows.map((r) => r.p50)), p99: median(rows.map((r) => r.p99)), cpuUs: median(rows.map((r) => r.cpuUs)), errors: rows.map((r) => r.errors).filter((e) => e != null).join(' | ') || null })
+  }
+  console.log(`wrk -t2 -c50 -d${seconds}s --latency, ${repeat} interleaved round(s), medians shown (after a ${warmupSeconds}s warm-up each); router and upstream in separate processes; nginx worker_processes 1${workers > 1 ? ` (x${workers}: ${workers} router processes on one port, SO_REUSEPORT, vs nginx worker_processes ${workers})` : ''}`)
+  console.log('target      req/s       p50 ms   p99 ms   server CPU us/req   errors')
   for (const [name] of targets) {
-    const r = results.get(name) as WrkResult
-    console.log(`${name.padEnd(8)} ${r.requestsPerSecond.toFixed(0).padStart(9)}   ${r.p50Ms.toFixed(2).padStart(6)}   ${r.p99Ms.toFixed(2).padStart(6)}   ${(cpu.get(name) ?? 0).toFixed(0).padStart(17)}   ${r.errors ?? '-'}`)
+    const r = med.get(name) as Row
+    console.log(`${name.padEnd(11)} ${r.rps.toFixed(0).padStart(9)}   ${r.p50.toFixed(2).padStart(6)}   ${r.p99.toFixed(2).padStart(6)}   ${r.cpuUs.toFixed(0).padStart(17)}   ${r.errors ?? '-'}`)
   }
-  const d = results.get('direct') as WrkResult
-  const ro = results.get('router') as WrkResult
-  const ng = results.get('nginx') as WrkResult
-  console.log(`router/nginx req/s: ${(ro.requestsPerSecond / ng.requestsPerSecond).toFixed(2)}  (target >= 0.80)`)
-  console.log(`router p99 - direct p99: ${(ro.p99Ms - d.p99Ms).toFixed(2)} ms  (target <= 1 ms)`)
-  console.log(`nginx p99 - direct p99: ${(ng.p99Ms - d.p99Ms).toFixed(2)} ms`)
+  if (repeat > 1) for (const [name, rows] of runs) console.log(`  ${name} per round: req/s ${rows.map((r) => r.rps.toFixed(0)).join(' ')}; CPU us/req ${rows.map((r) => r.cpuUs.toFixed(0)).join(' ')}`)
+  const d = med.get('direct')
+  const ro = med.get('router')
+  const ng = med.get('nginx')
+  if (ro != null && ng != null) {
+    // Ratios per round (same moment of machine load), then the median of those.
+    const ratios = (runs.get('router') ?? []).map((r, i) => r.rps / (runs.get('nginx') ?? [])[i].rps)
+    console.log(`1 vs 1 process, router/nginx req/s: ${median(ratios).toFixed(2)}  (target >= 0.80);  router/nginx CPU per request: ${(ro.cpuUs / ng.cpuUs).toFixed(2)}`)
+  }
+  const roN = med.get(`router x${workers}`)
+  const ngN = med.get(`nginx x${workers}`)
+  if (roN != null && ngN != null) {
+    const ratios = (runs.get(`router x${workers}`) ?? []).map((r, i) => r.rps / (runs.get(`nginx x${workers}`) ?? [])[i].rps)
+    console.log(`${workers} vs ${workers} processes, router x${workers}/nginx x${workers} req/s: ${median(ratios).toFixed(2)};  CPU per request: ${(roN.cpuUs / ngN.cpuUs).toFixed(2)}  (bench only: each router process keeps its own metrics)`)
+  }
+  if (ro != null && d != null) console.log(`router p99 - direct p99: ${(ro.p99 - d.p99).toFixed(2)} ms  (target <= 1 ms)`)
+  if (ng != null && d != null) console.log(`nginx p99 - direct p99: ${(ng.p99 - d.p99).toFixed(2)} ms`)
 }
 
 try {

@@ -49,16 +49,25 @@ export function forwardRequestHeaders (raw: readonly string[], info: ForwardInfo
   return out
 }
 
-type InHeaders = Record<string, string | string[] | undefined>
-
-/** Response headers for the client: the upstream's, minus hop-by-hop ones (Node adds its own framing). */
-export function forwardResponseHeaders (headers: InHeaders): InHeaders {
-  const conn = headers.connection
-  const extra = typeof conn === 'string' ? connectionTokens(conn) : null
-  const out: InHeaders = {}
-  for (const name in headers) {
-    if (HOP_BY_HOP.has(name) || (extra != null && extra.has(name))) continue
-    out[name] = headers[name]
+/**
+ * Response headers for the client, from undici's raw [name, value, …] buffers to a flat string list for writeHead:
+ * the upstream's headers in order (repeated ones such as Set-Cookie kept apart), minus hop-by-hop ones (Node adds its own framing).
+ */
+export function forwardRawResponseHeaders (raw: readonly Buffer[]): string[] {
+  const out: string[] = []
+  let extra: Set<string> | null = null
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i].toString('latin1')
+    const lower = name.toLowerCase()
+    if (HOP_BY_HOP.has(lower)) {
+      if (lower === 'connection') extra = connectionTokens(raw[i + 1].toString('latin1'))
+      continue
+    }
+    out.push(name, raw[i + 1].toString('latin1'))
   }
-  return out
+  if (extra == null) return out
+  // "Connection: X-Foo" makes X-Foo hop-by-hop too; it may come before or after the Connection header.
+  const kept: string[] = []
+  for (let i = 0; i < out.length; i += 2) if (!extra.has(out[i].toLowerCase())) kept.push(out[i], out[i + 1])
+  return kept
 }

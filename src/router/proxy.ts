@@ -1,9 +1,8 @@
 // HTTP proxying to a function process: one undici Pool per upstream port, bodies streamed both ways.
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { Pool } from 'undici'
+import { Pool, errors } from 'undici'
 import type { Dispatcher } from 'undici'
-import type { Writable } from 'node:stream'
-import { forwardRequestHeaders, forwardResponseHeaders } from './headers.ts'
+import { forwardRequestHeaders, forwardRawResponseHeaders } from './headers.ts'
 import type { ForwardInfo } from './headers.ts'
 import { routerError } from './errors.ts'
 import { sendPage } from './pages.ts'
@@ -65,59 +64,75 @@ function hasBody (req: IncomingMessage): boolean {
   return cl != null && cl !== '0'
 }
 
+type Abort = (err?: Error) => void
+const noResume = (): void => {}
+
 /**
- * Per-request state, passed to undici as `opaque` so that the factory and callback are shared, not per-request closures.
- * It is also the request's abort signal (undici accepts an emitter with on/once/removeListener), which saves an
- * AbortController per request.
+ * One proxied request, and undici's dispatch handler for it (the legacy, callback-style handler interface that undici's
+ * client core uses natively, so no adapter, AsyncResource, stream.finished() or header object sits in between).
+ * Response headers go from undici's raw buffers straight into a flat array for writeHead.
  */
-export class Exchange {
+export class Exchange implements Dispatcher.DispatchHandler {
   readonly res: ServerResponse
   readonly fn: string
   readonly onUpstreamError: (fn: string, err: Error) => void
   aborted = false
-  private listener: (() => void) | null = null
+  private abortUpstream: Abort | null = null
+  private resume: () => void = noResume
   constructor (res: ServerResponse, fn: string, onUpstreamError: (fn: string, err: Error) => void) {
     this.res = res; this.fn = fn; this.onUpstreamError = onUpstreamError
   }
 
-  once (_event: 'abort', fn: () => void): void { this.listener = fn }
-  /** Present only because undici checks that a signal has on() or addEventListener(). */
-  on (event: 'abort', fn: () => void): void { this.once(event, fn) }
-  removeListener (_event: 'abort', _fn: () => void): void { this.listener = null }
   /** Called when the client's response closed before it finished: cancels the upstream request. */
   abort (): void {
     if (this.aborted) return
     this.aborted = true
-    const l = this.listener
-    this.listener = null
-    if (l != null) l()
+    const a = this.abortUpstream
+    this.abortUpstream = null
+    if (a != null) a(new errors.RequestAbortedError())
   }
-}
 
-function factory ({ statusCode, headers, opaque }: Dispatcher.StreamFactoryData<Exchange>): Writable {
-  opaque.res.writeHead(statusCode, forwardResponseHeaders(headers))
-  // ServerResponse is a writable stream in every way undici uses, though not typed as stream.Writable.
-  return opaque.res as unknown as Writable
-}
+  onConnect (abort: Abort): void {
+    if (this.aborted) { abort(new errors.RequestAbortedError()); return }
+    this.abortUpstream = abort
+  }
 
-function done (err: Error | null, data: { opaque: unknown }): void {
-  if (err == null) return
-  const ex = data.opaque as Exchange
-  if (ex.aborted) return // the client went away; nothing to answer
-  ex.onUpstreamError(ex.fn, err)
-  sendPage(ex.res, 502, routerError('ROUTER_UPSTREAM_FAILED', `The function "${ex.fn}" did not answer: ${(err as { code?: string }).code ?? err.message}.`))
+  onHeaders (statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
+    if (statusCode < 200) return true // 1xx: Node answers Expect itself; other interim responses are not relayed
+    const res = this.res
+    res.writeHead(statusCode, forwardRawResponseHeaders(rawHeaders))
+    this.resume = resume
+    return res.writableNeedDrain !== true
+  }
+
+  onData (chunk: Buffer): boolean {
+    const ok = this.res.write(chunk)
+    if (!ok) this.res.once('drain', this.resume) // rare: only a slow client pays for a listener
+    return ok
+  }
+
+  onComplete (): void {
+    this.abortUpstream = null
+    this.res.end()
+  }
+
+  onError (err: Error): void {
+    this.abortUpstream = null
+    if (this.aborted) return // the client went away; nothing to answer
+    this.onUpstreamError(this.fn, err)
+    if (this.res.headersSent) { this.res.destroy(err); return } // mid-body: cutting the connection is the only signal left
+    sendPage(this.res, 502, routerError('ROUTER_UPSTREAM_FAILED', `The function "${this.fn}" did not answer: ${(err as { code?: string }).code ?? err.message}.`))
+  }
 }
 
 /** Sends req to the pool and streams the answer into res; the caller calls exchange.abort() if the client leaves early. */
 export function proxyRequest (pool: Pool, req: IncomingMessage, res: ServerResponse, fn: string, info: ForwardInfo, onUpstreamError: (fn: string, err: Error) => void): Exchange {
   const ex = new Exchange(res, fn, onUpstreamError)
-  pool.stream({
+  pool.dispatch({
     path: req.url ?? '/',
     method: req.method as Dispatcher.HttpMethod,
     headers: forwardRequestHeaders(req.rawHeaders, info),
-    body: hasBody(req) ? req : null,
-    signal: ex as unknown as AbortSignal,
-    opaque: ex
-  }, factory, done)
+    body: hasBody(req) ? req : null
+  }, ex)
   return ex
 }

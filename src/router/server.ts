@@ -1,6 +1,6 @@
 // The cell's HTTP edge: one port, route by Host (+ path prefix), proxy to the function's process, count usage.
-import { createServer } from 'node:http'
-import type { IncomingMessage, ServerResponse } from 'node:http'
+import { createServer, ServerResponse } from 'node:http'
+import type { IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { performance } from 'node:perf_hooks'
@@ -42,6 +42,11 @@ export interface RouterOptions {
   traffic?: Partial<TrafficOptions>
   /** Max time stop() waits for requests in flight before cutting them; default 5 s. */
   drainMs?: number
+  /**
+   * SO_REUSEPORT, so that several router processes can share one port (the kernel spreads connections).
+   * Each process keeps its own metrics; nothing aggregates them yet, so the cell runs one router today.
+   */
+  reusePort?: boolean
 }
 
 export interface Router extends Startable {
@@ -53,8 +58,19 @@ export interface Router extends Startable {
 
 const log = logger('router')
 
-/** Wire byte counters per client socket, so that per-request bytes cost two subtractions and no stream listeners. */
-interface SocketMark { read: number, written: number }
+/**
+ * Per client socket: wire byte counters, so that per-request bytes cost two subtractions and no stream listeners,
+ * and the last user key, reused while the socket's requests carry no cookie and the same User-Agent.
+ */
+interface SocketMark { read: number, written: number, ua: string | undefined, key: string }
+
+/** The response carries the request's bookkeeping, so that one shared 'close' listener serves every request. */
+class RouterResponse extends ServerResponse {
+  fn = UNROUTED
+  startedAt = 0
+  clientSocket: Socket | null = null
+  exchange: Exchange | null = null
+}
 
 export function createRouter (opts: RouterOptions): Router {
   const clock = opts.clock ?? realClock
@@ -65,7 +81,7 @@ export function createRouter (opts: RouterOptions): Router {
   const drainMs = opts.drainMs ?? 5_000
   const pools = new Pools(poolOpts)
   const trackers = new Map<string, TrafficTracker>()
-  const marks = new WeakMap<Socket | Duplex, SocketMark>()
+  const marks = new WeakMap<Socket, SocketMark>()
   const tunnels = new Set<Duplex>()
   const answeredClientError = new WeakSet<Duplex>()
   const lastWarn = new Map<string, number>()
@@ -87,35 +103,48 @@ export function createRouter (opts: RouterOptions): Router {
     log.warn(`upstream of ${fn} failed`, { function: fn, err })
   }
 
-  const wireDelta = (socket: Socket | Duplex | null): SocketMark => {
-    if (socket == null) return { read: 0, written: 0 }
-    const s = socket as Socket
-    const m = marks.get(s) ?? { read: 0, written: 0 }
-    const d = { read: s.bytesRead - m.read, written: s.bytesWritten - m.written }
-    m.read = s.bytesRead; m.written = s.bytesWritten
-    marks.set(s, m)
-    return d
-  }
-
-  const record = (fn: string, req: IncomingMessage, status: number, startedAt: number, socket: Socket | Duplex | null): void => {
-    const d = wireDelta(socket)
-    const user = clientKey(req.headers.cookie, (socket as Socket | null)?.remoteAddress, req.headers['user-agent'])
-    trackerOf(fn).record(clock.now(), status, performance.now() - startedAt, user, d.read, d.written)
+  /** Counts one finished request; allocates nothing on a keep-alive socket whose requests look alike. */
+  const record = (fn: string, req: IncomingMessage, status: number, startedAt: number, socket: Socket | null): void => {
+    let read = 0
+    let written = 0
+    let user: string
+    const cookie = req.headers.cookie
+    const ua = req.headers['user-agent']
+    if (socket == null) {
+      user = clientKey(cookie, undefined, ua)
+    } else {
+      let m = marks.get(socket)
+      if (m == null) { m = { read: 0, written: 0, ua: undefined, key: '' }; marks.set(socket, m) }
+      read = socket.bytesRead - m.read
+      written = socket.bytesWritten - m.written
+      m.read = socket.bytesRead; m.written = socket.bytesWritten
+      if (cookie == null && m.key !== '' && m.ua === ua) {
+        user = m.key
+      } else {
+        user = clientKey(cookie, socket.remoteAddress, ua)
+        if (cookie == null) { m.ua = ua; m.key = user }
+      }
+    }
+    trackerOf(fn).record(clock.now(), status, performance.now() - startedAt, user, read, written)
   }
 
   const info = (req: IncomingMessage): { remoteAddress: string, proto: 'http' | 'https' } =>
     ({ remoteAddress: req.socket.remoteAddress ?? '', proto })
 
-  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
-    const startedAt = performance.now()
-    const socket = req.socket
+  /** Shared by every response (this = the response): cancels the upstream call if the client left, then counts. */
+  function onResponseClose (this: RouterResponse): void {
+    if (this.exchange != null && !this.writableFinished) this.exchange.abort()
+    record(this.fn, this.req, this.headersSent ? this.statusCode : 0, this.startedAt, this.clientSocket)
+  }
+
+  const onRequest = (req: IncomingMessage, response: ServerResponse): void => {
+    const res = response as RouterResponse
+    res.startedAt = performance.now()
+    res.clientSocket = req.socket
     const m = matchRoute(table, req.headers.host, req.url ?? '/')
     const fn = m.kind === 'match' ? m.entry.function : UNROUTED
-    let exchange: Exchange | null = null
-    res.once('close', () => {
-      if (exchange != null && !res.writableFinished) exchange.abort()
-      record(fn, req, res.headersSent ? res.statusCode : 0, startedAt, socket)
-    })
+    res.fn = fn
+    res.on('close', onResponseClose)
     if (m.kind === 'bad-host') {
       sendPage(res, 400, routerError('ROUTER_BAD_HOST', `The Host header ${JSON.stringify(req.headers.host ?? null)} is not usable: ${m.reason}.`))
       return
@@ -129,7 +158,7 @@ export function createRouter (opts: RouterOptions): Router {
       sendPage(res, 503, routerError('ROUTER_FUNCTION_UNAVAILABLE', `The function "${fn}" is not available: ${up.reason}.`), { 'retry-after': String(Math.max(1, Math.ceil(up.retryAfterSeconds))) })
       return
     }
-    exchange = proxyRequest(pools.get(up.port, clock.now()), req, res, fn, info(req), onUpstreamError)
+    res.exchange = proxyRequest(pools.get(up.port, clock.now()), req, res, fn, info(req), onUpstreamError)
   }
 
   const onUpgrade = (req: IncomingMessage, client: Duplex, head: Buffer): void => {
@@ -139,7 +168,7 @@ export function createRouter (opts: RouterOptions): Router {
     const refuse = (status: number, page: string): void => {
       client.on('error', () => {})
       client.end(page)
-      record(fn, req, status, startedAt, client)
+      record(fn, req, status, startedAt, client as Socket)
     }
     if (m.kind === 'bad-host') { refuse(400, rawPage(400, routerError('ROUTER_BAD_HOST', `The Host header is not usable: ${m.reason}.`))); return }
     if (m.kind === 'no-route') { refuse(404, rawPage(404, routerError('ROUTER_NO_ROUTE', `No function serves the host "${m.host}".`))); return }
@@ -154,7 +183,7 @@ export function createRouter (opts: RouterOptions): Router {
     })
   }
 
-  const server = createServer({ maxHeaderSize: opts.maxHeaderSize ?? 16 * 1024, requireHostHeader: false, keepAliveTimeout: 30_000, requestTimeout: 0, headersTimeout: 30_000 }, onRequest)
+  const server = createServer({ ServerResponse: RouterResponse, maxHeaderSize: opts.maxHeaderSize ?? 16 * 1024, requireHostHeader: false, keepAliveTimeout: 30_000, requestTimeout: 0, headersTimeout: 30_000 }, onRequest)
   server.on('upgrade', onUpgrade)
   server.on('connection', (s: Socket) => { s.setNoDelay(true) })
   server.on('clientError', (err: Error & { code?: string }, socket: Duplex) => {
@@ -194,7 +223,7 @@ export function createRouter (opts: RouterOptions): Router {
           reject(routerError('ROUTER_LISTEN_FAILED', `The router could not listen on ${host}:${opts.port}: ${err.code ?? err.message}.`, { cause: err }))
         }
         server.once('error', onError)
-        server.listen(opts.port, host, () => { server.off('error', onError); resolve() })
+        server.listen({ port: opts.port, host, reusePort: opts.reusePort === true }, () => { server.off('error', onError); resolve() })
       })
       const addr = server.address()
       port = typeof addr === 'object' && addr != null ? addr.port : opts.port
