@@ -19,11 +19,14 @@ import { tunnel } from './upgrade.ts'
 import { TrafficTracker, clientKey, defaultTrafficOptions, emptyTraffic } from './traffic.ts'
 import type { FunctionTraffic, TrafficOptions } from './traffic.ts'
 import { trafficFamilies, UNROUTED } from './metrics.ts'
+import { forwardRequest, tunnelRemote, HOP_HEADER } from './remote.ts'
+import type { RemoteUpstream } from './remote.ts'
 
 /** Where a function's requests go. 'remote' (a peer cell) will join this union later. */
 export type Upstream =
   | { kind: 'local', port: number }
   | { kind: 'unavailable', reason: string, retryAfterSeconds: number }
+  | RemoteUpstream
 
 export interface RouterOptions {
   /** 0 = any free port; read the chosen one from router.port after start(). */
@@ -31,7 +34,11 @@ export interface RouterOptions {
   /** Default 127.0.0.1: exposing the edge to the network is a choice the cell makes explicitly (e.g. '0.0.0.0' or '::'). */
   host?: string
   /** Called per request; must be cheap (a map lookup in the supervisor's state). */
-  resolve: (fn: string) => Upstream
+  resolve: (fn: string, forwarded: boolean) => Upstream
+  /** Serves a request whose host no function claims (the live map) before the 404; true if it answered. */
+  fallback?: (req: IncomingMessage, res: ServerResponse) => boolean
+  /** This cell's id, sent with requests forwarded to other cells. */
+  self?: string
   /** Bytes of request head accepted before answering 431; default 16 KiB. */
   maxHeaderSize?: number
   /** Drives the metric windows (not request latency, which uses the monotonic performance clock). */
@@ -128,6 +135,17 @@ export function createRouter (opts: RouterOptions): Router {
     trackerOf(fn).record(clock.now(), status, performance.now() - startedAt, user, read, written)
   }
 
+  /** The client's view, carried across a peer link so the owner's function sees who really asked. */
+  const forwardedFor = (req: IncomingMessage): Record<string, string> => {
+    const addr = req.socket.remoteAddress ?? ''
+    const prior = req.headers['x-forwarded-for']
+    return { 'x-forwarded-for': prior != null ? `${String(prior)}, ${addr}` : addr, 'x-forwarded-proto': proto, 'x-forwarded-host': req.headers.host ?? '' }
+  }
+  const remoteFailed = (fn: string, res: ServerResponse) => (err: Error): void => {
+    onUpstreamError(fn, err)
+    if (!res.headersSent) sendPage(res, 502, routerError('ROUTER_UPSTREAM_FAILED', `The cell that serves "${fn}" could not be reached over the peer link: ${err.message}.`))
+  }
+
   const info = (req: IncomingMessage): { remoteAddress: string, proto: 'http' | 'https' } =>
     ({ remoteAddress: req.socket.remoteAddress ?? '', proto })
 
@@ -150,10 +168,15 @@ export function createRouter (opts: RouterOptions): Router {
       return
     }
     if (m.kind === 'no-route') {
+      if (opts.fallback?.(req, res) === true) return
       sendPage(res, 404, routerError('ROUTER_NO_ROUTE', `No function serves the host "${m.host}"${req.url != null && req.url !== '/' ? ` (path ${req.url.split('?')[0].slice(0, 200)})` : ''}.`))
       return
     }
-    const up = opts.resolve(fn)
+    const up = opts.resolve(fn, req.headers[HOP_HEADER] != null)
+    if (up.kind === 'remote') {
+      void forwardRequest(up, req, res, opts.self ?? '', forwardedFor(req), remoteFailed(fn, res))
+      return
+    }
     if (up.kind === 'unavailable') {
       sendPage(res, 503, routerError('ROUTER_FUNCTION_UNAVAILABLE', `The function "${fn}" is not available: ${up.reason}.`), { 'retry-after': String(Math.max(1, Math.ceil(up.retryAfterSeconds))) })
       return
@@ -172,7 +195,14 @@ export function createRouter (opts: RouterOptions): Router {
     }
     if (m.kind === 'bad-host') { refuse(400, rawPage(400, routerError('ROUTER_BAD_HOST', `The Host header is not usable: ${m.reason}.`))); return }
     if (m.kind === 'no-route') { refuse(404, rawPage(404, routerError('ROUTER_NO_ROUTE', `No function serves the host "${m.host}".`))); return }
-    const up = opts.resolve(fn)
+    const up = opts.resolve(fn, req.headers[HOP_HEADER] != null)
+    if (up.kind === 'remote') {
+      void tunnelRemote(up, req, client, head, opts.self ?? '', forwardedFor(req), (err) => {
+        onUpstreamError(fn, err)
+        refuse(502, rawPage(502, routerError('ROUTER_UPSTREAM_FAILED', `The cell that serves "${fn}" could not be reached: ${err.message}.`)))
+      })
+      return
+    }
     if (up.kind === 'unavailable') {
       refuse(503, rawPage(503, routerError('ROUTER_FUNCTION_UNAVAILABLE', `The function "${fn}" is not available: ${up.reason}.`), { 'Retry-After': String(Math.max(1, Math.ceil(up.retryAfterSeconds))) }))
       return
