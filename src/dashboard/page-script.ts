@@ -23,7 +23,7 @@ function bytes (b) {
   return (i === 0 ? b : b.toFixed(b >= 100 ? 0 : 1)) + ' ' + u[i]
 }
 function ms (n) { return n >= 100 ? Math.round(n) + ' ms' : n.toFixed(1).replace(/\.0$/, '') + ' ms' }
-function clock (t) { return new Date(t).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' }) }
+function clock (t) { return new Date(t).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' }) }
 function ago (t) {
   const s = Math.max(0, Math.round((Date.now() - t) / 1000))
   return s < 2 ? 'just now' : s < 60 ? s + ' s ago' : Math.round(s / 60) + ' min ago'
@@ -69,8 +69,12 @@ function card (c, self) {
   id.title = c.id
   meta.append(id, el('span', 'addr', c.address), el('span', 'genome', 'genome ' + c.genome))
   const load = el('dl', 'load')
-  load.append(stat('requests', rate(c.load.requestsPerSecond) + '/s'), stat('cpu', c.load.cpu.toFixed(2) + ' cores'), stat('memory', bytes(c.load.memoryBytes)))
-  art.append(head, meta, load)
+  load.append(stat('req/s', rate(c.load.requestsPerSecond)), stat('cpu cores', c.load.cpu.toFixed(2)), stat('memory', bytes(c.load.memoryBytes)))
+  art.append(head, meta)
+  // Say in words what the state means for the user of the map.
+  if (c.state === 'dead') art.append(el('p', 'note', 'Not answering. Figures and functions below are the last known.'))
+  if (c.state === 'suspect') art.append(el('p', 'note', 'Not answering directly; other cells are checking.'))
+  art.append(load)
   const fns = [...c.functions].sort((a, b) => a.name.localeCompare(b.name))
   if (fns.length === 0) art.append(el('p', 'empty', 'no functions'))
   else {
@@ -136,7 +140,11 @@ function render (v) {
   const n = { alive: 0, suspect: 0, dead: 0 }
   let fns = 0
   for (const c of v.cells) { n[c.state] = (n[c.state] || 0) + 1; fns += c.functions.length }
-  summaryEl.textContent = v.cells.length + ' cells \u00B7 ' + n.alive + ' alive \u00B7 ' + n.suspect + ' suspect \u00B7 ' + n.dead + ' dead \u00B7 ' + fns + ' functions'
+  const parts = [v.cells.length + (v.cells.length === 1 ? ' cell' : ' cells'), n.alive + ' alive']
+  if (n.suspect) parts.push(n.suspect + ' suspect')
+  if (n.dead) parts.push(n.dead + ' dead')
+  parts.push(fns + (fns === 1 ? ' function' : ' functions'))
+  summaryEl.textContent = parts.join(' \u00B7 ')
   renderCells(v)
   renderEvents(v)
   announce(v)

@@ -20,14 +20,19 @@ code, .addr, .nums, .id, time { font-family: ui-monospace, "SF Mono", Menlo, Con
 .conn[data-state="live"] .dot { background: var(--alive); }
 .conn[data-state="down"] .dot { background: var(--dead); }
 .summary { padding: 0 1.25rem 0.75rem; margin: 0; color: var(--muted); }
-main { display: grid; grid-template-columns: minmax(0, 1fr) 20rem; gap: 1rem; padding: 0 1.25rem 1.5rem; align-items: start; }
+main { display: grid; grid-template-columns: minmax(0, 1fr) 22rem; gap: 1rem; padding: 0 1.25rem 1.5rem; align-items: start; }
 @media (max-width: 900px) { main { grid-template-columns: minmax(0, 1fr); } }
 .cells { display: grid; grid-template-columns: repeat(auto-fill, minmax(19rem, 1fr)); gap: 1rem; }
 @media (max-width: 420px) { .cells { grid-template-columns: minmax(0, 1fr); } .top, .summary, main { padding-left: 0.75rem; padding-right: 0.75rem; } }
 .cell { background: var(--card); border: 1px solid var(--line); border-radius: 12px; padding: 0.9rem 1rem; box-shadow: 0 1px 2px rgb(0 0 0 / 4%); }
 .cell.state-suspect { border-color: var(--suspect); }
-.cell.state-dead { border-style: dashed; filter: grayscale(1); opacity: 0.62; box-shadow: none; }
+/* Grey out the content but not the badge: a filter on the card would drain the badge's colour too. */
+.cell.state-dead { border-style: dashed; box-shadow: none; background: transparent; }
+.cell.state-dead > :not(.cell-head):not(.note), .cell.state-dead h2 { filter: grayscale(1); opacity: 0.55; }
 .cell.state-dead h2 { text-decoration: line-through; text-decoration-thickness: 1px; }
+.note { margin: 0 0 0.6rem; font-size: 0.88em; }
+.state-dead .note { color: var(--dead); }
+.state-suspect .note { color: var(--suspect); }
 .cell-head { display: flex; align-items: center; justify-content: space-between; gap: 0.5rem; }
 .cell h2 { margin: 0; font-size: 1.08rem; font-weight: 620; overflow-wrap: anywhere; }
 .you { margin-left: 0.5rem; font-size: 0.72rem; font-weight: 500; color: var(--accent); border: 1px solid currentColor; border-radius: 99px; padding: 0 0.45rem; vertical-align: 0.15em; }
@@ -37,7 +42,6 @@ main { display: grid; grid-template-columns: minmax(0, 1fr) 20rem; gap: 1rem; pa
 .cell-alive { color: var(--alive); background: var(--alive-bg); }
 .cell-suspect { color: var(--suspect); background: var(--suspect-bg); }
 .cell-dead { color: var(--dead); background: var(--dead-bg); text-transform: uppercase; letter-spacing: 0.04em; }
-.cell.state-dead .cell-dead { filter: none; }
 .badge[class*="fn-"] { color: var(--muted); background: transparent; border: 1px solid var(--line); font-weight: 500; }
 .fn-running, .fn-healthy, .fn-up { color: var(--alive) !important; }
 .fn-moving { color: var(--move) !important; background: var(--move-bg) !important; border-color: transparent !important; }
@@ -45,7 +49,7 @@ main { display: grid; grid-template-columns: minmax(0, 1fr) 20rem; gap: 1rem; pa
 .load { display: grid; grid-template-columns: repeat(3, 1fr); gap: 0.5rem; margin: 0 0 0.7rem; }
 .stat { background: var(--bg); border-radius: 8px; padding: 0.35rem 0.55rem; }
 .stat dt { font-size: 0.72rem; color: var(--muted); text-transform: uppercase; letter-spacing: 0.05em; }
-.stat dd { margin: 0; font-weight: 600; font-variant-numeric: tabular-nums; }
+.stat dd { margin: 0; font-weight: 600; font-variant-numeric: tabular-nums; white-space: nowrap; }
 .fns { list-style: none; margin: 0; padding: 0; border-top: 1px solid var(--line); }
 .fn { display: flex; justify-content: space-between; align-items: center; gap: 0.75rem; padding: 0.5rem 0; border-bottom: 1px solid var(--line); }
 .fn:last-child { border-bottom: 0; padding-bottom: 0; }
@@ -61,10 +65,11 @@ main { display: grid; grid-template-columns: minmax(0, 1fr) 20rem; gap: 1rem; pa
 aside { background: var(--card); border: 1px solid var(--line); border-radius: 12px; padding: 0.9rem 1rem; }
 aside h2 { margin: 0 0 0.5rem; font-size: 1rem; }
 .events { list-style: none; margin: 0; padding: 0; max-height: 70vh; overflow-y: auto; }
-.ev { display: grid; grid-template-columns: auto auto 1fr; gap: 0.5rem; align-items: baseline; padding: 0.3rem 0; border-bottom: 1px solid var(--line); font-size: 0.9em; }
+/* Fixed columns so every event's text starts at the same place. */
+.ev { display: grid; grid-template-columns: 4.4rem 4.6rem minmax(0, 1fr); gap: 0.5rem; align-items: baseline; padding: 0.3rem 0; border-bottom: 1px solid var(--line); font-size: 0.9em; }
 .ev:last-child { border-bottom: 0; }
 .ev time { color: var(--muted); }
-.ev .kind { font-size: 0.72rem; font-weight: 650; text-transform: uppercase; letter-spacing: 0.04em; color: var(--muted); min-width: 3.6rem; }
+.ev .kind { font-size: 0.72rem; font-weight: 650; text-transform: uppercase; letter-spacing: 0.04em; color: var(--muted); }
 .ev-join .kind, .ev-alive .kind { color: var(--alive); }
 .ev-dead .kind { color: var(--dead); }
 .ev-suspect .kind, .ev-restart .kind { color: var(--suspect); }
@@ -80,6 +85,7 @@ const html = `<!doctype html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
 <title>organism map</title>
+<link rel="icon" href="data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 16 16'%3E%3Ccircle cx='8' cy='8' r='6' fill='%233b6e5a'/%3E%3C/svg%3E">
 <style>${css}</style>
 </head>
 <body>
