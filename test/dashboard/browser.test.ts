@@ -20,9 +20,12 @@ const args = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '
 /** Chromium on a fresh profile (playwright passes it as --user-data-dir), closed and removed after the test. */
 async function launch (t: { after: (fn: () => Promise<void>) => void }): Promise<BrowserContext> {
   const profile = await mkdtemp(join(tmpdir(), 'organism-chromium-'))
-  t.after(async () => { await rm(profile, { recursive: true, force: true }) })
-  const context = await chromium.launchPersistentContext(profile, { executablePath, args, timeout: 30_000, viewport: { width: 1280, height: 820 } })
-  t.after(async () => { await context.close() })
+  let context: BrowserContext | undefined
+  // One hook, in this order: the profile can only be removed once Chromium has stopped writing to it.
+  t.after(async () => {
+    try { await context?.close() } finally { await rm(profile, { recursive: true, force: true, maxRetries: 5 }) }
+  })
+  context = await chromium.launchPersistentContext(profile, { executablePath, args, timeout: 30_000, viewport: { width: 1280, height: 820 } })
   return context
 }
 
@@ -105,4 +108,36 @@ test('the live map shows the organism and follows deaths and moves without a rel
   const overflow = await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth') as number
   assert.ok(overflow <= 0, `no sideways scrolling on a phone (overflow ${overflow}px)`)
   t.diagnostic(`dead shown after ${waited} ms; screenshots in ${outDir}`)
+})
+
+test('the page survives a dropped stream: says so in words, reconnects, and keeps updating', { skip: !existsSync(executablePath) && `no Chromium at ${executablePath}` }, async (t) => {
+  const org = fakeOrganism()
+  const srv = await serve(createDashboard({ view: org.snapshot, changes: org.changes, pushIntervalMs: 60_000, retryMs: 1500 }))
+  t.after(srv.close)
+  const page = await (await launch(t)).newPage()
+  await page.goto(srv.url + '/')
+  await page.waitForSelector('#conn[data-state="live"]', { timeout: 5000 })
+  srv.cut()
+  await page.waitForSelector('#conn[data-state="retry"]', { timeout: 1000 })
+  assert.equal(await page.textContent('#conn'), 'reconnecting…')
+  org.cell('gamma').state = 'suspect'
+  org.changed()
+  await page.waitForSelector('article.cell[data-state="suspect"]', { timeout: 5000 })
+  assert.equal(await page.textContent('#conn'), 'live')
+  assert.match(await page.textContent('article.cell[data-state="suspect"] .note') ?? '', /other cells are checking/)
+})
+
+test('names from the organism are shown as text, never run as markup', { skip: !existsSync(executablePath) && `no Chromium at ${executablePath}` }, async (t) => {
+  const org = fakeOrganism()
+  const hostile = '<img src=x onerror="document.title=\'pwned\'">'
+  org.cell('alpha').name = hostile
+  org.view.events.push({ at: Date.now(), kind: 'info', text: '<script>document.title="pwned"</script>' })
+  const srv = await serve(createDashboard({ view: org.snapshot }))
+  t.after(srv.close)
+  const page = await (await launch(t)).newPage()
+  await page.goto(srv.url + '/')
+  await page.waitForSelector('article.cell >> nth=2', { timeout: 5000 })
+  assert.equal((await page.textContent('article.cell h2'))?.startsWith(hostile), true)
+  assert.equal(await page.$$eval('img, #cells script, #events script', (els) => els.length), 0)
+  assert.equal(await page.title(), 'campus-tools — organism map')
 })

@@ -4,7 +4,12 @@ import type { IncomingMessage } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Dashboard } from '../../src/dashboard/index.ts'
 
-export interface TestServer { url: string, close: () => Promise<void> }
+export interface TestServer {
+  url: string
+  /** Drops every open connection (as a cell restart or a network blip would) but keeps listening. */
+  cut: () => void
+  close: () => Promise<void>
+}
 
 /** Serves the dashboard, and answers 404 'not the dashboard' for whatever handle() declines. */
 export async function serve (dashboard: Dashboard): Promise<TestServer> {
@@ -16,6 +21,7 @@ export async function serve (dashboard: Dashboard): Promise<TestServer> {
   const { port } = server.address() as AddressInfo
   return {
     url: `http://127.0.0.1:${port}`,
+    cut: () => { server.closeAllConnections() },
     close: async () => {
       dashboard.close()
       server.closeAllConnections()
