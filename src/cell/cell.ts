@@ -20,7 +20,10 @@ import { cellPaths } from './paths.ts'
 import type { CellPaths } from './paths.ts'
 import { cellStatus } from './status.ts'
 import type { CellStatus } from './status.ts'
-import { organismReport, zoneView } from './views.ts'
+import { organismReport, zoneView, dashboardView } from './views.ts'
+import { createDashboard } from '../dashboard/index.ts'
+import type { Dashboard } from '../dashboard/index.ts'
+import { isMapHost } from './map-host.ts'
 import { upstreamFor, keepReconciled, publishOwnRecord, defaultCellName } from './wiring.ts'
 
 const log = logger('cell')
@@ -69,10 +72,13 @@ export async function startCell (opts: CellOptions): Promise<Cell> {
 
     let org: Organism | null = null
     let resolve: ReturnType<typeof upstreamFor> | null = null
+    let dashboard: Dashboard | null = null
     const router: Router = createRouter({
       port: opts.routerPort ?? genome.routerPort ?? 8080,
       host: opts.routerHost,
-      resolve: (fn, forwarded) => resolve?.(fn, forwarded) ?? { kind: 'unavailable', reason: 'the cell is starting', retryAfterSeconds: 1 }
+      resolve: (fn, forwarded) => resolve?.(fn, forwarded) ?? { kind: 'unavailable', reason: 'the cell is starting', retryAfterSeconds: 1 },
+      // The live map answers on hosts no function claims: an IP address, localhost, or the zone itself.
+      fallback: (req, res) => dashboard != null && isMapHost(req.headers.host, genome.zone) && dashboard.handle(req, res)
     })
     router.setRoutes(buildRouteTable(genome.functions.map((f) => ({ function: f.name, domain: f.domain, pathPrefix: f.pathPrefix }))))
     await router.start()
@@ -122,6 +128,17 @@ export async function startCell (opts: CellOptions): Promise<Cell> {
     cleanups.push(() => dnsServer.stop())
 
     const name = opts.name ?? defaultCellName(organism.self)
+    dashboard = createDashboard({
+      view: () => dashboardView(genome.organism, genome.zone, report(), domains, (fn) => {
+        const s = supervisor.get(fn)
+        if (s == null) return null
+        const t = router.stats(fn)
+        return { state: s.state, requestsPerSecond: t.requestsPerSecond, p99Ms: t.p99Ms }
+      }),
+      pushIntervalMs: 500
+    })
+    const map = dashboard
+    cleanups.push(async () => { map.close() })
     const publish = publishOwnRecord(organism, { name, genome: commit, software: SOFTWARE, routerAddr: () => `${advertise}:${router.port}`, dnsAddr: () => `${advertise}:${dnsServer.port}`, supervisor, router })
     publish()
     const publisher = setInterval(publish, 2000)
@@ -137,6 +154,7 @@ export async function startCell (opts: CellOptions): Promise<Cell> {
         log.info('stopping')
         clearInterval(publisher)
         // API first, then the router (no new requests), DNS, the functions (drain), the peer link, the lock.
+        map.close()
         await api.stop().catch(() => {})
         await rm(paths.apiFile, { force: true })
         await router.stop().catch((err: unknown) => log.warn('router stop failed', { err }))

@@ -2,6 +2,7 @@
 import type { CellView, PlacementView } from '../state/index.ts'
 import type { ZoneView } from '../dns/index.ts'
 import type { OrganismEvent } from '../organism/events.ts'
+import type { OrganismView } from '../dashboard/index.ts'
 
 export interface MemberReport {
   id: string
@@ -76,5 +77,28 @@ export function zoneView (zone: string, report: OrganismReport, domains: Readonl
       return [{ domain, addresses }]
     }),
     nameservers: live.map((m) => ({ name: `${m.name}.${zone}`, addresses: [m.address as string] }))
+  }
+}
+
+/** The live map's view; per-function traffic is known for this cell's own functions, load for every cell. */
+export function dashboardView (organism: string, zone: string, report: OrganismReport, domains: ReadonlyMap<string, string>, local: (fn: string) => { state: string, requestsPerSecond: number, p99Ms: number } | null): OrganismView {
+  return {
+    organism,
+    zone,
+    self: report.self,
+    at: Date.now(),
+    cells: report.members.map((m) => ({
+      id: m.id,
+      name: m.name,
+      address: m.address == null ? '' : `${m.address}${m.routerPort != null ? `:${m.routerPort}` : ''}`,
+      state: m.liveness,
+      genome: m.genome?.slice(0, 12) ?? '',
+      load: { requestsPerSecond: m.load.rps, cpu: m.load.cpu, memoryBytes: m.load.memory },
+      functions: report.placements.filter((p) => p.owner === m.id).map((p) => {
+        const here = m.self ? local(p.fn) : null
+        return { name: p.fn, domain: domains.get(p.fn) ?? '', state: p.state === 'moving' ? 'moving' : here?.state ?? 'serving', requestsPerSecond: here?.requestsPerSecond ?? 0, p99Ms: here?.p99Ms ?? 0, epoch: p.epoch }
+      })
+    })),
+    events: report.events
   }
 }

@@ -63,14 +63,19 @@ export function keepReconciled (org: Organism, supervisor: Supervisor, mover: ()
 export function publishOwnRecord (org: Organism, parts: { name: string, genome: string, software: string, routerAddr: () => string, dnsAddr: () => string | undefined, supervisor: Supervisor, router: Router }): () => void {
   let last = ''
   let lastAt = 0
+  let cpuBefore = { at: Date.now(), seconds: 0 }
   return () => {
     const statuses = parts.supervisor.status()
+    // CPU as cores in use since the last record (the unit of the genome's division limits).
+    const cpuSeconds = statuses.reduce((s, f) => s + f.cpuSeconds, 0)
+    const now = Date.now()
+    const cores = now > cpuBefore.at ? Math.max(0, (cpuSeconds - cpuBefore.seconds) / ((now - cpuBefore.at) / 1000)) : 0
     const running = statuses.filter((s) => s.state === 'running').map((s) => s.name).sort()
     const rps = running.reduce((sum, fn) => sum + parts.router.stats(fn).requestsPerSecond, 0)
     const body = {
       name: parts.name,
       addrs: { peer: org.node.addrs(), router: parts.routerAddr(), dns: parts.dnsAddr() },
-      load: { rps: Math.round(rps * 10) / 10, cpu: statuses.reduce((s, f) => s + f.cpuSeconds, 0), memory: statuses.reduce((s, f) => s + f.memoryBytes, 0) },
+      load: { rps: Math.round(rps * 10) / 10, cpu: Math.round(cores * 100) / 100, memory: statuses.reduce((s, f) => s + f.memoryBytes, 0) },
       functions: running,
       software: parts.software,
       genome: parts.genome
@@ -78,6 +83,7 @@ export function publishOwnRecord (org: Organism, parts: { name: string, genome: 
     const shape = JSON.stringify([body.addrs, body.functions])
     // Addresses and functions go out at once; load only every 10 s, so a busy cell does not flood the organism.
     if (shape === last && Date.now() - lastAt < 10_000) return
+    cpuBefore = { at: now, seconds: cpuSeconds }
     last = shape
     lastAt = Date.now()
     org.sync.setOwnRecord({ ...body, at: Date.now() })

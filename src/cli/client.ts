@@ -19,9 +19,9 @@ export async function findCell (paths: CellPaths): Promise<ApiAddress> {
 }
 
 /** One API call; `stream` receives the body as it comes (logs -f). */
-export function callCell (addr: ApiAddress, method: string, path: string, stream?: (chunk: string) => void): Promise<{ status: number, body: string }> {
+export function callCell (addr: ApiAddress, method: string, path: string, stream?: (chunk: string) => void, timeoutMs = 10_000): Promise<{ status: number, body: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port: addr.apiPort, method, path, headers: { authorization: `Bearer ${addr.token}` }, timeout: stream == null ? 10_000 : 0 }, (res) => {
+    const req = http.request({ host: '127.0.0.1', port: addr.apiPort, method, path, headers: { authorization: `Bearer ${addr.token}` }, timeout: stream == null ? timeoutMs : 0 }, (res) => {
       let body = ''
       res.setEncoding('utf8')
       // Only a successful body is streamed; an error body is kept to be reported.

@@ -11,26 +11,29 @@ const mib = (n: number): string => n < 1024 * 1024 ? `${Math.round(n / 1024)}K` 
 export function formatStatus (s: CellStatus): string {
   const head = [
     `organism ${s.organism} (zone ${s.zone}), genome ${s.genome.commit.slice(0, 12)}`,
-    `cell pid ${s.cell.pid}, up ${s.cell.uptimeSeconds}s, state ${s.cell.stateDir}`,
-    `router ${s.router.url}`
+    `cell ${s.cell.name} (pid ${s.cell.pid}), up ${s.cell.uptimeSeconds}s, state ${s.cell.stateDir}`,
+    `router ${s.router.url}, DNS port ${s.dns.port}, live map ${s.router.url}/`
   ]
-  const rows = [['FUNCTION', 'STATE', 'PORT', 'RESTARTS', 'REQ/S', 'P50', 'P99', 'USERS', 'CPU-S', 'MEM', 'DATA', 'DOMAIN']]
+  const rows = [['FUNCTION', 'ROUTE', 'STATE', 'PORT', 'RESTARTS', 'REQ/S', 'P50', 'P99', 'USERS', 'CPU-S', 'MEM', 'DATA', 'DOMAIN']]
   for (const f of s.functions) {
     rows.push([
-      f.name, f.state, f.port == null ? '-' : String(f.port), String(f.restarts),
+      f.name, f.route, f.state, f.port == null ? '-' : String(f.port), String(f.restarts),
       f.traffic.requestsPerSecond.toFixed(1), `${f.traffic.p50Ms.toFixed(1)}ms`, `${f.traffic.p99Ms.toFixed(1)}ms`,
       String(Math.round(f.traffic.distinctUsers)), f.cpuSeconds.toFixed(1), mib(f.memoryBytes), mib(f.dataBytes),
       f.domain + (f.pathPrefix ?? '')
     ])
   }
+  const members = [['CELL', 'STATE', 'ADDRESS', 'FUNCTIONS', 'REQ/S', 'ID']]
+  for (const m of s.members) members.push([m.name + (m.self ? ' (this)' : ''), m.liveness, m.address == null ? '-' : `${m.address}:${m.routerPort}`, m.functions.join(',') || '-', m.load.rps.toFixed(1), m.id.slice(-12)])
   const errors = s.functions.filter((f) => f.error != null).map((f) => `  ${f.name}: ${f.error?.code}: ${f.error?.message}\n    hint: ${f.error?.hint}`)
-  return [...head, '', table(rows), ...(errors.length > 0 ? ['', 'problems:', ...errors] : [])].join('\n')
+  const events = s.events.slice(-5).map((e) => `  ${new Date(e.at).toISOString().slice(11, 19)} ${e.text}`)
+  return [...head, '', table(members), '', table(rows), ...(events.length > 0 ? ['', 'recent:', ...events] : []), ...(errors.length > 0 ? ['', 'problems:', ...errors] : [])].join('\n')
 }
 
 /** What to try once the demo is up. */
 export function formatWelcome (s: CellStatus): string {
   const lines = [`organism ${s.organism} is up: router on ${s.router.url}`, '', 'try:']
   for (const f of s.functions) lines.push(`  curl -H 'Host: ${f.domain}' ${s.router.url}${f.pathPrefix ?? '/'}`)
-  lines.push('', 'npx cell status       the functions, their state and traffic', 'npx cell logs FN -f   a function\'s log', 'Ctrl-C                stop the organism')
+  lines.push('', `live map: ${s.router.url}/`, '', 'npx cell status       the functions, their state and traffic', 'npx cell logs FN -f   a function\'s log', 'Ctrl-C                stop the organism')
   return lines.join('\n')
 }

@@ -4,15 +4,19 @@ import { formatError } from '../core/errors.ts'
 import { cliError } from './errors.ts'
 import { cellPaths } from '../cell/paths.ts'
 import { startCommand } from './start.ts'
-import { statusCommand, logsCommand, stopCommand } from './remote.ts'
+import { statusCommand, logsCommand, stopCommand, admitCommand, moveCommand } from './remote.ts'
 import { initCommand, genomeCheckCommand } from './genome.ts'
 
 const usage = `usage: cell <command> [options]
 
-  start [--genome DIR] [--ref REF] [--port N] [--listen ADDR] [--demo]
+  start [--genome DIR] [--ref REF] [--port N] [--dns-port N] [--listen ADDR] [--advertise IP]
+        [--name NAME] [--token T [--join MULTIADDR]] [--demo]
                                                          run a cell from a signed genome (foreground);
                                                          the router listens on ADDR (default 0.0.0.0,
-                                                         127.0.0.1 for --demo)
+                                                         127.0.0.1 for --demo); --token makes it a member
+                                                         of the organism a token from \`cell admit\` names
+  admit [--ttl SECONDS]                                  a one-time token for a new cell to join
+  move FN --to CELL                                      hand a function and its data to another cell
   status [--json]                                        the cell's functions, state and traffic
   logs FN [-f] [-n LINES]                                a function's log
   stop                                                   stop the cell gracefully
@@ -28,6 +32,14 @@ const options = {
   port: { type: 'string' },
   'api-port': { type: 'string' },
   listen: { type: 'string' },
+  'dns-port': { type: 'string' },
+  advertise: { type: 'string' },
+  name: { type: 'string' },
+  join: { type: 'string' },
+  token: { type: 'string' },
+  ttl: { type: 'string' },
+  to: { type: 'string' },
+  'peer-port': { type: 'string' },
   demo: { type: 'boolean' },
   json: { type: 'boolean' },
   follow: { type: 'boolean', short: 'f' },
@@ -53,6 +65,8 @@ async function main (argv: string[]): Promise<number> {
     case 'status': return await statusCommand(values, paths)
     case 'logs': return await logsCommand(values, paths, rest[0])
     case 'stop': return await stopCommand(paths)
+    case 'admit': return await admitCommand(values, paths)
+    case 'move': return await moveCommand(values, paths, rest[0])
     case 'init': return await initCommand(values, rest[0])
     case 'genome': if (rest[0] === 'check') return await genomeCheckCommand(rest[1])
   }

@@ -23,7 +23,7 @@ export async function statusCommand (values: CliValues, paths: CellPaths): Promi
   if (res.status !== 200) throw apiError(res.status, res.body)
   const status = JSON.parse(res.body) as CellStatus
   console.log(values.json === true ? JSON.stringify(status, null, 2) : formatStatus(status))
-  return status.functions.every((f) => f.state === 'running') ? 0 : 3
+  return status.functions.every((f) => f.state === 'running' || f.state === 'remote') ? 0 : 3
 }
 
 export async function logsCommand (values: CliValues, paths: CellPaths, fn: string | undefined): Promise<number> {
@@ -45,4 +45,26 @@ export async function stopCommand (paths: CellPaths): Promise<number> {
   const gone = await lockHolder(paths.lockFile) == null
   console.log(gone ? `cell ${addr.pid} stopped` : `cell ${addr.pid} is still stopping`)
   return gone ? 0 : 1
+}
+
+export async function admitCommand (values: CliValues, paths: CellPaths): Promise<number> {
+  const ttl = Number(values.ttl ?? 600)
+  if (!Number.isInteger(ttl) || ttl < 1) throw cliError('CLI_USAGE', `--ttl wants whole seconds, got "${values.ttl}"`)
+  const addr = await findCell(paths)
+  const res = await callCell(addr, 'POST', `/admit?ttl=${ttl}`)
+  if (res.status !== 200) throw apiError(res.status, res.body)
+  const { token } = JSON.parse(res.body) as { token: string }
+  console.log(token)
+  console.error(`one-time token, valid ${ttl} s; on the new host: cell start --genome DIR --token <token> [--join MEMBER-MULTIADDR]`)
+  return 0
+}
+
+export async function moveCommand (values: CliValues, paths: CellPaths, fn: string | undefined): Promise<number> {
+  if (fn == null || values.to == null) throw cliError('CLI_USAGE', 'cell move needs a function and a target: `cell move FN --to CELL`')
+  const addr = await findCell(paths)
+  const res = await callCell(addr, 'POST', `/move?fn=${encodeURIComponent(fn)}&to=${encodeURIComponent(values.to)}`, undefined, 300_000)
+  if (res.status !== 200) throw apiError(res.status, res.body)
+  const r = JSON.parse(res.body) as { fn: string, epoch: number, bytes: number, ms: number }
+  console.log(`${r.fn} moved to ${values.to} (epoch ${r.epoch}, ${r.bytes} bytes of data, ${r.ms} ms)`)
+  return 0
 }

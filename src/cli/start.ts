@@ -17,6 +17,13 @@ function parsePort (v: string | undefined, flag: string): number | null {
   return n
 }
 
+function joinOption (values: CliValues): { address?: string, token: string } | undefined {
+  if (values.join == null && values.token == null) return undefined
+  if (values.token == null) throw cliError('CLI_USAGE', '--join needs --token T (from `cell admit` on a member)')
+  // Without --join, the member's addresses inside the token are used.
+  return { address: values.join, token: values.token }
+}
+
 export async function startCommand (values: CliValues, paths: CellPaths): Promise<number> {
   await mkdir(paths.root, { recursive: true, mode: 0o700 })
   // The cell's own log goes to its file; warnings also reach the terminal.
@@ -30,6 +37,11 @@ export async function startCommand (values: CliValues, paths: CellPaths): Promis
     genomeRepo,
     ref: values.ref,
     routerPort: parsePort(values.port, '--port'),
+    dnsPort: parsePort(values['dns-port'], '--dns-port'),
+    advertise: values.advertise,
+    name: values.name,
+    peerListen: [`/ip4/${values.demo === true ? '127.0.0.1' : values.listen ?? '0.0.0.0'}/tcp/${parsePort(values['peer-port'], '--peer-port') ?? 0}`],
+    join: joinOption(values),
     // The demo stays on this machine; a real cell serves its network.
     routerHost: values.listen ?? (values.demo === true ? '127.0.0.1' : '0.0.0.0'),
     apiPort: parsePort(values['api-port'], '--api-port') ?? 0

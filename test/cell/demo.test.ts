@@ -17,7 +17,7 @@ after(async () => {
 })
 
 async function startDemo (): Promise<{ cell: CellProcess, status: CellStatus }> {
-  const cell = spawnCell(['start', '--demo', '--state', state, '--port', '0'])
+  const cell = spawnCell(['start', '--demo', '--state', state, '--port', '0', '--dns-port', '0'])
   cells.push(cell)
   const status = await waitFor('all demo functions running', async () => {
     if (cell.child.exitCode != null) throw new Error(`cell exited: ${cell.output()}`)
@@ -69,7 +69,7 @@ test('status shows the traffic the router measured; logs show the function outpu
   const grades = s.functions.find((f) => f.name === 'grades')
   assert.ok(grades != null && grades.traffic.requestsTotal >= 3, JSON.stringify(grades?.traffic))
   const text = await runCli(['status', '--state', state])
-  assert.match(text.stdout, /grades\s+running/)
+  assert.match(text.stdout, /grades\s+here\s+running/)
   const logs = await runCli(['logs', 'catalog', '--state', state])
   assert.equal(logs.code, 0)
   assert.match(logs.stdout, /catalog listening on/)

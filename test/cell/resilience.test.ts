@@ -36,7 +36,7 @@ test('an unsigned genome is refused with the commit named, and nothing is starte
   execFileSync('git', ['-C', repo, '-c', 'commit.gpgsign=false', 'commit', '-qm', 'not signed'])
   const head = execFileSync('git', ['-C', repo, 'rev-parse', 'HEAD'], { encoding: 'utf8' }).trim()
   const state = join(dir, 'state-unsigned')
-  const r = await runCli(['start', '--genome', repo, '--state', state, '--port', '0'])
+  const r = await runCli(['start', '--genome', repo, '--state', state, '--port', '0', '--dns-port', '0'])
   assert.equal(r.code, 1)
   assert.match(r.stderr, /GENOME_UNSIGNED/)
   assert.ok(r.stderr.includes(head.slice(0, 7)), `the error names the commit: ${r.stderr}`)
@@ -52,7 +52,7 @@ test('a function that cannot start does not stop the others from serving', async
   ].join('\n') + '\n')
   await signedCommit(repo, 'a broken function', join(dir, 'key'))
   const state = join(dir, 'state-mixed')
-  const cell = spawnCell(['start', '--genome', repo, '--state', state, '--port', '0'])
+  const cell = spawnCell(['start', '--genome', repo, '--state', state, '--port', '0', '--dns-port', '0'])
   cells.push(cell)
   const status = await waitFor('good running, broken failing', async () => {
     const r = await runCli(['status', '--json', '--state', state])
