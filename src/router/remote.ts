@@ -36,8 +36,8 @@ export async function forwardRequest (up: RemoteUpstream, req: IncomingMessage, 
     method: req.method,
     path: req.url,
     headers: forwardHeaders(req, self, forwarded),
-    createConnection: () => link as never,
-    agent: false
+    // No agent: Node uses createConnection only when none is given (agent: false would dial port 80).
+    createConnection: () => link as never
   })
   outgoing.on('response', (answer) => {
     const headers: OutgoingHttpHeaders = {}

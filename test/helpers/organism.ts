@@ -1,0 +1,77 @@
+// Several real cells on this machine (loopback addresses 127.0.0.x), for organism tests: start, join, query, kill.
+import { mkdtemp, rm, cp } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { execFileSync } from 'node:child_process'
+import { initGenome, signedCommit } from '../../src/genome/index.ts'
+import { spawnCell, runCli, waitFor, functionProcesses } from './cell-process.ts'
+import type { CellProcess } from './cell-process.ts'
+import type { CellStatus } from '../../src/cell/status.ts'
+
+export interface TestCell { name: string, state: string, address: string, proc: CellProcess, status: () => Promise<CellStatus> }
+
+/** A signed copy of the demo genome (examples/campus) in a temp dir, with a key made for the test. */
+export async function demoGenomeRepo (dir: string): Promise<string> {
+  process.env.GIT_CONFIG_GLOBAL = '/dev/null'
+  const repo = join(dir, 'genome')
+  await initGenome(repo, { keyPath: join(dir, 'key'), organism: 'campus', zone: 'campus.test' })
+  execFileSync('git', ['-C', repo, 'rm', '-rq', 'functions'])
+  await cp(new URL('../../examples/campus', import.meta.url).pathname, repo, { recursive: true })
+  await signedCommit(repo, 'the demo suite', join(dir, 'key'))
+  return repo
+}
+
+export class TestOrganism {
+  readonly dir: string
+  readonly cells: TestCell[] = []
+  private readonly repo: string
+  private constructor (dir: string, repo: string) { this.dir = dir; this.repo = repo }
+
+  static async create (): Promise<TestOrganism> {
+    const dir = await mkdtemp(join(tmpdir(), 'organism-multi-'))
+    return new TestOrganism(dir, await demoGenomeRepo(dir))
+  }
+
+  async statusOf (state: string): Promise<CellStatus | null> {
+    const r = await runCli(['status', '--json', '--state', state])
+    return r.stdout === '' ? null : JSON.parse(r.stdout) as CellStatus
+  }
+
+  /** Starts cell number n (address 127.0.0.n+1); joins through the first cell unless it is the first. */
+  async start (name: string, n: number): Promise<TestCell> {
+    const state = join(this.dir, name)
+    const address = `127.0.0.${n + 1}`
+    const args = ['start', '--genome', this.repo, '--state', state, '--port', '0', '--dns-port', '0', '--advertise', address, '--name', name]
+    if (this.cells.length > 0) {
+      const r = await runCli(['admit', '--state', this.cells[0].state])
+      if (r.code !== 0) throw new Error(`admit failed: ${r.stderr}`)
+      args.push('--token', r.stdout.trim())
+    }
+    const proc = spawnCell(args)
+    const cell: TestCell = { name, state, address, proc, status: async () => { const s = await this.statusOf(state); if (s == null) throw new Error(`no status from ${name}`); return s } }
+    this.cells.push(cell)
+    await waitFor(`${name} answers status`, async () => {
+      if (proc.child.exitCode != null) throw new Error(`${name} exited: ${proc.output()}`)
+      return await this.statusOf(state)
+    }, { tries: 300 })
+    return cell
+  }
+
+  /** Waits (bounded) until every running cell sees `count` members alive. */
+  async converged (count: number): Promise<void> {
+    await waitFor(`${count} members alive on every cell`, async () => {
+      for (const c of this.cells) {
+        if (c.proc.child.exitCode != null) continue
+        const s = await this.statusOf(c.state)
+        if (s == null || s.members.filter((m) => m.liveness === 'alive').length !== count) return false
+      }
+      return true
+    }, { tries: 300 })
+  }
+
+  async destroy (): Promise<void> {
+    for (const c of this.cells) if (c.proc.child.exitCode == null) { c.proc.child.kill('SIGKILL'); await c.proc.exited }
+    for (const pids of (await functionProcesses(this.dir)).values()) for (const pid of pids) { try { process.kill(pid, 'SIGKILL') } catch {} }
+    await rm(this.dir, { recursive: true, force: true })
+  }
+}

@@ -1,0 +1,79 @@
+// Three cells on this machine act as one organism: any cell serves any function, DNS agrees, a move follows, a death is seen.
+import { test, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
+import { TestOrganism } from '../helpers/organism.ts'
+import { request, runCli, waitFor } from '../helpers/cell-process.ts'
+
+const org = await TestOrganism.create()
+after(() => org.destroy())
+
+const dig = (server: string, port: number, name: string, type = 'A'): string =>
+  execFileSync('dig', [`@${server}`, '-p', String(port), name, type, '+short', '+time=2', '+tries=1'], { encoding: 'utf8' }).trim()
+
+test('a genesis cell and two cells that join with tokens see each other', async () => {
+  await org.start('alpha', 1)
+  await org.start('beta', 2)
+  await org.start('gamma', 3)
+  await org.converged(3)
+  const s = await org.cells[1].status()
+  assert.deepEqual(s.members.map((m) => m.name).sort(), ['alpha', 'beta', 'gamma'])
+  assert.ok(s.placements.every((p) => p.ownerName === 'alpha'), 'the genesis cell owns every function')
+})
+
+test('any cell serves any function by forwarding to its owner over the peer link', async () => {
+  for (const c of org.cells) {
+    const s = await c.status()
+    const r = await request(s.router.port, 'catalog.campus.test', '/courses')
+    assert.equal(r.status, 200, `${c.name}: ${r.body}`)
+    assert.ok(r.body.includes('cs101'))
+  }
+  const gamma = await org.cells[2].status()
+  const posted = await request(gamma.router.port, 'grades.campus.test', '/grades', { method: 'POST', body: JSON.stringify({ student: 2, course: 'cs101', grade: 4 }) })
+  assert.equal(posted.status, 201, posted.body)
+  const missing = await request(gamma.router.port, 'nosuch.campus.test', '/')
+  assert.equal(missing.status, 404)
+})
+
+test('every cell answers DNS for the zone with the owner\'s address', async () => {
+  for (const c of org.cells) {
+    const s = await c.status()
+    assert.equal(dig('127.0.0.1', s.dns.port, 'forum.campus.test'), '127.0.0.2')
+    assert.match(dig('127.0.0.1', s.dns.port, 'campus.test', 'SOA'), /campus\.test\. \d+ /)
+  }
+})
+
+test('cell move hands a function and its data to another cell; routing and DNS follow', async () => {
+  const alpha = org.cells[0]
+  const before = await alpha.status()
+  const post = await request(before.router.port, 'forum.campus.test', '/courses/cs101/posts', { method: 'POST', body: JSON.stringify({ author: 'ada', text: 'before the move' }) })
+  assert.equal(post.status, 201)
+  const serial = Number(dig('127.0.0.1', before.dns.port, 'campus.test', 'SOA').split(' ')[2])
+  const moved = await runCli(['move', 'forum', '--to', 'beta', '--state', alpha.state])
+  assert.equal(moved.code, 0, moved.stderr)
+  assert.match(moved.stdout, /forum moved to beta \(epoch 2/)
+  for (const c of org.cells) {
+    const s = await c.status()
+    await waitFor(`${c.name} resolves forum to beta`, async () => dig('127.0.0.1', s.dns.port, 'forum.campus.test') === '127.0.0.3', { tries: 50 })
+    const newSerial = Number(dig('127.0.0.1', s.dns.port, 'campus.test', 'SOA').split(' ')[2])
+    assert.ok(newSerial > serial, `the SOA serial grew on ${c.name}`)
+    const r = await request(s.router.port, 'forum.campus.test', '/courses/cs101/posts')
+    assert.equal(r.status, 200, `${c.name}: ${r.body}`)
+    assert.ok(r.body.includes('before the move'), 'the post written before the move is served after it')
+  }
+  const beta = await org.cells[1].status()
+  assert.equal(beta.functions.find((f) => f.name === 'forum')?.route, 'here')
+  assert.equal((await alpha.status()).functions.find((f) => f.name === 'forum')?.state, 'remote')
+})
+
+test('a killed cell is seen dead by the others; the rest keeps serving', async () => {
+  const gamma = org.cells[2]
+  gamma.proc.child.kill('SIGKILL')
+  await gamma.proc.exited
+  for (const c of org.cells.slice(0, 2)) {
+    await waitFor(`${c.name} sees gamma dead`, async () => (await c.status()).members.find((m) => m.name === 'gamma')?.liveness === 'dead', { tries: 150 })
+  }
+  const beta = await org.cells[1].status()
+  assert.equal((await request(beta.router.port, 'catalog.campus.test', '/courses')).status, 200)
+  assert.ok(beta.events.some((e) => e.kind === 'dead' && e.text.includes('gamma')), 'the death is in the recent events')
+})
