@@ -2,6 +2,7 @@
 //
 //   node bench/router.ts            (BENCH_SECONDS=3 BENCH_REPEAT=1 for a quick check; default 10 s x 3 rounds)
 //   BENCH_TARGETS=router,nginx      (a subset, e.g. for A/B runs of the router alone)
+//   BENCH_TARGETS=router,floor,nginx  (floor: a bare node:http + undici proxy, the stack's own cost; not in the default set)
 //   BENCH_WORKERS=2                 (also N router processes on one port vs nginx worker_processes N)
 //
 // Processes: the upstream and the router each run in their own child process, so the router does not share an
@@ -172,6 +173,11 @@ async function main (): Promise<void> {
   const { port: nginxPort, child: nginx } = await startNginx(upstream.port, 1)
   const all: Array<[string, number]> = [['direct', upstream.port], ['router', router.port], ['nginx', nginxPort]]
   const pids: Record<string, number[]> = { direct: [upstream.child.pid ?? 0], router: [router.child.pid ?? 0], nginx: nginxPids(nginx) }
+  if (wanted.includes('floor')) {
+    const floor = await forkWithPort('lib/proxy-floor.ts', [String(upstream.port)])
+    all.push(['floor', floor.port])
+    pids.floor = [floor.child.pid ?? 0]
+  }
   if (workers > 1) {
     // N processes each: routers sharing one port through SO_REUSEPORT, nginx with worker_processes N.
     const first = await forkWithPort('lib/router-child.ts', [String(upstream.port), 'reuse'])
