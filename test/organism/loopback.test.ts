@@ -4,6 +4,9 @@ import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import { TestOrganism } from '../helpers/organism.ts'
 import { request, runCli, waitFor } from '../helpers/cell-process.ts'
+import { mkdir } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
+import { launch, cellsOnPage, executablePath, outDir } from '../helpers/browser.ts'
 
 const org = await TestOrganism.create()
 after(() => org.destroy())
@@ -66,13 +69,25 @@ test('cell move hands a function and its data to another cell; routing and DNS f
   assert.equal((await alpha.status()).functions.find((f) => f.name === 'forum')?.state, 'remote')
 })
 
-test('a killed cell is seen dead by the others; the rest keeps serving', async () => {
+test('a killed cell is seen dead by the others and on the live map; the rest keeps serving', { skip: !existsSync(executablePath) && `no Chromium at ${executablePath} (apt-get install chromium)` }, async (t) => {
+  const alpha = await org.cells[0].status()
+  const browser = await launch(t)
+  const page = await browser.newPage()
+  await page.goto(`http://127.0.0.1:${alpha.router.port}/`)
+  await page.waitForSelector('article.cell >> nth=2', { timeout: 10_000 })
+  assert.deepEqual((await cellsOnPage(page)).map((c) => `${c.name}:${c.state}`).sort(), ['alpha:alive', 'beta:alive', 'gamma:alive'])
   const gamma = org.cells[2]
   gamma.proc.child.kill('SIGKILL')
   await gamma.proc.exited
   for (const c of org.cells.slice(0, 2)) {
     await waitFor(`${c.name} sees gamma dead`, async () => (await c.status()).members.find((m) => m.name === 'gamma')?.liveness === 'dead', { tries: 150 })
   }
+  // The page was never reloaded: the map follows by itself.
+  await page.waitForFunction('document.querySelector(\'article.cell[data-state="dead"]\')?.textContent.includes("gamma") === true', undefined, { timeout: 15_000 })
+  const cards = await cellsOnPage(page)
+  assert.equal(cards.find((c) => c.name === 'gamma')?.badge, 'dead')
+  await mkdir(outDir, { recursive: true })
+  await page.screenshot({ path: `${outDir}/organism-map-cell-dead.png`, fullPage: true })
   const beta = await org.cells[1].status()
   assert.equal((await request(beta.router.port, 'catalog.campus.test', '/courses')).status, 200)
   assert.ok(beta.events.some((e) => e.kind === 'dead' && e.text.includes('gamma')), 'the death is in the recent events')
