@@ -43,11 +43,12 @@ test('member streams', async (t) => {
     nodes.push(stranger)
     const s = await stranger.dialProtocol(multiaddr(genesis.addrs()[0]), ECHO).catch((err: Error) => err)
     if (s instanceof Error) return // refused at negotiation: fine
-    s.send(new TextEncoder().encode('let me in'))
+    // The member may reset the stream before our first write: that is a refusal too.
+    try { s.send(new TextEncoder().encode('let me in')) } catch { /* reset already */ }
     let got = 0
     try { for await (const c of s) got += c.byteLength } catch { /* reset: expected */ }
     assert.equal(got, 0, 'nothing came back to the stranger')
-    assert.ok(genesis.stats().dropped.request >= 1, 'the attempt was counted')
+    await waitFor('the attempt counted', () => genesis.stats().dropped.request >= 1)
   })
 
   await t.test('opening a stream to a non-member fails with a clear code', async () => {
