@@ -23,7 +23,7 @@ export interface LocalApiOptions {
   router: Router
   /** A one-time join token for a new cell. */
   admit: (ttlMs: number) => string
-  move: (fn: string, to: string) => Promise<unknown>
+  move: (fn: string, to: string, force: boolean) => Promise<unknown>
   onStop: () => void
 }
 
@@ -56,7 +56,7 @@ export function createLocalApi (opts: LocalApiOptions): LocalApi {
     if (req.method === 'POST' && url.pathname === '/move') {
       const fn = url.searchParams.get('fn') ?? ''
       const to = url.searchParams.get('to') ?? ''
-      opts.move(fn, to).then((r) => { reply(res, 200, r) }, (err: unknown) => {
+      opts.move(fn, to, url.searchParams.get('force') === '1').then((r) => { reply(res, 200, r) }, (err: unknown) => {
         const e = err as { code?: string, message?: string, hint?: string, details?: { remoteCode?: string } }
         reply(res, 409, { code: e.details?.remoteCode ?? e.code ?? 'MIGRATE_REFUSED', message: e.message ?? String(err), hint: e.hint ?? 'see the cell log' })
       })

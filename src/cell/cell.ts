@@ -175,7 +175,7 @@ export async function startCell (opts: CellOptions): Promise<Cell> {
       supervisor,
       router,
       admit: (ttlMs) => organism.node.admitToken(ttlMs),
-      move: async (fn, to) => await (mover as Mover).move(fn, to),
+      move: async (fn, to, force) => await (mover as Mover).move(fn, to, { force }),
       onStop: () => { void stop() }
     })
     await api.start()

@@ -16,7 +16,9 @@ const usage = `usage: cell <command> [options]
                                                          127.0.0.1 for --demo); --token makes it a member
                                                          of the organism a token from \`cell admit\` names
   admit [--ttl SECONDS]                                  a one-time token for a new cell to join
-  move FN --to CELL                                      hand a function and its data to another cell
+  move FN --to CELL [--force]                            hand a function and its data to another cell;
+                                                         --force: the owner is dead, CELL takes it over
+                                                         without its data
   status [--json]                                        the cell's functions, state and traffic
   logs FN [-f] [-n LINES]                                a function's log
   stop                                                   stop the cell gracefully
@@ -39,6 +41,7 @@ const options = {
   token: { type: 'string' },
   ttl: { type: 'string' },
   to: { type: 'string' },
+  force: { type: 'boolean' },
   'peer-port': { type: 'string' },
   demo: { type: 'boolean' },
   json: { type: 'boolean' },

@@ -62,7 +62,7 @@ export async function admitCommand (values: CliValues, paths: CellPaths): Promis
 export async function moveCommand (values: CliValues, paths: CellPaths, fn: string | undefined): Promise<number> {
   if (fn == null || values.to == null) throw cliError('CLI_USAGE', 'cell move needs a function and a target: `cell move FN --to CELL`')
   const addr = await findCell(paths)
-  const res = await callCell(addr, 'POST', `/move?fn=${encodeURIComponent(fn)}&to=${encodeURIComponent(values.to)}`, undefined, 300_000)
+  const res = await callCell(addr, 'POST', `/move?fn=${encodeURIComponent(fn)}&to=${encodeURIComponent(values.to)}${values.force === true ? '&force=1' : ''}`, undefined, 300_000)
   if (res.status !== 200) throw apiError(res.status, res.body)
   const r = JSON.parse(res.body) as { fn: string, epoch: number, bytes: number, ms: number }
   console.log(`${r.fn} moved to ${values.to} (epoch ${r.epoch}, ${r.bytes} bytes of data, ${r.ms} ms)`)

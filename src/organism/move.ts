@@ -18,8 +18,11 @@ interface Header { fn: string, epoch: number, from: string }
 type Result = { ok: true, epoch: number } | { ok: false, code: string, message: string, hint: string }
 
 export interface Mover {
-  /** Moves fn to the cell named `to` (name or peer id prefix); asks the owner if this cell is not it. */
-  move: (fn: string, to: string) => Promise<MoveResult>
+  /**
+   * Moves fn to the cell named `to` (name or peer id prefix); asks the owner if this cell is not it.
+   * With force, and only when the owner is dead, `to` takes the function over at epoch + 1 without its data.
+   */
+  move: (fn: string, to: string, opts?: { force?: boolean }) => Promise<MoveResult>
   /** Functions arriving here: the reconcile loop must not stop them before their placement is ours. */
   readonly arriving: ReadonlySet<string>
 }
@@ -35,7 +38,8 @@ export async function createMover (org: Organism, supervisor: Supervisor, organi
   const arriving = new Set<string>()
 
   const resolveCell = (to: string): string => {
-    const live = org.cells().filter((c) => c.liveness === 'alive')
+    // Suspect is not dead: a busy cell is often suspected for a moment and refutes.
+    const live = org.cells().filter((c) => c.liveness !== 'dead')
     const match = live.filter((c) => c.peer === to || c.record?.body.name === to || (to.length >= 6 && c.peer.endsWith(to)) || c.peer.startsWith(to))
     if (match.length !== 1) throw migrateError('MIGRATE_UNKNOWN_CELL', `${match.length === 0 ? 'no live cell' : 'more than one live cell'} matches "${to}"`)
     return match[0].peer
@@ -106,17 +110,31 @@ export async function createMover (org: Organism, supervisor: Supervisor, organi
     })()
   })
 
-  await org.node.handle(names.moveRequest, async (body) => {
-    const { fn, to } = JSON.parse(new TextDecoder().decode(body)) as { fn: string, to: string }
-    return new TextEncoder().encode(JSON.stringify(await moveHere(fn, to)))
+  // A takeover: the owner is dead here too, so its data is out of reach; the function restarts here with an empty data dir.
+  const takeOver = (fn: string, from: string): MoveResult => {
+    const p = org.sync.placements().find((x) => x.fn === fn)
+    if (p == null || org.liveness(p.owner) !== 'dead') throw migrateError('MIGRATE_NOT_OWNER', `${fn}'s owner is not dead here; a takeover needs a dead owner (use a plain move)`)
+    org.sync.claimPlacement(fn, { epoch: p.epoch + 1 })
+    org.events.note({ kind: 'move', text: `${fn} taken over from dead ${nameOf(org.sync, p.owner)} (epoch ${p.epoch + 1}, without its data)` })
+    return { fn, from, to: org.self, epoch: p.epoch + 1, bytes: 0, sha256: '', ms: 0 }
+  }
+
+  await org.node.handle(names.moveRequest, async (body, from) => {
+    const { fn, to, force } = JSON.parse(new TextDecoder().decode(body)) as { fn: string, to: string, force?: boolean }
+    return new TextEncoder().encode(JSON.stringify(force === true ? takeOver(fn, from) : await moveHere(fn, to)))
   })
 
   return {
     arriving,
-    move: async (fn, to) => {
+    move: async (fn, to, mopts = {}) => {
       const toId = resolveCell(to)
       const p = org.sync.placements().find((x) => x.fn === fn)
       if (p == null) throw migrateError('MIGRATE_NOT_OWNER', `no cell owns ${fn} yet`)
+      if (mopts.force === true) {
+        if (toId === org.self) return takeOver(fn, org.self)
+        const answer = await org.node.request(toId, names.moveRequest, new TextEncoder().encode(JSON.stringify({ fn, to: toId, force: true })))
+        return JSON.parse(new TextDecoder().decode(answer)) as MoveResult
+      }
       if (p.owner === org.self) return await moveHere(fn, toId)
       const answer = await org.node.request(p.owner, names.moveRequest, new TextEncoder().encode(JSON.stringify({ fn, to: toId })))
       return JSON.parse(new TextDecoder().decode(answer)) as MoveResult

@@ -16,6 +16,8 @@ export interface SwimOptions {
   maxPiggyback: number
   /** Lifeguard local health multiplier cap: a cell that misses acks itself slows its own probing. */
   maxLocalHealth: number
+  /** Chance, per probe round, of also pinging one dead member, so that healed partitions rejoin. */
+  reconnectChance: number
 }
 
 export const defaultSwimOptions: SwimOptions = {
@@ -26,7 +28,8 @@ export const defaultSwimOptions: SwimOptions = {
   suspicionMaxMs: 3000,
   retransmitMult: 4,
   maxPiggyback: 8,
-  maxLocalHealth: 4
+  maxLocalHealth: 4,
+  reconnectChance: 0.15
 }
 
 export interface MemberUpdate { id: string, s: Liveness, inc: number, from: string }
@@ -222,6 +225,13 @@ function onTick (st: DetectorState, now: number, actions: SwimAction[]): void {
   if (st.probe == null && now >= st.nextProbeAt) {
     const target = pickTarget(st)
     st.nextProbeAt = now + o.probeIntervalMs * scale
+    // Now and then a ping to a member we buried: after a partition heals, each side learns the other
+    // called it dead (the answer carries that), refutes with a higher incarnation, and both are alive again.
+    // (The random draw only happens when someone is dead, so runs without deaths keep their sequence.)
+    if ([...st.members.values()].some((m) => m.s === 'dead') && st.rng() < o.reconnectChance) {
+      const buried = pickRandom(st.roster, 1, st.rng, (id) => id === st.self || livenessOf(st, id).status !== 'dead')[0]
+      if (buried != null) send(actions, buried, { t: 'ping', seq: ++st.seq, m: takeUpdates(st) })
+    }
     if (target != null) {
       const seq = ++st.seq
       st.probe = { target, seq, sentAt: now, indirect: false, nacks: 0, expected: 0 }

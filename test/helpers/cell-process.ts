@@ -48,10 +48,10 @@ export async function waitFor<T> (what: string, probe: () => Promise<T | null | 
   throw new Error(`timed out waiting for ${what}${last != null ? `: ${String(last)}` : ''}`)
 }
 
-/** A plain HTTP request to 127.0.0.1 with a Host header. */
-export function request (port: number, host: string, path: string, opts: { method?: string, body?: string | Buffer, headers?: Record<string, string> } = {}): Promise<{ status: number, headers: http.IncomingHttpHeaders, body: string }> {
+/** A plain HTTP request (to 127.0.0.1 unless an address is given) with a Host header. */
+export function request (port: number, host: string, path: string, opts: { method?: string, body?: string | Buffer, headers?: Record<string, string>, address?: string } = {}): Promise<{ status: number, headers: http.IncomingHttpHeaders, body: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, path, method: opts.method ?? 'GET', headers: { host, ...(opts.body != null ? { 'content-type': 'application/json' } : {}), ...opts.headers }, timeout: 10_000 }, (res) => {
+    const req = http.request({ host: opts.address ?? '127.0.0.1', port, path, method: opts.method ?? 'GET', headers: { host, ...(opts.body != null ? { 'content-type': 'application/json' } : {}), ...opts.headers }, timeout: 10_000 }, (res) => {
       let body = ''
       res.setEncoding('utf8')
       res.on('data', (c: string) => { body += c })
