@@ -14,3 +14,6 @@ export { decide, coverage, passedLimits, loadsBy, pickFunction, sampleEveryMs, M
 export { sampleOf } from './sample.ts'
 export type { FunctionReading, CpuReading } from './sample.ts'
 export type { Measures, MeasureName, Sample, TimedSample, SamplerState, DecideInput, Decision, DivideReason, PassedLimit, LimitName, WaitWhy } from './types.ts'
+export { runLoad, formatReport, mostlyFailed, MAX_SECONDS, MAX_RPS, DEFAULT_MAX_IN_FLIGHT } from './load.ts'
+export type { LoadOptions, LoadReport } from './load.ts'
+export { divideError } from './errors.ts'
