@@ -6,7 +6,11 @@ import { once } from 'node:events'
 import { execFile } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { runLoad, mostlyFailed } from '../../src/divide/index.ts'
-import { parseLoadArgs } from '../../src/divide/load-cli.ts'
+import { parseLoadArgs, resolveTarget } from '../../src/divide/load-cli.ts'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { processStartTime } from '../../src/cell/lock.ts'
 
 interface Seen { count: number, hosts: Set<string>, cookies: Set<string>, maxInFlight: number }
 
@@ -125,4 +129,33 @@ test('the script exits non-zero when most requests fail, or the router URL is no
   const bad = await runScript(['grades', '--rps', '20', '--router', 'https://example.com', '--host', 'g.test'])
   assert.notEqual(bad.code, 0)
   assert.match(bad.stderr, /DIVIDE_LOAD_BAD_ROUTER/)
+})
+
+test('with --cell, the router port comes from cell.json and the domain from the cell\'s status', async () => {
+  const router = await server()
+  // A stand-in for the cell's local API: it checks the token like the real one.
+  const api = await server((req, res) => {
+    if (req.headers.authorization !== 'Bearer t0k') { res.statusCode = 401; res.end(); return }
+    res.setHeader('content-type', 'application/json')
+    res.end(JSON.stringify({ zone: 'campus.test', functions: [{ name: 'grades', domain: 'grades.campus.test' }, { name: 'forum' }] }))
+  })
+  const dir = await mkdtemp(join(tmpdir(), 'organism-load-'))
+  try {
+    await writeFile(join(dir, 'cell.json'), JSON.stringify({ pid: process.pid, apiPort: Number(api.url.port), routerPort: Number(router.url.port), token: 't0k' }))
+    await writeFile(join(dir, 'cell.lock'), JSON.stringify({ pid: process.pid, startTime: processStartTime(process.pid) }))
+    const base = { ...parseLoadArgs(['grades', '--rps', '1', '--cell', dir]) }
+    const t = await resolveTarget(base)
+    assert.equal(t.router.href, router.url.href)
+    assert.equal(t.host, 'grades.campus.test')
+    assert.equal((await resolveTarget({ ...base, fn: 'forum' })).host, 'forum.campus.test')
+    await assert.rejects(resolveTarget({ ...base, fn: 'nope' }), (err: Error & { code?: string }) => err.code === 'DIVIDE_LOAD_UNKNOWN_FUNCTION' && /grades, forum/.test(err.message))
+    const r = await runScript(['grades', '--rps', '20', '--seconds', '0.5', '--cell', dir])
+    assert.equal(r.code, 0, r.stderr)
+    assert.deepEqual([...router.seen.hosts], ['grades.campus.test'])
+    const gone = await runScript(['grades', '--rps', '20', '--cell', join(dir, 'none')])
+    assert.match(gone.stderr, /CELL_NOT_RUNNING/)
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+    await router.close(); await api.close()
+  }
 })
