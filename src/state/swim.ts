@@ -230,7 +230,8 @@ function onTick (st: DetectorState, now: number, actions: SwimAction[]): void {
     // (The random draw only happens when someone is dead, so runs without deaths keep their sequence.)
     if ([...st.members.values()].some((m) => m.s === 'dead') && st.rng() < o.reconnectChance) {
       const buried = pickRandom(st.roster, 1, st.rng, (id) => id === st.self || livenessOf(st, id).status !== 'dead')[0]
-      if (buried != null) send(actions, buried, { t: 'ping', seq: ++st.seq, m: takeUpdates(st) })
+      // The ping says outright that we hold it dead: the gossip that said so may be long spent.
+      if (buried != null) send(actions, buried, { t: 'ping', seq: ++st.seq, m: [{ id: buried, s: 'dead', inc: livenessOf(st, buried).inc, from: st.self }, ...(takeUpdates(st) ?? [])] })
     }
     if (target != null) {
       const seq = ++st.seq

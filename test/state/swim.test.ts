@@ -103,3 +103,30 @@ test('dead is final for its incarnation: a stale alive or suspect does not reviv
   step(a, { type: 'gossip', from: 'c', m: [{ id: 'e', s: 'alive', inc: 2, from: 'e' }, { id: 'e', s: 'suspect', inc: 2, from: 'c' }] }, 1)
   assert.equal(livenessOf(a, 'e').status, 'dead')
 })
+
+test('after a partition heals, both sides, each holding the other dead, ping each other back to alive', () => {
+  // a and e each declared the other dead while cut off; the gossip that said so is long spent.
+  const a = det('a')
+  const e = det('e')
+  step(a, { type: 'gossip', from: 'b', m: [{ id: 'e', s: 'dead', inc: 0, from: 'b' }] }, 0)
+  step(e, { type: 'gossip', from: 'd', m: [{ id: 'a', s: 'dead', inc: 0, from: 'd' }] }, 0)
+  a.queue.length = 0
+  e.queue.length = 0
+  const reconnectAll = { ...a.opts, reconnectChance: 1 }
+  a.opts = reconnectAll
+  // a's probe round also pings its dead member e, saying so.
+  const ping = sends(step(a, { type: 'tick' }, 1000).actions).find((s) => s.to === 'e')
+  assert.ok(ping != null && ping.msg.t === 'ping' && ping.msg.m?.some((u) => u.id === 'e' && u.s === 'dead'), 'a pings the member it buried and says so')
+  // e refutes; its ack tells a that a is dead in e's view (a is talking to e), so a refutes too.
+  const eOut = step(e, { type: 'message', from: 'a', msg: ping.msg }, 1001).actions
+  assert.ok(eOut.some((x) => x.type === 'refute'))
+  const ack = sends(eOut).find((s) => s.to === 'a')
+  assert.ok(ack != null)
+  const aOut = step(a, { type: 'message', from: 'e', msg: ack.msg }, 1002).actions
+  assert.equal(livenessOf(a, 'e').status, 'alive', 'e\'s refutation reached a')
+  assert.ok(aOut.some((x) => x.type === 'refute'), 'a learned e held it dead, and refutes')
+  // a's next message to e carries a's new incarnation: e sees a alive again.
+  const next = sends(step(a, { type: 'message', from: 'e', msg: { t: 'ping', seq: 9 } }, 1003).actions)[0]
+  step(e, { type: 'message', from: 'a', msg: next.msg }, 1004)
+  assert.equal(livenessOf(e, 'a').status, 'alive')
+})
