@@ -24,6 +24,8 @@ import { organismReport, zoneView, dashboardView } from './views.ts'
 import { createDashboard } from '../dashboard/index.ts'
 import type { Dashboard } from '../dashboard/index.ts'
 import { isMapHost } from './map-host.ts'
+import { createDnsPusher } from './dns-push.ts'
+import type { DnsPrimary } from './dns-push.ts'
 import { upstreamFor, keepReconciled, publishOwnRecord, defaultCellName } from './wiring.ts'
 
 const log = logger('cell')
@@ -46,6 +48,8 @@ export interface CellOptions {
   advertise?: string
   name?: string
   join?: { address?: string, token: string }
+  /** An existing primary DNS server to keep up to date with RFC 2136 updates. */
+  dnsPrimary?: DnsPrimary
   supervisor?: { healthIntervalMs?: number, startTimeoutMs?: number, stopGraceMs?: number }
 }
 
@@ -126,6 +130,15 @@ export async function startCell (opts: CellOptions): Promise<Cell> {
     await dns.start()
     const dnsServer = dns
     cleanups.push(() => dnsServer.stop())
+    if (opts.dnsPrimary != null) {
+      const pusher = createDnsPusher(opts.dnsPrimary, () => zoneView(genome.zone, report(), domains), () => {
+        // The live cell with the lowest id pushes for the organism.
+        const live = organism.cells().filter((c) => c.liveness !== 'dead').map((c) => c.peer).concat(organism.self).sort()
+        return live[0] === organism.self
+      })
+      organism.onChange(pusher.poke)
+      cleanups.push(async () => { pusher.stop() })
+    }
 
     const name = opts.name ?? defaultCellName(organism.self)
     dashboard = createDashboard({

@@ -10,7 +10,7 @@ import { initCommand, genomeCheckCommand } from './genome.ts'
 const usage = `usage: cell <command> [options]
 
   start [--genome DIR] [--ref REF] [--port N] [--dns-port N] [--listen ADDR] [--advertise IP]
-        [--name NAME] [--token T [--join MULTIADDR]] [--demo]
+        [--name NAME] [--token T [--join MULTIADDR]] [--dns-primary HOST:PORT --dns-key FILE] [--demo]
                                                          run a cell from a signed genome (foreground);
                                                          the router listens on ADDR (default 0.0.0.0,
                                                          127.0.0.1 for --demo); --token makes it a member
@@ -42,6 +42,8 @@ const options = {
   ttl: { type: 'string' },
   to: { type: 'string' },
   force: { type: 'boolean' },
+  'dns-primary': { type: 'string' },
+  'dns-key': { type: 'string' },
   'peer-port': { type: 'string' },
   demo: { type: 'boolean' },
   json: { type: 'boolean' },

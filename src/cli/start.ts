@@ -5,6 +5,8 @@ import { resolve } from 'node:path'
 import { setLogSink } from '../core/log.ts'
 import { startCell } from '../cell/cell.ts'
 import { prepareDemoGenome } from '../cell/demo.ts'
+import { readTsigKey } from '../cell/dns-push.ts'
+import type { DnsPrimary } from '../cell/dns-push.ts'
 import type { CellPaths } from '../cell/paths.ts'
 import { formatWelcome, formatStatus } from './format.ts'
 import { cliError } from './errors.ts'
@@ -15,6 +17,13 @@ function parsePort (v: string | undefined, flag: string): number | null {
   const n = Number(v)
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw cliError('CLI_USAGE', `${flag} wants a port from 0 to 65535, got "${v}"`)
   return n
+}
+
+async function primaryOption (values: CliValues): Promise<DnsPrimary | undefined> {
+  if (values['dns-primary'] == null) return undefined
+  const m = /^(.+):(\d+)$/.exec(values['dns-primary'])
+  if (m == null || values['dns-key'] == null) throw cliError('CLI_USAGE', '--dns-primary wants HOST:PORT and --dns-key FILE (a TSIG key the primary allows to update the zone)')
+  return { host: m[1], port: Number(m[2]), key: await readTsigKey(values['dns-key']) }
 }
 
 function joinOption (values: CliValues): { address?: string, token: string } | undefined {
@@ -42,6 +51,7 @@ export async function startCommand (values: CliValues, paths: CellPaths): Promis
     name: values.name,
     peerListen: [`/ip4/${values.demo === true ? '127.0.0.1' : values.listen ?? '0.0.0.0'}/tcp/${parsePort(values['peer-port'], '--peer-port') ?? 0}`],
     join: joinOption(values),
+    dnsPrimary: await primaryOption(values),
     // The demo stays on this machine; a real cell serves its network.
     routerHost: values.listen ?? (values.demo === true ? '127.0.0.1' : '0.0.0.0'),
     apiPort: parsePort(values['api-port'], '--api-port') ?? 0

@@ -38,10 +38,10 @@ export class TestOrganism {
   }
 
   /** Starts cell number n (address 127.0.0.n+1); joins through the first cell unless it is the first. */
-  async start (name: string, n: number): Promise<TestCell> {
+  async start (name: string, n: number, extra: string[] = []): Promise<TestCell> {
     const state = join(this.dir, name)
     const address = `127.0.0.${n + 1}`
-    const args = ['start', '--genome', this.repo, '--state', state, '--port', '0', '--dns-port', '0', '--advertise', address, '--name', name]
+    const args = ['start', '--genome', this.repo, '--state', state, '--port', '0', '--dns-port', '0', '--advertise', address, '--name', name, ...extra]
     if (this.cells.length > 0) {
       const r = await runCli(['admit', '--state', this.cells[0].state])
       if (r.code !== 0) throw new Error(`admit failed: ${r.stderr}`)

@@ -8,14 +8,23 @@ import { mkdir } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
 import { launch, cellsOnPage, executablePath, outDir } from '../helpers/browser.ts'
 
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { TestContext } from 'node:test'
+import { startNamed } from '../dns/helpers.ts'
+
 const org = await TestOrganism.create()
 after(() => org.destroy())
+// An existing primary DNS server (a real BIND 9) that the organism keeps up to date with RFC 2136 + TSIG.
+const named = await startNamed({ after } as unknown as TestContext, 'campus.test')
+const keyFile = join(org.dir, 'tsig.key')
+await writeFile(keyFile, `key "${named.key.name}" { algorithm ${named.key.algorithm}; secret "${named.key.secret}"; };\n`)
 
 const dig = (server: string, port: number, name: string, type = 'A'): string =>
   execFileSync('dig', [`@${server}`, '-p', String(port), name, type, '+short', '+time=2', '+tries=1'], { encoding: 'utf8' }).trim()
 
 test('a genesis cell and two cells that join with tokens see each other', async () => {
-  await org.start('alpha', 1)
+  await org.start('alpha', 1, ['--dns-primary', `127.0.0.1:${named.port}`, '--dns-key', keyFile])
   await org.start('beta', 2)
   await org.start('gamma', 3)
   await org.converged(3)
@@ -44,6 +53,7 @@ test('every cell answers DNS for the zone with the owner\'s address', async () =
     assert.equal(dig('127.0.0.1', s.dns.port, 'forum.campus.test'), '127.0.0.2')
     assert.match(dig('127.0.0.1', s.dns.port, 'campus.test', 'SOA'), /campus\.test\. \d+ /)
   }
+  await waitFor('BIND has the organism\'s records', async () => dig('127.0.0.1', named.port, 'forum.campus.test') === '127.0.0.2', { tries: 100 })
 })
 
 test('cell move hands a function and its data to another cell; routing and DNS follow', async () => {
@@ -64,6 +74,7 @@ test('cell move hands a function and its data to another cell; routing and DNS f
     assert.equal(r.status, 200, `${c.name}: ${r.body}`)
     assert.ok(r.body.includes('before the move'), 'the post written before the move is served after it')
   }
+  await waitFor('BIND follows the move', async () => dig('127.0.0.1', named.port, 'forum.campus.test') === '127.0.0.3', { tries: 100 })
   const beta = await org.cells[1].status()
   assert.equal(beta.functions.find((f) => f.name === 'forum')?.route, 'here')
   assert.equal((await alpha.status()).functions.find((f) => f.name === 'forum')?.state, 'remote')

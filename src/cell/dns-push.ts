@@ -1,0 +1,62 @@
+// Pushes the organism's records to an existing primary DNS server (RFC 2136 + TSIG) whenever they change.
+import { readFile } from 'node:fs/promises'
+import { logger } from '../core/log.ts'
+import { pushRecords, placementRecords } from '../dns/index.ts'
+import type { ZoneView, TsigKey } from '../dns/index.ts'
+import { cliError } from '../cli/errors.ts'
+
+const log = logger('dns-push')
+
+export interface DnsPrimary { host: string, port: number, key: TsigKey }
+
+/** Reads a TSIG key: BIND's `key "name" { algorithm hmac-sha256; secret "…"; };` (what tsig-keygen prints) or JSON. */
+export async function readTsigKey (file: string): Promise<TsigKey> {
+  const text = await readFile(file, 'utf8').catch((cause: unknown) => { throw cliError('CLI_USAGE', `cannot read the TSIG key file ${file}`, { cause }) })
+  const bind = /key\s+"?([^"\s{]+)"?\s*\{[^}]*algorithm\s+([\w-]+)\s*;[^}]*secret\s+"([^"]+)"/s.exec(text)
+  if (bind != null) return { name: bind[1], algorithm: bind[2] as TsigKey['algorithm'], secret: bind[3] }
+  try {
+    const k = JSON.parse(text) as TsigKey
+    if (typeof k.name === 'string' && typeof k.secret === 'string') return { ...k, algorithm: k.algorithm ?? 'hmac-sha256' }
+  } catch {}
+  throw cliError('CLI_USAGE', `${file} holds no TSIG key: give BIND's key clause (tsig-keygen NAME) or {"name","algorithm","secret"}`)
+}
+
+/**
+ * One push at a time; a change during a push is pushed right after it. Only one cell of the organism pushes
+ * (`pushes()` decides, e.g. the live cell with the lowest id), so the primary does not get the same update N times.
+ */
+export function createDnsPusher (primary: DnsPrimary, view: () => ZoneView, pushes: () => boolean): { poke: () => void, stop: () => void } {
+  let previous: ReturnType<typeof placementRecords> = []
+  let lastSent = ''
+  let running = false
+  let again = false
+  const stopping = new AbortController()
+  const run = async (): Promise<void> => {
+    if (running) { again = true; return }
+    running = true
+    try {
+      do {
+        again = false
+        if (!pushes()) break
+        const v = view()
+        const records = placementRecords(v)
+        const shape = JSON.stringify(records)
+        if (shape === lastSent) break
+        try {
+          await pushRecords({ server: { host: primary.host, port: primary.port }, zone: v.zone, key: primary.key, records, previous, signal: stopping.signal })
+          previous = records
+          lastSent = shape
+          log.info('pushed the organism\'s records to the primary', { primary: `${primary.host}:${primary.port}`, records: records.length, serial: v.serial })
+        } catch (err) {
+          log.warn('could not update the primary DNS server; will retry', { err })
+        }
+      } while (again)
+    } finally {
+      running = false
+    }
+  }
+  // Changes arrive through poke(); the timer retries failures and catches anything missed.
+  const timer = setInterval(() => { void run() }, 5000)
+  timer.unref()
+  return { poke: () => { void run() }, stop: () => { clearInterval(timer); stopping.abort() } }
+}
