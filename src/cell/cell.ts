@@ -131,11 +131,7 @@ export async function startCell (opts: CellOptions): Promise<Cell> {
     const dnsServer = dns
     cleanups.push(() => dnsServer.stop())
     if (opts.dnsPrimary != null) {
-      const pusher = createDnsPusher(opts.dnsPrimary, () => zoneView(genome.zone, report(), domains), () => {
-        // The live cell with the lowest id pushes for the organism.
-        const live = organism.cells().filter((c) => c.liveness !== 'dead').map((c) => c.peer).concat(organism.self).sort()
-        return live[0] === organism.self
-      })
+      const pusher = createDnsPusher(opts.dnsPrimary, () => zoneView(genome.zone, report(), domains))
       organism.onChange(pusher.poke)
       cleanups.push(async () => { pusher.stop() })
     }

@@ -22,10 +22,10 @@ export async function readTsigKey (file: string): Promise<TsigKey> {
 }
 
 /**
- * One push at a time; a change during a push is pushed right after it. Only one cell of the organism pushes
- * (`pushes()` decides, e.g. the live cell with the lowest id), so the primary does not get the same update N times.
+ * One push at a time; a change during a push is pushed right after it. Every cell given a primary pushes
+ * what it sees: updates replace whole RRsets, so the same update from two cells is harmless.
  */
-export function createDnsPusher (primary: DnsPrimary, view: () => ZoneView, pushes: () => boolean): { poke: () => void, stop: () => void } {
+export function createDnsPusher (primary: DnsPrimary, view: () => ZoneView): { poke: () => void, stop: () => void } {
   let previous: ReturnType<typeof placementRecords> = []
   let lastSent = ''
   let running = false
@@ -37,7 +37,6 @@ export function createDnsPusher (primary: DnsPrimary, view: () => ZoneView, push
     try {
       do {
         again = false
-        if (!pushes()) break
         const v = view()
         const records = placementRecords(v)
         const shape = JSON.stringify(records)

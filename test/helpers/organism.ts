@@ -72,6 +72,6 @@ export class TestOrganism {
   async destroy (): Promise<void> {
     for (const c of this.cells) if (c.proc.child.exitCode == null) { c.proc.child.kill('SIGKILL'); await c.proc.exited }
     for (const pids of (await functionProcesses(this.dir)).values()) for (const pid of pids) { try { process.kill(pid, 'SIGKILL') } catch {} }
-    await rm(this.dir, { recursive: true, force: true })
+    if (process.env.ORGANISM_KEEP_TEST_DIRS !== '1') await rm(this.dir, { recursive: true, force: true })
   }
 }
