@@ -31,13 +31,18 @@ export class SshExecutor implements Executor {
   readonly #client: Client
   #lost: Error | null = null
   #sftp: Promise<SFTPWrapper> | null = null
+  /** Rejects when the connection ends: a stream cut mid-write does not always error by itself. */
+  readonly #gone: Promise<never>
+  #markGone: (err: Error) => void = () => {}
 
   private constructor (client: Client, name: string, fingerprint: string) {
     this.#client = client
     this.name = name
     this.fingerprint = fingerprint
-    client.on('close', () => { this.#lost ??= imprintError('IMPRINT_CONNECT', `connection to ${name} closed`) })
-    client.on('error', (err) => { this.#lost ??= imprintError('IMPRINT_CONNECT', `connection to ${name} failed: ${err.message}`, { cause: err }) })
+    this.#gone = new Promise<never>((_resolve, reject) => { this.#markGone = reject })
+    this.#gone.catch(() => {})
+    client.on('close', () => { this.#lost ??= imprintError('IMPRINT_CONNECT', `connection to ${name} closed`); this.#markGone(this.#lost) })
+    client.on('error', (err) => { this.#lost ??= imprintError('IMPRINT_CONNECT', `connection to ${name} failed: ${err.message}`, { cause: err }); this.#markGone(this.#lost) })
   }
 
   static async connect (host: HostAddress, options: SshConnectOptions): Promise<SshExecutor> {
@@ -89,7 +94,7 @@ export class SshExecutor implements Executor {
   async exec (cmd: string, options: ExecOptions = {}): Promise<ExecResult> {
     this.#check()
     return await bounded(`${this.name}: ${cmd.slice(0, 60)}`, options.timeoutMs ?? EXEC_TIMEOUT_MS, options.signal, async (cancelled) => {
-      return await new Promise<ExecResult>((resolve, reject) => {
+      return await Promise.race([this.#gone, new Promise<ExecResult>((resolve, reject) => {
         this.#client.exec(cmd, (err, stream) => {
           if (err != null) { reject(imprintError('IMPRINT_CONNECT', `${this.name}: cannot run a command: ${err.message}`, { cause: err })); return }
           cancelled.addEventListener('abort', () => stream.close(), { once: true })
@@ -105,7 +110,7 @@ export class SshExecutor implements Executor {
           })
           stream.end(options.stdin)
         })
-      })
+      })])
     })
   }
 
@@ -122,7 +127,7 @@ export class SshExecutor implements Executor {
       let bytes = 0
       input.on('data', (c: Buffer) => { bytes += c.length })
       try {
-        await pipeline(input, sftp.createWriteStream(remotePath, { mode }), { signal: cancelled })
+        await Promise.race([pipeline(input, sftp.createWriteStream(remotePath, { mode }), { signal: cancelled }), this.#gone])
         // The server may apply its umask at open; the mode asked for is the one that counts.
         await new Promise<void>((resolve, reject) => sftp.chmod(remotePath, mode, (e) => { if (e != null) reject(e); else resolve() }))
       } catch (err) {

@@ -18,7 +18,7 @@ export function rootAddress (lab: Lab): string { return `10.213.${lab.id}.1` }
 /** What a host holds that could be ours: home entries, the user's processes (sshd sessions aside), crontab. */
 export async function hostState (lab: Lab, name: string): Promise<{ home: string[], procs: string[], cron: string }> {
   const h = lab.host(name)
-  const ls = await lab.exec(name, ['ls', '-A', h.home])
+  const ls = await lab.exec(name, ['find', h.home, '-mindepth', '1'])
   const ps = await lab.exec(name, ['ps', '-u', h.user, '-o', 'pid=,args='], { user: 'root' })
   const procs = ps.stdout.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !/sshd/.test(l))
   const cron = await lab.exec(name, ['sh', '-c', 'command -v crontab >/dev/null && crontab -l 2>/dev/null; true'])
