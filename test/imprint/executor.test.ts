@@ -1,8 +1,7 @@
 // One suite for both executors (SSH to a lab host, local in a directory); pinning, `hosts add` and the claim race over SSH.
 import { test } from 'node:test'
-import type { TestContext } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
@@ -12,48 +11,39 @@ import { LocalExecutor, SshExecutor, addHost, claimHost, releaseHost, loadPool }
 import type { Executor } from '../../src/imprint/index.ts'
 import { clientKey, hostState, isRoot, poolHost } from './helpers.ts'
 
-function executorSuite (kind: string, make: () => Promise<{ ex: Executor, home: string }>): void {
-  test(`${kind} executor: exec, stdin, exit codes, timeout, abort, put file and stream with mode`, async (t) => {
-    const { ex, home } = await make()
-    t.after(async () => { await ex.close() })
-    const r = await ex.exec('echo out; echo err >&2; exit 3')
-    assert.deepEqual(r, { code: 3, stdout: 'out\n', stderr: 'err\n' })
-    assert.equal((await ex.exec('cat', { stdin: 'from stdin' })).stdout, 'from stdin')
-    assert.equal((await ex.exec('echo "$HOME"')).stdout.trim(), home)
-    await assert.rejects(ex.exec('sleep 5', { timeoutMs: 200 }), { code: 'IMPRINT_TIMEOUT' })
-    const ac = new AbortController()
-    setTimeout(() => ac.abort(), 100)
-    await assert.rejects(ex.exec('sleep 5', { signal: ac.signal }), { code: 'IMPRINT_ABORTED' })
-    const src = join(await mkdtemp(join(tmpdir(), 'imprint-put-')), 'f')
-    await import('node:fs/promises').then(async (fs) => { await fs.writeFile(src, 'x'.repeat(300_000)) })
-    assert.equal(await ex.put(src, `${home}/put-file`, 0o640), 300_000)
-    assert.equal(await ex.put(Readable.from(['secret']), `${home}/put-stream`, 0o600), 6)
-    const st = await ex.exec(`stat -c '%a %s' "$HOME/put-file" "$HOME/put-stream"; rm -f "$HOME/put-file" "$HOME/put-stream"`)
-    assert.equal(st.stdout, '640 300000\n600 6\n')
-    // The connection still works after a timed-out and an aborted command.
-    assert.equal((await ex.exec('echo still')).stdout, 'still\n')
-    await rm(src, { force: true })
-  })
+/** The one suite both executors must pass: the SSH one against a lab host, the local one in a directory. */
+async function exerciseExecutor (ex: Executor, home: string): Promise<void> {
+  const r = await ex.exec('echo out; echo err >&2; exit 3')
+  assert.deepEqual(r, { code: 3, stdout: 'out\n', stderr: 'err\n' })
+  assert.equal((await ex.exec('cat', { stdin: 'from stdin' })).stdout, 'from stdin')
+  assert.equal((await ex.exec('echo "$HOME"')).stdout.trim(), home)
+  await assert.rejects(ex.exec('sleep 5', { timeoutMs: 200 }), { code: 'IMPRINT_TIMEOUT' })
+  const ac = new AbortController()
+  setTimeout(() => ac.abort(), 100)
+  await assert.rejects(ex.exec('sleep 5', { signal: ac.signal }), { code: 'IMPRINT_ABORTED' })
+  const dir = await mkdtemp(join(tmpdir(), 'imprint-put-'))
+  const src = join(dir, 'f')
+  await writeFile(src, 'x'.repeat(300_000))
+  assert.equal(await ex.put(src, `${home}/put-file`, 0o640), 300_000)
+  assert.equal(await ex.put(Readable.from(['secret']), `${home}/put-stream`, 0o600), 6)
+  const st = await ex.exec(`stat -c '%a %s' "$HOME/put-file" "$HOME/put-stream"; rm -f "$HOME/put-file" "$HOME/put-stream"`)
+  assert.equal(st.stdout, '640 300000\n600 6\n')
+  // The executor still works after a timed-out and an aborted command.
+  assert.equal((await ex.exec('echo still')).stdout, 'still\n')
+  await rm(dir, { recursive: true, force: true })
 }
 
-executorSuite('local', async () => {
+test('local executor: the shared suite', async (t) => {
   const home = await mkdtemp(join(tmpdir(), 'imprint-local-'))
   const ex = new LocalExecutor(home)
+  t.after(async () => { await ex.close(); await rm(home, { recursive: true, force: true }) })
   assert.match(ex.name, /^local \(no SSH\)/)
-  return { ex, home }
+  await exerciseExecutor(ex, home)
 })
 
-let lab: Lab | null = null
-async function theLab (t: TestContext): Promise<Lab> {
-  if (lab == null) lab = await createLab({ hosts: 2 })
-  t.after(() => {}) // the lab is destroyed once, at the end of this file
-  return lab
-}
-process.once('beforeExit', () => { void lab?.destroy(); lab = null })
-
 test('ssh suite', { skip: !isRoot && 'the netns lab needs root' }, async (t) => {
-  const l = await theLab(t)
-  t.after(async () => { await l.destroy(); lab = null })
+  const l: Lab = await createLab({ hosts: 2 })
+  t.after(async () => { await l.destroy() })
   const h1 = l.host('h1')
   const h2 = l.host('h2')
   const key = clientKey(l)
@@ -61,17 +51,7 @@ test('ssh suite', { skip: !isRoot && 'the netns lab needs root' }, async (t) => 
   await t.test('ssh executor: the shared suite', async () => {
     const ex = await SshExecutor.connect(poolHost(h1), { privateKey: key, fingerprint: poolHost(h1).fingerprint })
     assert.equal(ex.name, `ssh://${h1.user}@${h1.address}`)
-    try {
-      assert.deepEqual(await ex.exec('echo out; echo err >&2; exit 3'), { code: 3, stdout: 'out\n', stderr: 'err\n' })
-      assert.equal((await ex.exec('cat', { stdin: 'from stdin' })).stdout, 'from stdin')
-      await assert.rejects(ex.exec('sleep 5', { timeoutMs: 200 }), { code: 'IMPRINT_TIMEOUT' })
-      const ac = new AbortController()
-      setTimeout(() => ac.abort(), 100)
-      await assert.rejects(ex.exec('sleep 5', { signal: ac.signal }), { code: 'IMPRINT_ABORTED' })
-      assert.equal(await ex.put(Readable.from(['secret']), `${h1.home}/put-stream`, 0o600), 6)
-      assert.equal((await ex.exec('stat -c %a "$HOME/put-stream"; rm "$HOME/put-stream"')).stdout, '600\n')
-      assert.equal((await ex.exec('echo still')).stdout, 'still\n')
-    } finally { await ex.close() }
+    try { await exerciseExecutor(ex, h1.home) } finally { await ex.close() }
   })
 
   await t.test('a host showing another key is refused, naming both keys, and nothing is written to it', async () => {
