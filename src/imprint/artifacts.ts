@@ -1,0 +1,47 @@
+// What imprint copies, made on the parent: the Node binary for the host's platform and a git bundle of one verified commit.
+import { execFile } from 'node:child_process'
+import { mkdtemp, rm, stat } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { verifyGenomeCommit } from '../genome/index.ts'
+import { imprintError } from './errors.ts'
+
+const run = promisify(execFile)
+
+/** This machine's Node 24 when its platform matches the host's; otherwise the caller must bring one. */
+export function localRuntimeFor (platform: string, given?: string): string {
+  if (given != null) return given
+  const here = `${process.platform}-${process.arch}`
+  if (platform !== here || !process.version.startsWith('v24.')) {
+    throw imprintError('IMPRINT_NO_RUNTIME', `the host is ${platform}, this machine runs Node ${process.version} on ${here}`)
+  }
+  return process.execPath
+}
+
+/** A Node already on the host is reused when it is the same major version as ours. */
+export function runtimeSuitable (hostVersion: string | null, ours: string = process.version): boolean {
+  return hostVersion != null && hostVersion.split('.')[0] === ours.split('.')[0]
+}
+
+export interface GenomeBundle { readonly file: string, readonly commit: string, readonly bytes: number, readonly cleanup: () => Promise<void> }
+
+/**
+ * Verifies the commit (its signature against the genome's own signers) and writes a git bundle holding exactly
+ * that commit and its history, under one branch, via a scratch bare repo: the parent's repo is not touched.
+ */
+export async function bundleGenome (repo: string, ref: string): Promise<GenomeBundle> {
+  const { commit } = await verifyGenomeCommit(repo, ref)
+  const dir = await mkdtemp(join(tmpdir(), 'organism-genome-bundle-'))
+  try {
+    const scratch = join(dir, 'scratch.git')
+    const file = join(dir, 'genome.bundle')
+    await run('git', ['init', '-q', '--bare', scratch])
+    await run('git', ['-C', scratch, 'fetch', '-q', '--no-tags', repo, `${commit}:refs/heads/genome`])
+    await run('git', ['-C', scratch, 'bundle', 'create', '-q', file, 'refs/heads/genome'])
+    return { file, commit, bytes: (await stat(file)).size, cleanup: async () => { await rm(dir, { recursive: true, force: true }) } }
+  } catch (err) {
+    await rm(dir, { recursive: true, force: true })
+    throw err
+  }
+}

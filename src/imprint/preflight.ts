@@ -1,0 +1,102 @@
+// Preflight: one read-only probe of the host, and a pure verdict on what it printed. Nothing is written here.
+import type { OrganismError } from '../core/errors.ts'
+import { imprintError } from './errors.ts'
+import { CLAIM_DIR, HOLDER_FILE } from './claim.ts'
+import type { Holder } from './claim.ts'
+import { parseHolder } from './claim.ts'
+
+/** Where our things live on the host, relative to its home. */
+export const ROOT_DIR = '.organism'
+export const JOURNAL = `${CLAIM_DIR}/journal`
+/** The journal renamed once the imprint is complete: the host then holds a cell of the claimant. */
+export const DONE_FILE = `${CLAIM_DIR}/imprinted`
+
+// Listening TCP sockets (state 0A) and bound UDP sockets (07) from /proc: no ss/netstat needed, and it reads only.
+export const PROBE_SCRIPT = [
+  'echo "home=$HOME"',
+  'echo "uname=$(uname -sm 2>/dev/null)"',
+  'echo "df=$(df -Pk "$HOME" 2>/dev/null | tail -n 1)"',
+  'echo "git=$(git --version 2>/dev/null)"',
+  'echo "sshkeygen=$(command -v ssh-keygen)"',
+  'echo "writable=$( [ -d "$HOME" ] && [ -w "$HOME" ] && [ -x "$HOME" ] && echo yes || echo no)"',
+  'echo "tcp=$(awk \'NR>1 && $4=="0A" {split($2,a,":"); print a[2]}\' /proc/net/tcp /proc/net/tcp6 2>/dev/null | tr \'\\n\' \' \')"',
+  'echo "udp=$(awk \'NR>1 && $4=="07" {split($2,a,":"); print a[2]}\' /proc/net/udp /proc/net/udp6 2>/dev/null | tr \'\\n\' \' \')"',
+  'echo "systemd=$( [ -d /run/systemd/system ] && systemctl --user show-environment >/dev/null 2>&1 && echo yes || echo no)"',
+  'echo "crontab=$(command -v crontab)"',
+  `echo "node=$("$HOME/${ROOT_DIR}/runtime/node" --version 2>/dev/null)"`,
+  `echo "holder=$(cat "$HOME/${CLAIM_DIR}/${HOLDER_FILE}" 2>/dev/null)"`,
+  `echo "imprinted=$( [ -f "$HOME/${DONE_FILE}" ] && echo yes || echo no)"`
+].join('\n')
+
+export interface Probe {
+  readonly home: string
+  readonly os: string
+  readonly arch: string
+  readonly availableKb: number | null
+  readonly git: string | null
+  readonly sshKeygen: boolean
+  readonly writable: boolean
+  readonly tcpPorts: ReadonlySet<number>
+  readonly udpPorts: ReadonlySet<number>
+  readonly systemd: boolean
+  readonly crontab: boolean
+  readonly nodeVersion: string | null
+  readonly holder: Holder | null
+  readonly imprinted: boolean
+}
+
+export function parseProbe (stdout: string): Probe {
+  const v = new Map<string, string>()
+  for (const line of stdout.split('\n')) {
+    const at = line.indexOf('=')
+    if (at > 0) v.set(line.slice(0, at), line.slice(at + 1).trim())
+  }
+  const [os = '', arch = ''] = (v.get('uname') ?? '').split(/\s+/)
+  const dfCols = (v.get('df') ?? '').split(/\s+/)
+  const avail = Number(dfCols[3])
+  const ports = (s: string | undefined): Set<number> => new Set((s ?? '').split(/\s+/).filter((x) => x !== '').map((x) => parseInt(x, 16)))
+  return {
+    home: v.get('home') ?? '',
+    os,
+    arch,
+    availableKb: dfCols.length >= 4 && Number.isFinite(avail) ? avail : null,
+    git: /^git version/.test(v.get('git') ?? '') ? (v.get('git') as string) : null,
+    sshKeygen: (v.get('sshkeygen') ?? '') !== '',
+    writable: v.get('writable') === 'yes',
+    tcpPorts: ports(v.get('tcp')),
+    udpPorts: ports(v.get('udp')),
+    systemd: v.get('systemd') === 'yes',
+    crontab: (v.get('crontab') ?? '') !== '',
+    nodeVersion: /^v\d+\./.test(v.get('node') ?? '') ? (v.get('node') as string) : null,
+    holder: parseHolder(v.get('holder') ?? ''),
+    imprinted: v.get('imprinted') === 'yes'
+  }
+}
+
+/** "linux-x64" and the like, as Node names platforms; null for hosts we cannot run on. */
+export function platformOf (os: string, arch: string): string | null {
+  if (os !== 'Linux') return null
+  if (arch === 'x86_64' || arch === 'amd64') return 'linux-x64'
+  if (arch === 'aarch64' || arch === 'arm64') return 'linux-arm64'
+  return null
+}
+
+export interface PreflightWants {
+  readonly tcpPorts: readonly number[]
+  readonly udpPorts: readonly number[]
+  readonly requiredKb: number
+}
+
+/** Every problem the probe shows, in the order a person would fix them; empty means go. */
+export function preflightProblems (p: Probe, want: PreflightWants): OrganismError[] {
+  const out: OrganismError[] = []
+  if (platformOf(p.os, p.arch) == null) out.push(imprintError('IMPRINT_PREFLIGHT_OS', `the host runs "${p.os} ${p.arch}"; a cell runs on Linux x86_64 or arm64`))
+  if (p.home === '' || !p.writable) out.push(imprintError('IMPRINT_PREFLIGHT_HOME', `the home directory "${p.home}" is missing or not writable`))
+  if (p.availableKb == null) out.push(imprintError('IMPRINT_PREFLIGHT_DISK', 'cannot read the free space of the home directory (df -Pk)'))
+  else if (p.availableKb < want.requiredKb) out.push(imprintError('IMPRINT_PREFLIGHT_DISK', `${Math.floor(p.availableKb / 1024)} MB free in ${p.home}, the cell needs ${Math.ceil(want.requiredKb / 1024)} MB`, { details: { availableKb: p.availableKb, requiredKb: want.requiredKb } }))
+  if (p.git == null) out.push(imprintError('IMPRINT_PREFLIGHT_TOOL', 'git is not installed on the host (the cell verifies its genome with git)'))
+  if (!p.sshKeygen) out.push(imprintError('IMPRINT_PREFLIGHT_TOOL', 'ssh-keygen is not installed on the host (git needs it to verify SSH-signed commits)'))
+  for (const port of want.tcpPorts) if (port !== 0 && p.tcpPorts.has(port)) out.push(imprintError('IMPRINT_PREFLIGHT_PORT', `TCP port ${port} is already in use on the host`, { details: { port, proto: 'tcp' } }))
+  for (const port of want.udpPorts) if (port !== 0 && p.udpPorts.has(port)) out.push(imprintError('IMPRINT_PREFLIGHT_PORT', `UDP port ${port} is already in use on the host`, { details: { port, proto: 'udp' } }))
+  return out
+}

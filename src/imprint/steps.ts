@@ -1,0 +1,109 @@
+// The imprint steps after the claim: copy runtime, cell and genome, configure, start, wait for the join.
+import { Readable } from 'node:stream'
+import { logger } from '../core/log.ts'
+import { imprintError } from './errors.ts'
+import type { Executor } from './executor.ts'
+import { mustSucceed, sh } from './executor.ts'
+import { makeDirs, record } from './journal.ts'
+import type { Probe } from './preflight.ts'
+import { DONE_FILE, JOURNAL } from './preflight.ts'
+import type { CellArgs, Layout, ServiceMode } from './service.ts'
+import { startScript, startService } from './service.ts'
+
+const log = logger('imprint')
+
+export interface StepContext {
+  readonly ex: Executor
+  readonly layout: Layout
+  readonly probe: Probe
+  readonly imprintId: string
+  readonly signal?: AbortSignal
+  /** Adds to the byte count reported at the end. */
+  readonly copied: (bytes: number) => void
+}
+
+async function run (c: StepContext, cmd: string, what: string, timeoutMs?: number): Promise<string> {
+  return mustSucceed(await c.ex.exec(cmd, { signal: c.signal, timeoutMs }), what).stdout
+}
+
+/** The file goes to NAME.part first, so a cut connection never leaves a truncated file under the real name. */
+async function putFile (c: StepContext, source: string, dest: string, mode: number): Promise<void> {
+  await run(c, `${record({ kind: 'path', path: `${dest}.part` })} && ${record({ kind: 'path', path: dest })}`, 'journal')
+  c.copied(await c.ex.put(source, `${dest}.part`, mode, { signal: c.signal }))
+  await run(c, `mv -f ${sh(`${dest}.part`)} ${sh(dest)}`, `move ${dest} into place`)
+}
+
+export async function copyRuntime (c: StepContext, nodeBinary: string, suitable: boolean): Promise<'copied' | 'skipped'> {
+  await run(c, makeDirs(c.layout.runtimeDir), 'make the runtime directory')
+  if (suitable) return 'skipped'
+  await putFile(c, nodeBinary, c.layout.node, 0o755)
+  const v = await run(c, `${sh(c.layout.node)} --version`, 'run the copied node')
+  log.debug('runtime copied', { version: v.trim() })
+  return 'copied'
+}
+
+export async function copyCell (c: StepContext, bundlePath: string): Promise<void> {
+  await putFile(c, bundlePath, c.layout.bundle, 0o644)
+  // The bundle must run with the copied node before we rely on it.
+  await run(c, `${sh(c.layout.node)} ${sh(c.layout.bundle)} help > /dev/null`, 'run the cell bundle (cell help)')
+}
+
+export async function copyGenome (c: StepContext, bundleFile: string, commit: string): Promise<void> {
+  const dest = `${c.layout.root}/genome.bundle`
+  await putFile(c, bundleFile, dest, 0o600)
+  await run(c, [
+    record({ kind: 'path', path: c.layout.genome }),
+    `git clone -q --no-checkout ${sh(dest)} ${sh(c.layout.genome)}`,
+    `git -C ${sh(c.layout.genome)} checkout -q --detach ${sh(commit)}`,
+    `test "$(git -C ${sh(c.layout.genome)} rev-parse HEAD)" = ${sh(commit)}`,
+    `rm -f ${sh(dest)}`
+  ].join(' && '), 'unpack the genome', 120_000)
+}
+
+export async function configure (c: StepContext, args: CellArgs, token: string): Promise<void> {
+  const l = c.layout
+  await run(c, `${record({ kind: 'path', path: l.startScript })} && ${record({ kind: 'path', path: l.tokenFile })} && ${record({ kind: 'path', path: l.state })}`, 'journal')
+  c.copied(await c.ex.put(Readable.from([startScript(l, args, c.imprintId)]), l.startScript, 0o700, { signal: c.signal }))
+  // The token travels on stdin into a 0600 file: never on a command line, where `ps` would show it.
+  mustSucceed(await c.ex.exec(`umask 077 && cat > ${sh(l.tokenFile)} && chmod 600 ${sh(l.tokenFile)}`, { stdin: token, signal: c.signal }), 'write the join token')
+}
+
+export function serviceMode (c: StepContext): ServiceMode {
+  // The local executor runs on this very machine: it must not install units or crontab lines for its user.
+  return c.ex.kind === 'ssh' && c.probe.systemd ? 'systemd' : 'detached'
+}
+
+export async function startCell (c: StepContext, mode: ServiceMode): Promise<void> {
+  const withCron = mode === 'detached' && c.ex.kind === 'ssh' && c.probe.crontab
+  if (mode === 'detached' && !withCron) {
+    log.info(c.ex.kind === 'local' ? 'local executor: the cell runs detached, without a reboot hook' : 'no crontab on the host: the cell runs detached but will not come back after a reboot', { host: c.ex.name })
+  }
+  await run(c, startService(c.layout, mode, c.imprintId, withCron), 'start the cell')
+}
+
+interface StatusView { members?: Array<{ liveness?: string }>, cell?: { id?: string } }
+
+/** Polls the new cell's own status until it sees members alive; a dead process ends the wait at once. */
+export async function waitJoined (c: StepContext, mode: ServiceMode, timeoutMs: number): Promise<{ cellId: string, members: number }> {
+  const l = c.layout
+  const deadline = Date.now() + timeoutMs
+  const alive = mode === 'systemd' ? 'systemctl --user is-active --quiet organism-cell.service' : `kill -0 "$(cat ${sh(l.pidFile)} 2>/dev/null)" 2>/dev/null`
+  let last = ''
+  for (;;) {
+    const r = await c.ex.exec(`if ${alive}; then ${sh(l.node)} ${sh(l.bundle)} status --json --state ${sh(l.state)}; else echo DEAD; tail -c 1500 ${sh(l.outFile)} 2>/dev/null; fi`, { signal: c.signal, timeoutMs: 20_000 })
+    if (r.stdout.startsWith('DEAD')) throw imprintError('IMPRINT_START_FAILED', `the new cell on ${c.ex.name} exited: ${r.stdout.slice(5).trim().slice(-800)}`)
+    try {
+      const s = JSON.parse(r.stdout) as StatusView
+      const members = (s.members ?? []).filter((m) => m.liveness === 'alive').length
+      if (members >= 2) return { cellId: s.cell?.id ?? '', members }
+      last = `${members} member(s) alive`
+    } catch { last = (r.stderr.trim() || r.stdout.trim()).slice(-300) }
+    if (Date.now() > deadline) throw imprintError('IMPRINT_JOIN_TIMEOUT', `the new cell on ${c.ex.name} did not join within ${timeoutMs} ms (last: ${last})`)
+    await new Promise((resolve) => setTimeout(resolve, 300))
+  }
+}
+
+/** The imprint is complete: the spent token goes, the journal becomes the mark that this host holds our cell. */
+export async function finish (c: StepContext): Promise<void> {
+  await run(c, `rm -f ${sh(c.layout.tokenFile)} && mv "$HOME"/${JOURNAL} "$HOME"/${DONE_FILE}`, 'finish')
+}

@@ -1,0 +1,119 @@
+// Imprint onto lab hosts over real SSH: preflight failures, rollback at every step, a cut connection, a parent that died, full imprints.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
+import { imprint, sshTarget } from '../../src/imprint/index.ts'
+import type { ImprintOptions, ProgressEvent, StepName } from '../../src/imprint/index.ts'
+import { clientKey, hostState, isRoot, poolHost } from './helpers.ts'
+import { makeFixture } from './fixture.ts'
+import type { Fixture } from './fixture.ts'
+
+const claimant = { organism: 'imprinted', cell: 'parent-cell' }
+
+function options (fx: Fixture, name: string, address: string, over: Partial<ImprintOptions> = {}): ImprintOptions {
+  return {
+    genomeRepo: fx.genomeRepo,
+    commit: fx.commit,
+    bundlePath: fx.bundlePath,
+    token: fx.token,
+    claimant,
+    cell: { name, advertise: address, listen: '0.0.0.0', routerPort: 8081, dnsPort: 5353 },
+    joinTimeoutMs: 30_000,
+    ...over
+  }
+}
+
+test('imprint on lab hosts', { skip: !isRoot && 'the netns lab needs root', timeout: 240_000 }, async (t) => {
+  const fx = await makeFixture(2)
+  t.after(async () => { await fx.destroy() })
+  const lab = fx.lab
+  const key = clientKey(lab)
+  const h1 = lab.host('h1')
+  const h2 = lab.host('h2')
+  const target1 = sshTarget(poolHost(h1), key)
+  const target2 = sshTarget(poolHost(h2), key)
+  const clean1 = await hostState(lab, 'h1')
+
+  await t.test('preflight: a full disk (home on a 20 MB tmpfs) and a busy port fail before anything is written', async () => {
+    const uid = (await lab.exec('h2', ['id', '-u'])).stdout.trim()
+    // Into sshd's own mount namespace (`ip netns exec` gave it a private one): that is where its sessions see the home.
+    const sshd = String((lab as unknown as { record: { hosts: Record<string, { sshdPid: number }> } }).record.hosts.h2.sshdPid)
+    execFileSync('nsenter', ['-t', sshd, '-m', 'mount', '-t', 'tmpfs', '-o', `size=20m,uid=${uid},mode=700`, 'tmpfs', h2.home])
+    try {
+      const before = await hostState(lab, 'h2')
+      await assert.rejects(imprint(target2, options(fx, 'c2', h2.address)), (err: Error & { code: string }) => err.code === 'IMPRINT_PREFLIGHT_DISK' && /MB free/.test(err.message))
+      assert.deepEqual(await hostState(lab, 'h2'), before)
+    } finally { execFileSync('nsenter', ['-t', sshd, '-m', 'umount', h2.home]) }
+    const busy = lab.spawn('h2', [process.execPath, '-e', "require('net').createServer().listen(8081, () => console.log('up'))"])
+    await new Promise((resolve) => busy.stdout?.once('data', resolve))
+    try {
+      const before = await hostState(lab, 'h2')
+      await assert.rejects(imprint(target2, options(fx, 'c2', h2.address)), (err: Error & { code: string }) => err.code === 'IMPRINT_PREFLIGHT_PORT' && /8081/.test(err.message))
+      assert.deepEqual((await hostState(lab, 'h2')).home, before.home)
+    } finally { busy.kill('SIGKILL') }
+  })
+
+  // A runtime already on h2 (not ours): the later steps skip its copy, and rollback must leave it where it was.
+  await lab.exec('h2', ['sh', '-c', `mkdir -p "$HOME/.organism/runtime" && cp ${process.execPath} "$HOME/.organism/runtime/node"`])
+  const clean2 = await hostState(lab, 'h2')
+
+  for (const step of ['claim', 'copy-cell', 'copy-genome', 'configure', 'start', 'join'] as StepName[]) {
+    await t.test(`a failure at the end of ${step} rolls back: nothing of ours left, claim released, runtime found there kept`, async () => {
+      const events: ProgressEvent[] = []
+      await assert.rejects(imprint(target2, options(fx, 'c2', h2.address, { failAt: step, onProgress: (e) => events.push(e) })), { code: 'IMPRINT_INJECTED' })
+      assert.deepEqual(events.at(-1)?.step, 'rollback')
+      assert.equal(events.at(-1)?.phase, 'done')
+      assert.deepEqual(await hostState(lab, 'h2'), clean2)
+    })
+  }
+
+  await t.test('an aborted imprint and a cell that cannot start (bad token) roll back too', async () => {
+    const ac = new AbortController()
+    await assert.rejects(imprint(target2, options(fx, 'c2', h2.address, { signal: ac.signal, onProgress: (e) => { if (e.step === 'copy-genome' && e.phase === 'start') ac.abort() } })), { code: 'IMPRINT_ABORTED' })
+    assert.deepEqual(await hostState(lab, 'h2'), clean2)
+    await assert.rejects(imprint(target2, options(fx, 'c2', h2.address, { token: 'not-a-token' })), { code: 'IMPRINT_START_FAILED' })
+    assert.deepEqual(await hostState(lab, 'h2'), clean2)
+  })
+
+  await t.test('the runtime copy: a failure after it, and the connection killed in the middle of it, leave nothing', async () => {
+    await assert.rejects(imprint(target1, options(fx, 'c1', h1.address, { failAt: 'copy-runtime' })), { code: 'IMPRINT_INJECTED' })
+    assert.deepEqual(await hostState(lab, 'h1'), clean1)
+    const onProgress = (e: ProgressEvent): void => {
+      if (e.step !== 'copy-runtime' || e.phase !== 'start') return
+      setTimeout(() => {
+        // Kill exactly our SSH session processes on the host (found by user), as a dropped link would end them.
+        void lab.exec('h1', ['sh', '-c', `for p in $(ps -u ${h1.user} -o pid=,args= | awk '/sshd/ {print $1}'); do kill -9 $p; done`], { user: 'root' })
+      }, 1500)
+    }
+    await assert.rejects(imprint(target1, options(fx, 'c1', h1.address, { onProgress })), (err: Error & { code: string }) => ['IMPRINT_COPY_FAILED', 'IMPRINT_CONNECT'].includes(err.code))
+    assert.deepEqual(await hostState(lab, 'h1'), clean1)
+  })
+
+  await t.test('a parent that died mid-imprint: the next attempt reads the journal, cleans up and completes', async () => {
+    await assert.rejects(imprint(target2, options(fx, 'c2', h2.address, { failAt: 'start', noRollback: true })), { code: 'IMPRINT_INJECTED' })
+    assert.ok((await hostState(lab, 'h2')).procs.length > 0, 'the half-imprinted cell runs')
+    const r = await imprint(target2, options(fx, 'c2', h2.address))
+    assert.equal(r.runtime, 'skipped')
+    assert.ok((await fx.parentStatus()).members.some((m) => m.name === 'c2'))
+  })
+
+  await t.test('a full imprint: the new cell starts, joins the parent; secrets are 0600, the token is gone', async () => {
+    const events: ProgressEvent[] = []
+    const r = await imprint(target1, options(fx, 'c1', h1.address, { onProgress: (e) => events.push(e) }))
+    console.log(`imprint timings (ms) ${JSON.stringify(r.timings)}; ${r.bytes} bytes copied; service ${r.service}`)
+    assert.equal(r.commit, fx.commit)
+    assert.equal(r.runtime, 'copied')
+    assert.deepEqual(events.filter((e) => e.phase !== 'start').map((e) => e.step), ['connect', 'preflight', 'claim', 'copy-runtime', 'copy-cell', 'copy-genome', 'configure', 'start', 'join'])
+    const s = await fx.parentStatus()
+    assert.ok(s.members.some((m) => m.name === 'c1'), JSON.stringify(s.members))
+    const perms = await lab.exec('h1', ['sh', '-c', 'stat -c "%a" "$HOME/.organism/cell/peer.key" "$HOME/.organism-claim/holder"; ls "$HOME/.organism"'])
+    assert.match(perms.stdout, /^600\n600\n/)
+    assert.doesNotMatch(perms.stdout, /join-token/)
+    // A second imprint by the same parent is refused: the host already holds its cell.
+    await assert.rejects(imprint(target1, options(fx, 'c1', h1.address)), { code: 'IMPRINT_CLAIMED' })
+    // The SSH client key never reaches the host.
+    const keyLine = key.split('\n')[1]
+    const grep = await lab.exec('h1', ['sh', '-c', `grep -rlF '${keyLine}' "$HOME" 2>/dev/null; true`])
+    assert.equal(grep.stdout.trim(), '')
+  })
+})
