@@ -24,6 +24,8 @@ export interface LocalApiOptions {
   /** A one-time join token for a new cell. */
   admit: (ttlMs: number) => string
   move: (fn: string, to: string, force: boolean) => Promise<unknown>
+  /** One division onto a pool host; progress lines go to `progress` as they happen. */
+  divide: (hostUrl: string, fn: string | null, identity: string | null, progress: (line: string) => void) => Promise<unknown>
   onStop: () => void
 }
 
@@ -60,6 +62,17 @@ export function createLocalApi (opts: LocalApiOptions): LocalApi {
         const e = err as { code?: string, message?: string, hint?: string, details?: { remoteCode?: string } }
         reply(res, 409, { code: e.details?.remoteCode ?? e.code ?? 'MIGRATE_REFUSED', message: e.message ?? String(err), hint: e.hint ?? 'see the cell log' })
       })
+      return
+    }
+    if (req.method === 'POST' && url.pathname === '/divide') {
+      // Streamed: one line per step as it happens, then `result {…}` or `error {…}`.
+      res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' })
+      opts.divide(url.searchParams.get('host') ?? '', url.searchParams.get('fn'), url.searchParams.get('identity'), (line) => res.write(line + '\n')).then(
+        (r) => { res.end(`result ${JSON.stringify(r)}\n`) },
+        (err: unknown) => {
+          const e = err as { code?: string, message?: string, hint?: string, details?: { remoteCode?: string } }
+          res.end(`error ${JSON.stringify({ code: e.details?.remoteCode ?? e.code ?? 'IMPRINT_EXEC_FAILED', message: e.message ?? String(err), hint: e.hint ?? 'see the cell log' })}\n`)
+        })
       return
     }
     if (req.method === 'POST' && url.pathname === '/stop') {

@@ -26,6 +26,11 @@ import type { Dashboard } from '../dashboard/index.ts'
 import { isMapHost } from './map-host.ts'
 import { createDnsPusher } from './dns-push.ts'
 import type { DnsPrimary } from './dns-push.ts'
+import { divideOnto } from './divide-onto.ts'
+import { startDivisionLoop } from './division.ts'
+import { loadPool } from '../imprint/index.ts'
+import { homedir } from 'node:os'
+import { join } from 'node:path'
 import { upstreamFor, keepReconciled, publishOwnRecord, defaultCellName } from './wiring.ts'
 
 const log = logger('cell')
@@ -48,6 +53,8 @@ export interface CellOptions {
   advertise?: string
   name?: string
   join?: { address?: string, token: string }
+  /** The SSH private key for dividing onto pool hosts (default ~/.ssh/id_ed25519). */
+  identityFile?: string
   /** An existing primary DNS server to keep up to date with RFC 2136 updates. */
   dnsPrimary?: DnsPrimary
   supervisor?: { healthIntervalMs?: number, startTimeoutMs?: number, stopGraceMs?: number }
@@ -157,11 +164,12 @@ export async function startCell (opts: CellOptions): Promise<Cell> {
     const stopped = new Promise<void>((r) => { resolveStopped = r })
     let stopping: Promise<void> | null = null
     const startedAt = Date.now()
-    const status = (): CellStatus => cellStatus({ genome, commit, paths, router, supervisor, apiPort: api.port, startedAt, name, dnsPort: dnsServer.port, organism: report(), plan: organism.plan() })
+    const status = (): CellStatus => cellStatus({ genome, commit, paths, router, supervisor, apiPort: api.port, startedAt, name, dnsPort: dnsServer.port, organism: report(), plan: organism.plan(), division: division.lastDecision() })
     const stop = (): Promise<void> => {
       stopping ??= (async () => {
         log.info('stopping')
         clearInterval(publisher)
+        division.stop()
         // API first, then the router (no new requests), DNS, the functions (drain), the peer link, the lock.
         map.close()
         await api.stop().catch(() => {})
@@ -176,6 +184,45 @@ export async function startCell (opts: CellOptions): Promise<Cell> {
       return stopping
     }
 
+    // Division: on command (`cell divide`) and by itself when the genome's limits are passed for its window.
+    const genomeHostsFile = genome.hostPool != null ? join(genome.root, genome.hostPool) : undefined
+    const divide = async (hostUrl: string, fn: string | null, identity: string | null, progress: (line: string) => void): Promise<unknown> => {
+      const local = [...organism.plan().local]
+      const pick = fn ?? local.sort((a, b) => router.stats(b).requestsPerSecond - router.stats(a).requestsPerSecond)[0]
+      if (pick == null) throw new Error('this cell runs no function to hand off')
+      const r = await divideOnto({
+        stateDir: paths.root, hostUrl, genomeHostsFile, identityFile: identity ?? opts.identityFile ?? join(homedir(), '.ssh', 'id_ed25519'),
+        genomeRepo: opts.genomeRepo, commit, organism: genome.organism, self: organism.self, fn: pick,
+        routerPort: router.port, dnsPort: dnsServer.port,
+        token: async () => organism.node.admitToken(10 * 60_000),
+        move: async (f, to) => await (mover as Mover).move(f, to),
+        onProgress: (e) => { progress(`${e.step} ${e.phase}${e.ms != null ? ` ${e.ms} ms` : ''}${e.detail != null ? ` ${e.detail}` : ''}`) }
+      })
+      organism.events.note({ kind: 'join', text: `divided onto ${r.cell}: ${pick} handed off in ${r.ms} ms` })
+      return r
+    }
+    const tried = new Set<string>()
+    const freeHost = async (): Promise<string | null> => {
+      const taken = new Set(organism.cells().map((c) => c.record?.body.addrs.router?.replace(/:\d+$/, '')))
+      const pool = await loadPool(paths.root, genomeHostsFile)
+      return pool.find((h) => !taken.has(h.host) && !tried.has(h.url))?.url ?? null
+    }
+    const division = startDivisionLoop({
+      limits: genome.division,
+      supervisor,
+      router,
+      localFunctions: () => [...organism.plan().local],
+      poolHasFreeHost: async () => await freeHost() != null,
+      divide: async (fn, reason) => {
+        const url = await freeHost()
+        if (url == null) return
+        tried.add(url)
+        log.info('dividing by itself', { fn, host: url, reason })
+        await divide(url, fn, null, (line) => log.info(`divide: ${line}`))
+      }
+    })
+    cleanups.push(async () => { division.stop() })
+
     const token = randomBytes(24).toString('base64url')
     const api = createLocalApi({
       port: opts.apiPort ?? 0,
@@ -185,6 +232,7 @@ export async function startCell (opts: CellOptions): Promise<Cell> {
       router,
       admit: (ttlMs) => organism.node.admitToken(ttlMs),
       move: async (fn, to, force) => await (mover as Mover).move(fn, to, { force }),
+      divide,
       onStop: () => { void stop() }
     })
     await api.start()

@@ -7,5 +7,5 @@ export const cellError = defineErrors('cell', {
   CELL_API_UNREACHABLE: { hint: 'The cell may have died: check `<state>/cell.log`, then start it again with `cell start`.' },
   CELL_STATE_UNWRITABLE: { hint: 'Make the state directory writable by this user, or pass another one with `--state DIR`.' },
   CELL_API_UNAUTHORIZED: { hint: 'Send the token from the state directory\'s cell.json as `Authorization: Bearer TOKEN` (the CLI does this).' },
-  CELL_API_NOT_FOUND: { hint: 'The local API has GET /status, GET /metrics, GET /logs/FN[?follow=1&lines=N], POST /admit[?ttl=S], POST /move?fn=F&to=C and POST /stop.' }
+  CELL_API_NOT_FOUND: { hint: 'The local API has GET /status, GET /metrics, GET /logs/FN[?follow=1&lines=N], POST /admit[?ttl=S], POST /move?fn=F&to=C, POST /divide?host=URL[&fn=F] and POST /stop.' }
 })

@@ -35,6 +35,8 @@ export interface CellStatus {
   members: OrganismReport['members']
   placements: OrganismReport['placements']
   events: OrganismReport['events']
+  /** The division policy's last word ("requests/s 240 > 200 for 60 s; …" or why it waits). */
+  division: string
 }
 
 export interface StatusParts {
@@ -49,6 +51,7 @@ export interface StatusParts {
   name: string
   organism: OrganismReport
   plan: Plan
+  division: string
 }
 
 export function cellStatus (parts: StatusParts): CellStatus {
@@ -83,6 +86,7 @@ export function cellStatus (parts: StatusParts): CellStatus {
     }),
     members: organism.members,
     placements: organism.placements,
-    events: organism.events
+    events: organism.events,
+    division: parts.division
   }
 }

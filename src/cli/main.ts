@@ -6,6 +6,7 @@ import { cellPaths } from '../cell/paths.ts'
 import { startCommand } from './start.ts'
 import { statusCommand, logsCommand, stopCommand, admitCommand, moveCommand } from './remote.ts'
 import { initCommand, genomeCheckCommand } from './genome.ts'
+import { hostsCommand, divideCommand } from './divide.ts'
 
 const usage = `usage: cell <command> [options]
 
@@ -16,6 +17,10 @@ const usage = `usage: cell <command> [options]
                                                          127.0.0.1 for --demo); --token makes it a member
                                                          of the organism a token from \`cell admit\` names
   admit [--ttl SECONDS]                                  a one-time token for a new cell to join
+  hosts [add ssh://user@host[:port] (--host-key PIN | --accept-new-host-key)] [--identity KEY]
+                                                         the host pool: list, or pin a host's key
+  divide ssh://user@host[:port] [--function FN] [--identity KEY]
+                                                         imprint a pool host and hand it a function
   move FN --to CELL [--force]                            hand a function and its data to another cell;
                                                          --force: the owner is dead, CELL takes it over
                                                          without its data
@@ -44,6 +49,10 @@ const options = {
   force: { type: 'boolean' },
   'dns-primary': { type: 'string' },
   'dns-key': { type: 'string' },
+  identity: { type: 'string' },
+  function: { type: 'string' },
+  'host-key': { type: 'string' },
+  'accept-new-host-key': { type: 'boolean' },
   'peer-port': { type: 'string' },
   demo: { type: 'boolean' },
   json: { type: 'boolean' },
@@ -72,6 +81,8 @@ async function main (argv: string[]): Promise<number> {
     case 'stop': return await stopCommand(paths)
     case 'admit': return await admitCommand(values, paths)
     case 'move': return await moveCommand(values, paths, rest[0])
+    case 'hosts': return await hostsCommand(values, paths, rest)
+    case 'divide': return await divideCommand(values, paths, rest[0])
     case 'init': return await initCommand(values, rest[0])
     case 'genome': if (rest[0] === 'check') return await genomeCheckCommand(rest[1])
   }

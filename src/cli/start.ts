@@ -52,6 +52,7 @@ export async function startCommand (values: CliValues, paths: CellPaths): Promis
     peerListen: [`/ip4/${values.demo === true ? '127.0.0.1' : values.listen ?? '0.0.0.0'}/tcp/${parsePort(values['peer-port'], '--peer-port') ?? 0}`],
     join: joinOption(values),
     dnsPrimary: await primaryOption(values),
+    identityFile: values.identity,
     // The demo stays on this machine; a real cell serves its network.
     routerHost: values.listen ?? (values.demo === true ? '127.0.0.1' : '0.0.0.0'),
     apiPort: parsePort(values['api-port'], '--api-port') ?? 0

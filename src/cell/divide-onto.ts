@@ -1,0 +1,85 @@
+// One division: imprint a pool host over SSH, then hand the new cell a function with its data (the cold move).
+import { readFile, stat } from 'node:fs/promises'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { imprint, loadPool, sshTarget, parseHostUrl, imprintError } from '../imprint/index.ts'
+import type { ImprintResult, PoolHost, ProgressEvent } from '../imprint/index.ts'
+import type { MoveResult } from '../organism/move.ts'
+
+export interface DivideOntoOptions {
+  stateDir: string
+  /** ssh://user@host[:port] of a host in the pool (pinned in `<state>/hosts.yaml` or the genome's hosts file). */
+  hostUrl: string
+  genomeHostsFile?: string
+  identityFile: string
+  genomeRepo: string
+  commit: string
+  organism: string
+  self: string
+  fn: string
+  routerPort: number
+  dnsPort: number
+  token: () => Promise<string>
+  move: (fn: string, to: string) => Promise<MoveResult>
+  onProgress?: (e: ProgressEvent) => void
+  signal?: AbortSignal
+}
+
+export interface DivideResult { imprint: ImprintResult, move: MoveResult, cell: string, ms: number, timings: Record<string, number> }
+
+/** The file imprint copies: this bundle itself when the cell runs from one, else one built from the checkout. */
+export async function cellBundle (stateDir: string): Promise<string> {
+  const running = process.argv[1] ?? ''
+  if (running.endsWith('.mjs')) return running
+  const out = join(stateDir, 'cell.mjs')
+  const fresh = await stat(out).then((s) => Date.now() - s.mtimeMs < 10 * 60_000, () => false)
+  if (!fresh) {
+    const { buildCellBundle } = await import(fileURLToPath(new URL('../../scripts/bundle.ts', import.meta.url))) as { buildCellBundle: (f: string) => Promise<unknown> }
+    await buildCellBundle(out)
+  }
+  return out
+}
+
+/** A DNS label for the new cell from its host: ssh://org@10.0.0.7 -> c-10-0-0-7. */
+export function cellNameFor (host: string): string {
+  return `c-${host.replace(/[^a-zA-Z0-9]+/g, '-').replace(/^-|-$/g, '').toLowerCase()}`.slice(0, 63)
+}
+
+export async function findPoolHost (stateDir: string, url: string, genomeHostsFile?: string): Promise<PoolHost> {
+  const want = parseHostUrl(url)
+  const pool = await loadPool(stateDir, genomeHostsFile)
+  const host = pool.find((h) => h.host === want.host && h.port === want.port && h.user === want.user)
+  if (host == null) throw imprintError('IMPRINT_HOST_KEY_UNKNOWN', `${url} is not in the host pool, so its host key is not pinned`, { hint: `Pin it first: cell hosts add ${url} --host-key SHA256:… (or --accept-new-host-key to trust on first use).` })
+  return host
+}
+
+export async function divideOnto (opts: DivideOntoOptions): Promise<DivideResult> {
+  const started = Date.now()
+  const host = await findPoolHost(opts.stateDir, opts.hostUrl, opts.genomeHostsFile)
+  const privateKey = await readFile(opts.identityFile)
+  const bundlePath = await cellBundle(opts.stateDir)
+  const name = cellNameFor(host.host)
+  const result = await imprint(sshTarget(host, privateKey), {
+    genomeRepo: opts.genomeRepo,
+    commit: opts.commit,
+    bundlePath,
+    token: opts.token,
+    claimant: { organism: opts.organism, cell: opts.self },
+    cell: { name, advertise: host.host, listen: '0.0.0.0', routerPort: opts.routerPort, dnsPort: opts.dnsPort },
+    signal: opts.signal,
+    onProgress: opts.onProgress
+  })
+  const handoffStarted = Date.now()
+  opts.onProgress?.({ step: 'handoff' as never, phase: 'start', detail: `${opts.fn} to ${name}` })
+  // The new cell is a member now; moving by name waits until its record has reached us.
+  let moved: MoveResult | null = null
+  for (let i = 0; moved == null; i++) {
+    try { moved = await opts.move(opts.fn, name) } catch (err) {
+      if (i >= 20 || !/MIGRATE_UNKNOWN_CELL/.test(String((err as { code?: string }).code))) throw err
+      await new Promise((r) => setTimeout(r, 250))
+    }
+  }
+  const handoff = Date.now() - handoffStarted
+  opts.onProgress?.({ step: 'handoff' as never, phase: 'done', ms: handoff })
+  return { imprint: result, move: moved, cell: name, ms: Date.now() - started, timings: { ...result.timings, handoff } as Record<string, number> }
+}
