@@ -16,7 +16,16 @@ export async function buildCellBundle (outfile = `${root}dist/cell.mjs`): Promis
     target: 'node24',
     logLevel: 'warning',
     legalComments: 'none',
-    banner: { js: "import { createRequire as __organismRequire } from 'node:module'; const require = __organismRequire(import.meta.url);" }
+    // Native addons (ssh2's optional crypto, cpu-features) cannot travel in one file: they load from a stub that
+    // throws, and those packages fall back to pure JS, as they do wherever their build is missing.
+    plugins: [{
+      name: 'no-native-addons',
+      setup (b) {
+        b.onResolve({ filter: /\.node$/ }, (args) => ({ path: args.path, namespace: 'native-stub' }))
+        b.onLoad({ filter: /.*/, namespace: 'native-stub' }, () => ({ contents: 'throw new Error("native addon left out of the bundle")', loader: 'js' }))
+      }
+    }],
+    banner: { js: "import { createRequire as __organismRequire } from 'node:module'; const require = __organismRequire(import.meta.url); const __filename = import.meta.filename; const __dirname = import.meta.dirname;" }
   })
   return { outfile, bytes: statSync(outfile).size }
 }

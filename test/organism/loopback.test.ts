@@ -86,6 +86,8 @@ test('a killed cell is seen dead by the others and on the live map; the rest kee
   const page = await browser.newPage()
   await page.goto(`http://127.0.0.1:${alpha.router.port}/`)
   await page.waitForSelector('article.cell >> nth=2', { timeout: 10_000 })
+  // A loaded machine can make a cell briefly suspect; wait until all three are alive on the page.
+  await page.waitForFunction('document.querySelectorAll(\'article.cell[data-state="alive"]\').length === 3', undefined, { timeout: 15_000 })
   assert.deepEqual((await cellsOnPage(page)).map((c) => `${c.name}:${c.state}`).sort(), ['alpha:alive', 'beta:alive', 'gamma:alive'])
   const gamma = org.cells[2]
   gamma.proc.child.kill('SIGKILL')
