@@ -76,7 +76,12 @@ test('a cell divides onto empty lab hosts: on command, then by itself under load
     const s = await status()
     const h2 = `c-${lab?.hosts[1].address.replace(/\./g, '-')}`
     assert.ok(s.members.some((m) => m.name === h2 && m.liveness === 'alive'))
-    assert.ok(s.events.some((e) => e.text.includes(`divided onto ${h2}`)), JSON.stringify(s.events))
-    await waitFor('h2 serves the function it was handed', async () => (await status()).placements.some((p) => p.ownerName === h2), { tries: 60 })
+    // Membership comes first; the hand-off (the cold move) finishes a moment later.
+    await waitFor('h2 serves the function it was handed', async () => {
+      const now = await status()
+      return now.placements.some((p) => p.ownerName === h2 && p.state === 'serving') && now.events.some((e) => e.text.includes(`divided onto ${h2}`))
+    }, { tries: 120, everyMs: 500 })
+    const handed = (await status()).placements.find((p) => p.ownerName === h2)
+    assert.equal(handed?.fn, 'grades', 'the function over the limit was handed off')
   })
 })
