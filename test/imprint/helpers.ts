@@ -20,7 +20,8 @@ export async function hostState (lab: Lab, name: string): Promise<{ home: string
   const h = lab.host(name)
   const ls = await lab.exec(name, ['find', h.home, '-mindepth', '1'])
   const ps = await lab.exec(name, ['ps', '-u', h.user, '-o', 'pid=,args='], { user: 'root' })
-  const procs = ps.stdout.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !/sshd/.test(l))
+  // A <defunct> entry has exited already and only waits for its parent to reap it: nothing of ours runs there.
+  const procs = ps.stdout.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !/sshd/.test(l) && !/<defunct>/.test(l))
   const cron = await lab.exec(name, ['sh', '-c', 'command -v crontab >/dev/null && crontab -l 2>/dev/null; true'])
   return { home: ls.stdout.split('\n').filter((l) => l !== '').sort(), procs, cron: cron.stdout }
 }
