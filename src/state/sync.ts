@@ -1,7 +1,7 @@
 // The adapter: runs one Engine over a transport (gossip topic + one request protocol) with real or fake time.
 import type { Clock } from '../core/clock.ts'
 import { logger } from '../core/log.ts'
-import { Feed } from '../supervisor/feed.ts'
+import { Feed } from '../core/feed.ts'
 import { Engine, type EngineOptions, type OwnCellBody, type Outgoing, type PlacementClaim } from './engine.ts'
 import { stateError } from './errors.ts'
 import { isCellRecord, isPlacementRecord } from './record.ts'
