@@ -1,6 +1,7 @@
 // Pushes the organism's records to an existing primary DNS server (RFC 2136 + TSIG) whenever they change.
 import { readFile } from 'node:fs/promises'
 import { logger } from '../core/log.ts'
+import { coalesced } from '../core/coalesce.ts'
 import { pushRecords, placementRecords } from '../dns/index.ts'
 import type { ZoneView, TsigKey } from '../dns/index.ts'
 import { cliError } from '../cli/errors.ts'
@@ -28,34 +29,19 @@ export async function readTsigKey (file: string): Promise<TsigKey> {
 export function createDnsPusher (primary: DnsPrimary, view: () => ZoneView): { poke: () => void, stop: () => void } {
   let previous: ReturnType<typeof placementRecords> = []
   let lastSent = ''
-  let running = false
-  let again = false
   const stopping = new AbortController()
-  const run = async (): Promise<void> => {
-    if (running) { again = true; return }
-    running = true
-    try {
-      do {
-        again = false
-        const v = view()
-        const records = placementRecords(v)
-        const shape = JSON.stringify(records)
-        if (shape === lastSent) break
-        try {
-          await pushRecords({ server: { host: primary.host, port: primary.port }, zone: v.zone, key: primary.key, records, previous, signal: stopping.signal })
-          previous = records
-          lastSent = shape
-          log.info('pushed the organism\'s records to the primary', { primary: `${primary.host}:${primary.port}`, records: records.length, serial: v.serial })
-        } catch (err) {
-          log.warn('could not update the primary DNS server; will retry', { err })
-        }
-      } while (again)
-    } finally {
-      running = false
-    }
-  }
+  const run = coalesced(async () => {
+    const v = view()
+    const records = placementRecords(v)
+    const shape = JSON.stringify(records)
+    if (shape === lastSent) return
+    await pushRecords({ server: { host: primary.host, port: primary.port }, zone: v.zone, key: primary.key, records, previous, signal: stopping.signal })
+    previous = records
+    lastSent = shape
+    log.info('pushed the organism\'s records to the primary', { primary: `${primary.host}:${primary.port}`, records: records.length, serial: v.serial })
+  }, (err) => { log.warn('could not update the primary DNS server; will retry', { err }) })
   // Changes arrive through poke(); the timer retries failures and catches anything missed.
-  const timer = setInterval(() => { void run() }, 5000)
+  const timer = setInterval(run, 5000)
   timer.unref()
-  return { poke: () => { void run() }, stop: () => { clearInterval(timer); stopping.abort() } }
+  return { poke: run, stop: () => { clearInterval(timer); stopping.abort() } }
 }

@@ -1,6 +1,7 @@
 // The glue between the organism's plan and this cell's parts: router upstreams, which functions run here, our own record.
 import { createHash } from 'node:crypto'
 import { logger } from '../core/log.ts'
+import { coalesced } from '../core/coalesce.ts'
 import type { Supervisor } from '../supervisor/index.ts'
 import type { Router, Upstream } from '../router/index.ts'
 import type { Organism } from '../organism/organism.ts'
@@ -36,27 +37,13 @@ export function upstreamFor (org: Organism, supervisor: Supervisor, organism: st
 
 /** Keeps the supervisor running exactly the functions this cell owns (and those arriving by a move). */
 export function keepReconciled (org: Organism, supervisor: Supervisor, mover: () => Mover | null): () => void {
-  let busy = false
-  let again = false
-  const run = async (): Promise<void> => {
-    if (busy) { again = true; return }
-    busy = true
-    try {
-      do {
-        again = false
-        const running = new Set(supervisor.status().filter((s) => s.state !== 'stopped' && s.state !== 'failed').map((s) => s.name))
-        const arriving = mover()?.arriving ?? new Set<string>()
-        const { start, stop } = reconcile(running, org.plan())
-        for (const fn of stop) if (!arriving.has(fn)) { log.info('stopping a function this cell no longer owns', { fn }); await supervisor.stopFunction(fn) }
-        for (const fn of start) { log.info('starting a function this cell owns', { fn }); void supervisor.startFunction(fn) }
-      } while (again)
-    } catch (err) {
-      log.warn('reconcile failed', { err })
-    } finally {
-      busy = false
-    }
-  }
-  return () => { void run() }
+  return coalesced(async () => {
+    const running = new Set(supervisor.status().filter((s) => s.state !== 'stopped' && s.state !== 'failed').map((s) => s.name))
+    const arriving = mover()?.arriving ?? new Set<string>()
+    const { start, stop } = reconcile(running, org.plan())
+    for (const fn of stop) if (!arriving.has(fn)) { log.info('stopping a function this cell no longer owns', { fn }); await supervisor.stopFunction(fn) }
+    for (const fn of start) { log.info('starting a function this cell owns', { fn }); void supervisor.startFunction(fn) }
+  }, (err) => { log.warn('reconcile failed', { err }) })
 }
 
 /** Publishes this cell's record: addresses, load and functions, every few seconds and when they change. */
