@@ -158,7 +158,7 @@ function describe (e: StateEvent, name: (id: string) => string): { kind: 'join' 
     case 'cell-suspect': return { kind: 'suspect', text: `${name(e.peer)} is suspected` }
     case 'cell-alive': return { kind: 'alive', text: `${name(e.peer)} is alive` }
     case 'placement-changed': return { kind: 'move', text: e.previous != null && e.previous !== e.owner ? `${e.fn} moved from ${name(e.previous)} to ${name(e.owner)} (epoch ${e.epoch})` : `${e.fn} is served by ${name(e.owner)} (epoch ${e.epoch})` }
-    case 'placement-lost': return { kind: 'move', text: `${e.fn}: ${name(e.winner)} won epoch ${e.epoch}; this copy stops` }
+    case 'placement-lost': return { kind: 'move', text: `${e.fn} is now served by ${name(e.winner)} (epoch ${e.epoch}); the copy here stops` }
     case 'record-rejected': return { kind: 'info', text: `rejected a ${e.verdict} record from ${name(e.from)}` }
   }
 }
