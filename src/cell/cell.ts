@@ -28,6 +28,7 @@ import { createDnsPusher } from './dns-push.ts'
 import type { DnsPrimary } from './dns-push.ts'
 import { divideOnto } from './divide-onto.ts'
 import { startDivisionLoop } from './division.ts'
+import type { DemoPool } from './demo-pool.ts'
 import { loadPool } from '../imprint/index.ts'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
@@ -57,6 +58,8 @@ export interface CellOptions {
   identityFile?: string
   /** An existing primary DNS server to keep up to date with RFC 2136 updates. */
   dnsPrimary?: DnsPrimary
+  /** Hosts beyond the pool files, with their own way in (the demo's hosts on this machine). */
+  extraPool?: Pick<DemoPool, 'hosts' | 'targetFor' | 'privateKey'>
   supervisor?: { healthIntervalMs?: number, startTimeoutMs?: number, stopGraceMs?: number }
 }
 
@@ -192,6 +195,7 @@ export async function startCell (opts: CellOptions): Promise<Cell> {
       if (pick == null) throw new Error('this cell runs no function to hand off')
       const r = await divideOnto({
         stateDir: paths.root, hostUrl, genomeHostsFile, identityFile: identity ?? opts.identityFile ?? join(homedir(), '.ssh', 'id_ed25519'),
+        extraHosts: opts.extraPool?.hosts, targetFor: opts.extraPool?.targetFor, extraKey: opts.extraPool?.privateKey,
         genomeRepo: opts.genomeRepo, commit, organism: genome.organism, self: organism.self, fn: pick,
         routerPort: router.port, dnsPort: dnsServer.port,
         token: async () => organism.node.admitToken(10 * 60_000),
@@ -204,7 +208,7 @@ export async function startCell (opts: CellOptions): Promise<Cell> {
     const tried = new Set<string>()
     const freeHost = async (): Promise<string | null> => {
       const taken = new Set(organism.cells().map((c) => c.record?.body.addrs.router?.replace(/:\d+$/, '')))
-      const pool = await loadPool(paths.root, genomeHostsFile)
+      const pool = [...await loadPool(paths.root, genomeHostsFile), ...opts.extraPool?.hosts ?? []]
       return pool.find((h) => !taken.has(h.host) && !tried.has(h.url))?.url ?? null
     }
     const division = startDivisionLoop({

@@ -3,7 +3,7 @@ import { readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { imprint, loadPool, sshTarget, parseHostUrl, imprintError } from '../imprint/index.ts'
-import type { ImprintResult, PoolHost, ProgressEvent } from '../imprint/index.ts'
+import type { ImprintResult, ImprintTarget, PoolHost, ProgressEvent } from '../imprint/index.ts'
 import type { MoveResult } from '../organism/move.ts'
 
 export interface DivideOntoOptions {
@@ -12,6 +12,11 @@ export interface DivideOntoOptions {
   hostUrl: string
   genomeHostsFile?: string
   identityFile: string
+  /** Hosts beyond the pool files (the demo's), and how to reach them when not by SSH with the identity. */
+  extraHosts?: readonly PoolHost[]
+  targetFor?: (host: PoolHost) => ImprintTarget | null
+  /** The SSH key for extraHosts, when they take another than the identity file. */
+  extraKey?: string | null
   genomeRepo: string
   commit: string
   organism: string
@@ -45,9 +50,19 @@ export function cellNameFor (host: string): string {
   return `c-${host.replace(/[^a-zA-Z0-9]+/g, '-').replace(/^-|-$/g, '').toLowerCase()}`.slice(0, 63)
 }
 
-export async function findPoolHost (stateDir: string, url: string, genomeHostsFile?: string): Promise<PoolHost> {
+/**
+ * Where the new cell listens: every address on a host of its own, but only its own address on a loopback
+ * host, which shares this machine's ports with its neighbours (the demo's 127.0.x.y hosts). A `listen` label wins.
+ */
+export function listenAddressFor (host: PoolHost): string {
+  return host.labels.listen ?? (/^127\./.test(host.host) ? host.host : '0.0.0.0')
+}
+
+export async function findPoolHost (stateDir: string, url: string, genomeHostsFile?: string, extra: readonly PoolHost[] = []): Promise<PoolHost> {
+  const named = extra.find((h) => h.url === url)
+  if (named != null) return named
   const want = parseHostUrl(url)
-  const pool = await loadPool(stateDir, genomeHostsFile)
+  const pool = [...await loadPool(stateDir, genomeHostsFile), ...extra]
   const host = pool.find((h) => h.host === want.host && h.port === want.port && h.user === want.user)
   if (host == null) throw imprintError('IMPRINT_HOST_KEY_UNKNOWN', `${url} is not in the host pool, so its host key is not pinned`, { hint: `Pin it first: cell hosts add ${url} --host-key SHA256:… (or --accept-new-host-key to trust on first use).` })
   return host
@@ -55,17 +70,19 @@ export async function findPoolHost (stateDir: string, url: string, genomeHostsFi
 
 export async function divideOnto (opts: DivideOntoOptions): Promise<DivideResult> {
   const started = Date.now()
-  const host = await findPoolHost(opts.stateDir, opts.hostUrl, opts.genomeHostsFile)
-  const privateKey = await readFile(opts.identityFile)
+  const host = await findPoolHost(opts.stateDir, opts.hostUrl, opts.genomeHostsFile, opts.extraHosts)
+  const isExtra = opts.extraHosts?.includes(host) === true
+  const target = opts.targetFor?.(host) ?? sshTarget(host, isExtra && opts.extraKey != null ? opts.extraKey : await readFile(opts.identityFile))
   const bundlePath = await cellBundle(opts.stateDir)
   const name = cellNameFor(host.host)
-  const result = await imprint(sshTarget(host, privateKey), {
+  const result = await imprint(target, {
     genomeRepo: opts.genomeRepo,
     commit: opts.commit,
     bundlePath,
     token: opts.token,
     claimant: { organism: opts.organism, cell: opts.self },
-    cell: { name, advertise: host.host, listen: '0.0.0.0', routerPort: opts.routerPort, dnsPort: opts.dnsPort },
+    cell: { name, advertise: host.host, listen: listenAddressFor(host), routerPort: opts.routerPort, dnsPort: opts.dnsPort },
+    transient: host.labels.service === 'transient',
     signal: opts.signal,
     onProgress: opts.onProgress
   })

@@ -4,12 +4,12 @@ import { isOrganismError } from '../core/errors.ts'
 import { logger } from '../core/log.ts'
 import { bundleGenome, localRuntimeFor, runtimeSuitable } from './artifacts.ts'
 import type { Claimant } from './claim.ts'
-import { claimHost, releaseHost, sameClaimant } from './claim.ts'
+import { CLAIM_DIR, claimHost, releaseHost, sameClaimant } from './claim.ts'
 import { imprintError } from './errors.ts'
 import type { Executor } from './executor.ts'
 import { parseJournal, rollbackPlan } from './journal.ts'
 import type { Probe } from './preflight.ts'
-import { JOURNAL, PROBE_SCRIPT, parseProbe, platformOf, preflightProblems } from './preflight.ts'
+import { DONE_FILE, JOURNAL, PROBE_SCRIPT, parseProbe, platformOf, preflightProblems } from './preflight.ts'
 import type { CellArgs } from './service.ts'
 import { layoutFor } from './service.ts'
 import type { StepContext } from './steps.ts'
@@ -49,6 +49,8 @@ export interface ImprintOptions {
   readonly signal?: AbortSignal
   readonly onProgress?: (e: ProgressEvent) => void
   readonly joinTimeoutMs?: number
+  /** Run the cell detached without a reboot hook or unit (the demo's hosts on this machine). */
+  readonly transient?: boolean
   /** Tests: fail at the end of this step (after its work), so that rollback has something to undo. */
   readonly failAt?: StepName
   /** Tests: on failure, leave everything as a parent that died would (no rollback, claim kept). */
@@ -78,6 +80,18 @@ export async function cleanupHost (ex: Executor, claimant: Claimant): Promise<nu
     if (r.code !== 0) log.warn('a rollback command failed', { host: ex.name, code: r.code, stderr: r.stderr.trim().slice(-200) })
   }
   await releaseHost(ex, claimant, { timeoutMs: 20_000 })
+  return entries.length
+}
+
+/**
+ * Undoes a finished imprint from its kept journal: the cell and its functions stop, every file of ours goes,
+ * the claim too. For cells made for one session (the demo's); a real host keeps its cell.
+ */
+export async function retireHost (ex: Executor): Promise<number> {
+  const j = await ex.exec(`cat "$HOME"/${DONE_FILE} "$HOME"/${JOURNAL} 2>/dev/null`, { timeoutMs: 20_000 })
+  const entries = parseJournal(j.stdout)
+  for (const cmd of rollbackPlan(entries)) await ex.exec(cmd, { timeoutMs: 30_000 })
+  await ex.exec(`rm -rf "$HOME"/${CLAIM_DIR}`, { timeoutMs: 20_000 })
   return entries.length
 }
 
@@ -116,7 +130,7 @@ export async function imprint (target: ImprintTarget, opts: ImprintOptions): Pro
       const suitable = runtimeSuitable(p.nodeVersion)
       const nodeBytes = platform == null || suitable ? 0 : statSync(localRuntimeFor(platform, opts.nodeBinary)).size
       const requiredKb = Math.ceil((nodeBytes + statSync(opts.bundlePath).size + genome.bytes * 3) / 1024) + RESERVE_KB
-      const problems = preflightProblems(p, { tcpPorts: [opts.cell.routerPort], udpPorts: [opts.cell.dnsPort], requiredKb })
+      const problems = preflightProblems(p, { tcpPorts: [opts.cell.routerPort], udpPorts: [opts.cell.dnsPort], requiredKb, listen: opts.cell.listen })
       if (problems.length > 0) {
         const [first] = problems
         throw imprintError(first.code as 'IMPRINT_PREFLIGHT_OS', problems.map((e) => e.message).join('; '), { hint: first.hint, details: { ...first.details, problems: problems.map((e) => e.toJSON()) } })
@@ -126,7 +140,7 @@ export async function imprint (target: ImprintTarget, opts: ImprintOptions): Pro
     const platform = platformOf(probe.os, probe.arch) as string
     current = 'claim'
     await step(current, async () => { await claimHost(connected, opts.claimant, { signal: opts.signal }); claimed = true })
-    const c: StepContext = { ex: connected, layout: layoutFor(probe.home), probe, imprintId, signal: opts.signal, copied: (n) => { bytes += n } }
+    const c: StepContext = { ex: connected, layout: layoutFor(probe.home), probe, imprintId, transient: opts.transient === true, signal: opts.signal, copied: (n) => { bytes += n } }
     current = 'copy-runtime'
     const runtime = await step(current, async () => await copyRuntime(c, localRuntimeFor(platform, opts.nodeBinary), runtimeSuitable(probe.nodeVersion)))
     current = 'copy-cell'

@@ -7,7 +7,7 @@
  * await imprint(target, { genomeRepo, commit, bundlePath, token, claimant: { organism, cell: myId },
  *   cell: { name: 'c2', advertise: pool[0].host, listen: '0.0.0.0', routerPort: 80, dnsPort: 53 }, onProgress: p.onProgress })
  */
-export { imprint, cleanupHost, STEPS } from './imprint.ts'
+export { imprint, cleanupHost, retireHost, STEPS } from './imprint.ts'
 export type { ImprintOptions, ImprintResult, ImprintTarget, ProgressEvent, StepName } from './imprint.ts'
 export { addHost, loadPool, sshTarget, localTarget, STATE_POOL } from './hosts.ts'
 export type { AddHostOptions } from './hosts.ts'
@@ -19,6 +19,7 @@ export { LocalExecutor } from './local.ts'
 export { claimHost, releaseHost, CLAIM_DIR } from './claim.ts'
 export type { Claim, Claimant, Holder } from './claim.ts'
 export { parseProbe, preflightProblems, platformOf } from './preflight.ts'
+export type { PreflightWants } from './preflight.ts'
 export { parseJournal, rollbackPlan } from './journal.ts'
 export { progressPrinter } from './progress.ts'
 export { imprintError } from './errors.ts'

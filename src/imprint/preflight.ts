@@ -19,14 +19,34 @@ export const PROBE_SCRIPT = [
   'echo "git=$(git --version 2>/dev/null)"',
   'echo "sshkeygen=$(command -v ssh-keygen)"',
   'echo "writable=$( [ -d "$HOME" ] && [ -w "$HOME" ] && [ -x "$HOME" ] && echo yes || echo no)"',
-  'echo "tcp=$(awk \'NR>1 && $4=="0A" {split($2,a,":"); print a[2]}\' /proc/net/tcp /proc/net/tcp6 2>/dev/null | tr \'\\n\' \' \')"',
-  'echo "udp=$(awk \'NR>1 && $4=="07" {split($2,a,":"); print a[2]}\' /proc/net/udp /proc/net/udp6 2>/dev/null | tr \'\\n\' \' \')"',
+  'echo "tcp=$(awk \'NR>1 && $4=="0A" {print $2}\' /proc/net/tcp /proc/net/tcp6 2>/dev/null | tr \'\\n\' \' \')"',
+  'echo "udp=$(awk \'NR>1 && $4=="07" {print $2}\' /proc/net/udp /proc/net/udp6 2>/dev/null | tr \'\\n\' \' \')"',
   'echo "systemd=$( [ -d /run/systemd/system ] && systemctl --user show-environment >/dev/null 2>&1 && echo yes || echo no)"',
   'echo "crontab=$(command -v crontab)"',
   `echo "node=$("$HOME/${ROOT_DIR}/runtime/node" --version 2>/dev/null)"`,
   `echo "holder=$(cat "$HOME/${CLAIM_DIR}/${HOLDER_FILE}" 2>/dev/null)"`,
   `echo "imprinted=$( [ -f "$HOME/${DONE_FILE}" ] && echo yes || echo no)"`
 ].join('\n')
+
+/** A bound socket from /proc/net: addr null is a wildcard (0.0.0.0 or ::), "v6:…" another IPv6 address. */
+export interface Bound { readonly addr: string | null, readonly port: number }
+
+/** "0100007F:1F90" (little-endian IPv4, hex port) -> { addr: '127.0.0.1', port: 8080 }; a bare port is a wildcard. */
+export function parseBound (entry: string): Bound {
+  const [hexAddr, hexPort] = entry.includes(':') ? entry.split(':') : ['', entry]
+  const port = parseInt(hexPort, 16)
+  if (/^0+$/.test(hexAddr) || hexAddr === '') return { addr: null, port }
+  if (hexAddr.length === 8) return { addr: (hexAddr.match(/../g) as string[]).reverse().map((b) => parseInt(b, 16)).join('.'), port }
+  return { addr: `v6:${hexAddr.toLowerCase()}`, port }
+}
+
+/** Would listening on listen:port (listen absent = every IPv4 address) collide with this socket? */
+function collides (b: Bound, port: number, listen: string | undefined): boolean {
+  if (b.port !== port) return false
+  if (b.addr == null) return true
+  if (listen == null || listen === '0.0.0.0') return !b.addr.startsWith('v6:')
+  return b.addr === listen
+}
 
 export interface Probe {
   readonly home: string
@@ -36,8 +56,8 @@ export interface Probe {
   readonly git: string | null
   readonly sshKeygen: boolean
   readonly writable: boolean
-  readonly tcpPorts: ReadonlySet<number>
-  readonly udpPorts: ReadonlySet<number>
+  readonly tcpPorts: readonly Bound[]
+  readonly udpPorts: readonly Bound[]
   readonly systemd: boolean
   readonly crontab: boolean
   readonly nodeVersion: string | null
@@ -54,7 +74,7 @@ export function parseProbe (stdout: string): Probe {
   const [os = '', arch = ''] = (v.get('uname') ?? '').split(/\s+/)
   const dfCols = (v.get('df') ?? '').split(/\s+/)
   const avail = Number(dfCols[3])
-  const ports = (s: string | undefined): Set<number> => new Set((s ?? '').split(/\s+/).filter((x) => x !== '').map((x) => parseInt(x, 16)))
+  const ports = (s: string | undefined): Bound[] => (s ?? '').split(/\s+/).filter((x) => x !== '').map(parseBound)
   return {
     home: v.get('home') ?? '',
     os,
@@ -85,6 +105,8 @@ export interface PreflightWants {
   readonly tcpPorts: readonly number[]
   readonly udpPorts: readonly number[]
   readonly requiredKb: number
+  /** The address the cell will listen on; absent or 0.0.0.0 means all IPv4 addresses. */
+  readonly listen?: string
 }
 
 /** Every problem the probe shows, in the order a person would fix them; empty means go. */
@@ -96,7 +118,7 @@ export function preflightProblems (p: Probe, want: PreflightWants): OrganismErro
   else if (p.availableKb < want.requiredKb) out.push(imprintError('IMPRINT_PREFLIGHT_DISK', `${Math.floor(p.availableKb / 1024)} MB free in ${p.home}, the cell needs ${Math.ceil(want.requiredKb / 1024)} MB`, { details: { availableKb: p.availableKb, requiredKb: want.requiredKb } }))
   if (p.git == null) out.push(imprintError('IMPRINT_PREFLIGHT_TOOL', 'git is not installed on the host (the cell verifies its genome with git)'))
   if (!p.sshKeygen) out.push(imprintError('IMPRINT_PREFLIGHT_TOOL', 'ssh-keygen is not installed on the host (git needs it to verify SSH-signed commits)'))
-  for (const port of want.tcpPorts) if (port !== 0 && p.tcpPorts.has(port)) out.push(imprintError('IMPRINT_PREFLIGHT_PORT', `TCP port ${port} is already in use on the host`, { details: { port, proto: 'tcp' } }))
-  for (const port of want.udpPorts) if (port !== 0 && p.udpPorts.has(port)) out.push(imprintError('IMPRINT_PREFLIGHT_PORT', `UDP port ${port} is already in use on the host`, { details: { port, proto: 'udp' } }))
+  for (const port of want.tcpPorts) if (port !== 0 && p.tcpPorts.some((b) => collides(b, port, want.listen))) out.push(imprintError('IMPRINT_PREFLIGHT_PORT', `TCP port ${port} is already in use on the host${want.listen != null ? ` (listening on ${want.listen})` : ''}`, { details: { port, proto: 'tcp' } }))
+  for (const port of want.udpPorts) if (port !== 0 && p.udpPorts.some((b) => collides(b, port, want.listen))) out.push(imprintError('IMPRINT_PREFLIGHT_PORT', `UDP port ${port} is already in use on the host${want.listen != null ? ` (listening on ${want.listen})` : ''}`, { details: { port, proto: 'udp' } }))
   return out
 }

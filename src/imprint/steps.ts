@@ -17,6 +17,8 @@ export interface StepContext {
   readonly layout: Layout
   readonly probe: Probe
   readonly imprintId: string
+  /** A cell for this session only (the demo's loopback hosts): no unit, no crontab line, gone at reboot. */
+  readonly transient: boolean
   readonly signal?: AbortSignal
   /** Adds to the byte count reported at the end. */
   readonly copied: (bytes: number) => void
@@ -70,13 +72,14 @@ export async function configure (c: StepContext, args: CellArgs, token: string):
 
 export function serviceMode (c: StepContext): ServiceMode {
   // The local executor runs on this very machine: it must not install units or crontab lines for its user.
-  return c.ex.kind === 'ssh' && c.probe.systemd ? 'systemd' : 'detached'
+  return c.ex.kind === 'ssh' && c.probe.systemd && !c.transient ? 'systemd' : 'detached'
 }
 
 export async function startCell (c: StepContext, mode: ServiceMode): Promise<void> {
-  const withCron = mode === 'detached' && c.ex.kind === 'ssh' && c.probe.crontab
+  const withCron = mode === 'detached' && c.ex.kind === 'ssh' && c.probe.crontab && !c.transient
   if (mode === 'detached' && !withCron) {
-    log.info(c.ex.kind === 'local' ? 'local executor: the cell runs detached, without a reboot hook' : 'no crontab on the host: the cell runs detached but will not come back after a reboot', { host: c.ex.name })
+    const why = c.ex.kind === 'local' ? 'local executor' : c.transient ? 'transient host' : 'no crontab on the host'
+    log.info(`${why}: the cell runs detached and will not come back after a reboot`, { host: c.ex.name })
   }
   await run(c, startService(c.layout, mode, c.imprintId, withCron), 'start the cell')
 }

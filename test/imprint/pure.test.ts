@@ -2,6 +2,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
+import type { PreflightWants } from '../../src/imprint/index.ts'
 import { formatHostUrl, mergePools, parseHostUrl, parsePin, parsePool, parseProbe, preflightProblems, parseJournal, rollbackPlan } from '../../src/imprint/index.ts'
 
 const blob = Buffer.from('an example key blob')
@@ -42,7 +43,7 @@ const probeText = (over: Record<string, string> = {}): string => Object.entries(
 test('preflight: a good host passes; each fault is its own typed error', () => {
   const want = { tcpPorts: [8081], udpPorts: [5353], requiredKb: 200_000 }
   assert.deepEqual(preflightProblems(parseProbe(probeText()), want), [])
-  const codes = (over: Record<string, string>, w = want): string[] => preflightProblems(parseProbe(probeText(over)), w).map((e) => e.code)
+  const codes = (over: Record<string, string>, w: PreflightWants = want): string[] => preflightProblems(parseProbe(probeText(over)), w).map((e) => e.code)
   assert.deepEqual(codes({ uname: 'FreeBSD amd64' }), ['IMPRINT_PREFLIGHT_OS'])
   assert.deepEqual(codes({ uname: 'Linux mips' }), ['IMPRINT_PREFLIGHT_OS'])
   assert.deepEqual(codes({ df: '/dev/x 1000 990 10 99% /' }), ['IMPRINT_PREFLIGHT_DISK'])
@@ -50,6 +51,11 @@ test('preflight: a good host passes; each fault is its own typed error', () => {
   assert.deepEqual(codes({ writable: 'no' }), ['IMPRINT_PREFLIGHT_HOME'])
   // 0x1F90 = 8080 listens on TCP; 0x35 = 53 is bound on UDP.
   assert.deepEqual(codes({}, { ...want, tcpPorts: [8080], udpPorts: [53] }), ['IMPRINT_PREFLIGHT_PORT', 'IMPRINT_PREFLIGHT_PORT'])
+  // Sockets bound to one address: 127.0.0.1:8080 (0100007F:1F90) does not stop a cell on 127.0.0.2, but does one on every address.
+  const bound = { tcp: '0100007F:1F90 00000000000000000000000001000000:0050', udp: '0100007F:14B4' }
+  assert.deepEqual(codes(bound, { ...want, tcpPorts: [8080], udpPorts: [5300], listen: '127.0.0.2' }), [])
+  assert.deepEqual(codes(bound, { ...want, tcpPorts: [8080], udpPorts: [5300], listen: '127.0.0.1' }), ['IMPRINT_PREFLIGHT_PORT', 'IMPRINT_PREFLIGHT_PORT'])
+  assert.deepEqual(codes(bound, { ...want, tcpPorts: [8080, 80], udpPorts: [5300], listen: '0.0.0.0' }), ['IMPRINT_PREFLIGHT_PORT', 'IMPRINT_PREFLIGHT_PORT'])
 })
 
 test('rollback plan: processes and services first, then paths newest first; a torn last line is ignored', () => {
