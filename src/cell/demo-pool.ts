@@ -3,7 +3,7 @@ import { access, mkdir, readFile } from 'node:fs/promises'
 import { userInfo } from 'node:os'
 import { join } from 'node:path'
 import { logger } from '../core/log.ts'
-import { localTarget, parsePin } from '../imprint/index.ts'
+import { localTarget, parsePin, retireHost, sshTarget } from '../imprint/index.ts'
 import type { ImprintTarget, PoolHost } from '../imprint/index.ts'
 import { createLab } from '../lab/index.ts'
 import type { Lab } from '../lab/index.ts'
@@ -40,13 +40,23 @@ async function sshdInstalled (): Promise<boolean> {
 /** Demo hosts are transient: their cells run detached for this session and install nothing that outlives it. */
 const demoLabels = (kind: string): Record<string, string> => ({ service: 'transient', demo: kind })
 
+/** The demo's cells end with the demo: each host's imprint is undone from its journal (cell, functions, files). */
+async function retireAll (hosts: readonly PoolHost[], target: (h: PoolHost) => ImprintTarget): Promise<void> {
+  await Promise.all(hosts.map(async (h) => {
+    try {
+      const ex = await target(h).connect()
+      try { if (await retireHost(ex) > 0) log.info('demo host retired', { host: h.url }) } finally { await ex.close() }
+    } catch (err) { log.warn('could not retire a demo host', { host: h.url, err }) }
+  }))
+}
+
 async function sshPool (count: number): Promise<DemoPool> {
-  const lab: Lab = await createLab({ hosts: count, mode: 'loopback' })
+  const lab: Lab = await createLab({ hosts: count, mode: 'loopback', ownerHandlesSignals: true })
   const hosts = lab.hosts.map((h): PoolHost => ({
     user: h.user, host: h.address, port: h.sshPort, url: `ssh://${h.user}@${h.address}:${h.sshPort}`, fingerprint: parsePin(h.hostKey), labels: demoLabels('loopback sshd')
   }))
   const privateKey = await readFile(lab.clientKey, 'utf8')
-  return { kind: 'ssh', hosts, privateKey, targetFor: () => null, close: async () => { await lab.destroy() } }
+  return { kind: 'ssh', hosts, privateKey, targetFor: () => null, close: async () => { await retireAll(hosts, (h) => sshTarget(h, privateKey, 5_000)); await lab.destroy() } }
 }
 
 async function localPool (stateDir: string, count: number): Promise<DemoPool> {
@@ -61,7 +71,8 @@ async function localPool (stateDir: string, count: number): Promise<DemoPool> {
     hosts.push({ user: userInfo().username, host: address, port: 0, url, fingerprint: '', labels: demoLabels('local executor') })
   }
   log.warn('sshd is not installed here: the demo divides onto local directories with the local executor (the same steps, without SSH)')
-  return { kind: 'local', hosts, privateKey: null, targetFor: (h) => { const home = homes.get(h.url); return home == null ? null : localTarget(home) }, close: async () => {} }
+  const targetFor = (h: PoolHost): ImprintTarget | null => { const home = homes.get(h.url); return home == null ? null : localTarget(home) }
+  return { kind: 'local', hosts, privateKey: null, targetFor, close: async () => { await retireAll(hosts, (h) => targetFor(h) as ImprintTarget) } }
 }
 
 /** Starts the demo's pool; 'none' (or a lab that cannot start) gives an empty pool and says why. */

@@ -31,6 +31,22 @@ export function formatStatus (s: CellStatus): string {
 }
 
 /** What to try once the demo is up. */
+/** What the demo can grow onto, and how to make it grow. */
+export function formatDemoPool (pool: { kind: 'ssh' | 'local', hosts: ReadonlyArray<{ url: string }> }, s: CellStatus): string {
+  if (pool.hosts.length === 0) return 'no demo hosts: this organism cannot divide (ORGANISM_DEMO_POOL=none)'
+  const how = pool.kind === 'ssh' ? 'empty hosts on this machine, each its own sshd on a loopback address' : 'empty hosts on this machine, run by the local executor (no sshd here: the same steps, without SSH)'
+  const fn = s.functions.find((f) => f.name === 'grades')?.name ?? s.functions[0]?.name ?? 'FN'
+  return [
+    `pool: ${pool.hosts.length} ${how}:`,
+    ...pool.hosts.map((h) => `  ${h.url}`),
+    '',
+    'make it divide:',
+    `  npm run load -- ${fn} --rps 40 --seconds 60   push ${fn} over the genome's limit; the cell divides by itself`,
+    `  npx cell divide ${pool.hosts[0].url} --function forum   or divide by hand`,
+    `watch it happen on the live map: ${s.router.url}/`
+  ].join('\n')
+}
+
 export function formatWelcome (s: CellStatus): string {
   const lines = [`organism ${s.organism} is up: router on ${s.router.url}`, '', 'try:']
   for (const f of s.functions) lines.push(`  curl -H 'Host: ${f.domain}' ${s.router.url}${f.pathPrefix ?? '/'}`)

@@ -5,10 +5,12 @@ import { resolve } from 'node:path'
 import { setLogSink } from '../core/log.ts'
 import { startCell } from '../cell/cell.ts'
 import { prepareDemoGenome } from '../cell/demo.ts'
+import { demoPoolChoice, startDemoPool } from '../cell/demo-pool.ts'
+import type { DemoPool } from '../cell/demo-pool.ts'
 import { readTsigKey } from '../cell/dns-push.ts'
 import type { DnsPrimary } from '../cell/dns-push.ts'
 import type { CellPaths } from '../cell/paths.ts'
-import { formatWelcome, formatStatus } from './format.ts'
+import { formatDemoPool, formatWelcome, formatStatus } from './format.ts'
 import { cliError } from './errors.ts'
 import type { CliValues } from './main.ts'
 
@@ -41,6 +43,16 @@ export async function startCommand (values: CliValues, paths: CellPaths): Promis
     if (/ (warn|error) /.test(line)) process.stderr.write(line + '\n')
   })
   const genomeRepo = values.demo === true ? await prepareDemoGenome(paths) : resolve(values.genome ?? '.')
+  // The demo grows onto hosts of this machine; they end with it.
+  const pool = values.demo === true ? await startDemoPool(paths.root, demoPoolChoice(process.env.ORGANISM_DEMO_POOL)) : null
+  try {
+    return await runCell(values, paths, genomeRepo, pool)
+  } finally {
+    await pool?.close()
+  }
+}
+
+async function runCell (values: CliValues, paths: CellPaths, genomeRepo: string, pool: DemoPool | null): Promise<number> {
   const cell = await startCell({
     stateDir: paths.root,
     genomeRepo,
@@ -55,7 +67,8 @@ export async function startCommand (values: CliValues, paths: CellPaths): Promis
     identityFile: values.identity,
     // The demo stays on this machine; a real cell serves its network.
     routerHost: values.listen ?? (values.demo === true ? '127.0.0.1' : '0.0.0.0'),
-    apiPort: parsePort(values['api-port'], '--api-port') ?? 0
+    apiPort: parsePort(values['api-port'], '--api-port') ?? 0,
+    extraPool: pool ?? undefined
   })
   const onSignal = (): void => { void cell.stop() }
   process.once('SIGINT', onSignal)
@@ -69,6 +82,7 @@ export async function startCommand (values: CliValues, paths: CellPaths): Promis
   }
   console.log(formatStatus(cell.status()) + '\n')
   console.log(formatWelcome(cell.status()))
+  if (pool != null) console.log('\n' + formatDemoPool(pool, cell.status()))
   await cell.stopped
   console.log('cell stopped')
   return 0

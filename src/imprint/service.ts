@@ -108,8 +108,9 @@ export function startService (l: Layout, mode: ServiceMode, imprintId: string, w
     proc,
     record({ kind: 'path', path: l.pidFile }),
     record({ kind: 'path', path: l.outFile }),
-    // setsid: its own session, so logout (SIGHUP to the login session) does not reach it.
-    `(cd "$HOME" && setsid nohup /bin/sh ${sh(l.startScript)} > ${sh(l.outFile)} 2>&1 < /dev/null &)`
+    // setsid: its own session, so logout (SIGHUP to the login session) does not reach it. The redirections are on
+    // the subshell, so no shell in between (bash keeps one for the && list) holds the SSH channel open.
+    `(cd "$HOME" && setsid nohup /bin/sh ${sh(l.startScript)} &) > ${sh(l.outFile)} 2>&1 < /dev/null`
   ]
   if (withCron) {
     const line = `@reboot /bin/sh ${l.startScript} >> ${l.outFile} 2>&1 # organism-cell ${imprintId}`

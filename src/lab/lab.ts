@@ -23,6 +23,8 @@ export interface LabOptions {
   readonly mode?: LabMode
   /** Made by `lab up`: outlives this process and is left for `lab down`; no exit hooks. */
   readonly persistent?: boolean
+  /** The owner stops in order on SIGINT/SIGTERM and destroys the lab itself; it is still torn down at exit. */
+  readonly ownerHandlesSignals?: boolean
   /** Where lab records live (default stateRoot()). */
   readonly stateDir?: string
 }
@@ -112,7 +114,7 @@ export async function createLab (options: LabOptions): Promise<Lab> {
   let record: LabRecord = { version: 1, plan, owner, persistent: options.persistent === true, createdAt: new Date().toISOString(), hosts: {} }
   writeRecord(root, record)
   const lab = new LiveLab(record, root)
-  if (!record.persistent) remember(lab)
+  if (!record.persistent) remember(lab, options.ownerHandlesSignals !== true)
   try {
     mkdirSync(join(dir, 'home'), { recursive: true, mode: 0o755 })
     mkdirSync(join(dir, 'client'), { recursive: true, mode: 0o700 })

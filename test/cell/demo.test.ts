@@ -17,7 +17,8 @@ after(async () => {
 })
 
 async function startDemo (): Promise<{ cell: CellProcess, status: CellStatus }> {
-  const cell = spawnCell(['start', '--demo', '--state', state, '--port', '0', '--dns-port', '0'])
+  // No demo pool here: this test kills the cell with -9, which would leave the pool's sshd hosts for the next start.
+  const cell = spawnCell(['start', '--demo', '--state', state, '--port', '0', '--dns-port', '0'], { ORGANISM_DEMO_POOL: 'none' })
   cells.push(cell)
   const status = await waitFor('all demo functions running', async () => {
     if (cell.child.exitCode != null) throw new Error(`cell exited: ${cell.output()}`)
