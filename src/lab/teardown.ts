@@ -69,6 +69,8 @@ export function teardownPlan (plan: LabPlan, sshdPids: readonly number[] = []): 
     runSync(['ip', 'link', 'del', plan.rootLink])
     for (const user of users) {
       if (!userIds([user]).has(user)) continue
+      // A host's crontab (an imprinted cell's @reboot line) lives outside its home; userdel leaves it behind.
+      runSync(['rm', '-f', `/var/spool/cron/crontabs/${user}`])
       // Another lab may hold the passwd lock for a moment; userdel then exits non-zero and is retried.
       for (let attempt = 0; attempt < 20; attempt++) {
         if (runSync(['userdel', user]).code === 0 || !userIds([user]).has(user)) break

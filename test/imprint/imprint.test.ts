@@ -9,6 +9,15 @@ import { makeFixture } from './fixture.ts'
 import type { Fixture } from './fixture.ts'
 
 const claimant = { organism: 'imprinted', cell: 'parent-cell' }
+const hasCrontab = ((): boolean => { try { execFileSync('sh', ['-c', 'command -v crontab'], { stdio: 'ignore' }); return true } catch { return false } })()
+
+async function waitUntil (what: string, probe: () => Promise<boolean>, tries = 150): Promise<void> {
+  for (let i = 0; i < tries; i++) {
+    if (await probe().catch(() => false)) return
+    await new Promise((r) => setTimeout(r, 200))
+  }
+  throw new Error(`timed out waiting until ${what}`)
+}
 
 function options (fx: Fixture, name: string, address: string, over: Partial<ImprintOptions> = {}): ImprintOptions {
   return {
@@ -115,5 +124,21 @@ test('imprint on lab hosts', { skip: !isRoot && 'the netns lab needs root', time
     const keyLine = key.split('\n')[1]
     const grep = await lab.exec('h1', ['sh', '-c', `grep -rlF '${keyLine}' "$HOME" 2>/dev/null; true`])
     assert.equal(grep.stdout.trim(), '')
+  })
+
+  await t.test('a reboot: with crontab on the host, the @reboot line brings the cell back and it rejoins', { skip: !hasCrontab && 'no crontab here (Debian: apt-get install cron)' }, async () => {
+    const cron = (await hostState(lab, 'h1')).cron
+    const line = cron.split('\n').find((l) => l.startsWith('@reboot '))
+    assert.ok(line != null, `an @reboot line: ${cron}`)
+    const before = (await lab.exec('h1', ['sh', '-c', 'cat "$HOME/.organism/cell.pid"'])).stdout.trim()
+    // What a reboot does to the user's processes (sshd sessions aside), then what cron does at boot.
+    await lab.exec('h1', ['sh', '-c', `pkill -KILL -u ${h1.user} -f '.organism/runtime/node|server.mjs'; sleep 0.5`], { user: 'root' })
+    await lab.exec('h1', ['sh', '-c', `${line.replace(/^@reboot /, '').replace(/ #.*$/, '')} &`])
+    const parentSees = async (): Promise<boolean> => (await fx.parentStatus()).members.some((m) => m.name === 'c1' && m.liveness === 'alive')
+    await waitUntil('the rebooted cell runs again', async () => {
+      const now = (await lab.exec('h1', ['sh', '-c', 'cat "$HOME/.organism/cell.pid"'])).stdout.trim()
+      return now !== before && now !== '' && (await lab.exec('h1', ['sh', '-c', `kill -0 ${now}`])).code === 0
+    })
+    await waitUntil('the parent sees it alive', parentSees)
   })
 })
