@@ -134,14 +134,15 @@ export async function startCell (opts: CellOptions): Promise<Cell> {
 
     const report = () => organismReport(organism.self, organism.cells(), organism.sync.placements(), organism.events.list())
     const domains = new Map(genome.functions.map((f) => [f.name, f.domain]))
+    const allCells = new Set(genome.functions.filter((f) => f.dns === 'all-cells').map((f) => f.name))
     let dns: DnsServer | null = null
     const dnsPort = opts.dnsPort ?? genome.dnsPort ?? 5300
-    dns = createDnsServer({ port: dnsPort, host: opts.routerHost ?? '0.0.0.0', view: () => zoneView(genome.zone, report(), domains) })
+    dns = createDnsServer({ port: dnsPort, host: opts.routerHost ?? '0.0.0.0', view: () => zoneView(genome.zone, report(), domains, allCells) })
     await dns.start()
     const dnsServer = dns
     cleanups.push(() => dnsServer.stop())
     if (opts.dnsPrimary != null) {
-      const pusher = createDnsPusher(opts.dnsPrimary, () => zoneView(genome.zone, report(), domains))
+      const pusher = createDnsPusher(opts.dnsPrimary, () => zoneView(genome.zone, report(), domains, allCells))
       organism.onChange(pusher.poke)
       cleanups.push(async () => { pusher.stop() })
     }

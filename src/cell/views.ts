@@ -60,7 +60,7 @@ export function organismReport (self: string, cells: readonly CellView[], placem
  * The zone every cell answers. The serial is Σ(2·epoch + moving): each step of a move (serving → moving →
  * the new owner's epoch) raises it, and every cell that has the same placements computes the same number.
  */
-export function zoneView (zone: string, report: OrganismReport, domains: ReadonlyMap<string, string>): ZoneView {
+export function zoneView (zone: string, report: OrganismReport, domains: ReadonlyMap<string, string>, allCells: ReadonlySet<string> = new Set()): ZoneView {
   const live = report.members.filter((m) => m.liveness !== 'dead' && m.address != null)
   const byId = new Map(report.members.map((m) => [m.id, m]))
   return {
@@ -73,7 +73,9 @@ export function zoneView (zone: string, report: OrganismReport, domains: Readonl
       const owner = byId.get(p.owner)
       if (domain == null) return []
       // A function whose owner is gone still resolves to the live cells: any of them answers 503 with Retry-After.
-      const addresses = owner != null && owner.liveness !== 'dead' && owner.address != null ? [owner.address] : live.map((m) => m.address as string)
+      // `dns: all-cells` always does: clients spread over every cell, which forwards to the owner.
+      const ownerUp = owner != null && owner.liveness !== 'dead' && owner.address != null
+      const addresses = ownerUp && !allCells.has(p.fn) ? [owner.address as string] : live.map((m) => m.address as string)
       return [{ domain, addresses }]
     }),
     nameservers: live.map((m) => ({ name: `${m.name}.${zone}`, addresses: [m.address as string] }))

@@ -4,7 +4,8 @@ import type { FunctionSpec } from './types.ts'
 import { describe, find, readBoolean, readInteger, readMap, readString, report, scalar, type Entry, type WalkContext } from './yaml-walk.ts'
 import { NAME_RE, readDnsName, readRelativePath, type ExistsCheck } from './fields.ts'
 
-export const FUNCTION_FIELDS = ['code', 'setup', 'start', 'port', 'health', 'stateful', 'domain', 'path', 'env'] as const
+export const FUNCTION_FIELDS = ['code', 'setup', 'start', 'port', 'health', 'stateful', 'domain', 'path', 'env', 'dns'] as const
+export const DNS_MODES = ['owner', 'all-cells'] as const
 /** The cell sets these for every function; letting the genome override them would break routing or data moves. */
 export const RESERVED_ENV = ['PORT', 'DATA_DIR'] as const
 const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/
@@ -35,6 +36,14 @@ function readPathPrefix (ctx: WalkContext, e: Entry | undefined): string | null 
     if (segments.every(s => PATH_SEGMENT_RE.test(s) && s !== '.' && s !== '..')) return v
   }
   report(ctx, e.valueAt, e.field, 'a path prefix like "/api" ("/" then segments of letters, digits, . _ ~ -, no trailing "/")', describe(e.value))
+  return null
+}
+
+function readDnsMode (ctx: WalkContext, e: Entry | undefined): FunctionSpec['dns'] | null {
+  if (e == null) return 'owner'
+  const v = scalar(e)
+  if (v === 'owner' || v === 'all-cells') return v
+  report(ctx, e.valueAt, e.field, '"owner" (its owner\'s address) or "all-cells" (every live cell\'s; any cell forwards)', describe(e.value))
   return null
 }
 
@@ -94,10 +103,11 @@ function readFunction (ctx: WalkContext, name: string, e: Entry, input: Function
   const domain = domainEntry == null ? (input.zone == null ? null : `${name}.${input.zone}`) : readDnsName(ctx, domainEntry)
   const pathPrefix = readPathPrefix(ctx, get('path'))
   const env = readEnv(ctx, get('env'))
+  const dns = readDnsMode(ctx, get('dns'))
 
-  const complete = ctx.problems.length === before && start != null && code != null && domain != null && stateful != null
+  const complete = ctx.problems.length === before && start != null && code != null && domain != null && stateful != null && dns != null
   return {
-    spec: complete ? { name, code, codeDir: join(input.root, code), setup, start, port, health, stateful, domain, pathPrefix, env } : null,
+    spec: complete ? { name, code, codeDir: join(input.root, code), setup, start, port, health, stateful, domain, pathPrefix, env, dns: dns as FunctionSpec['dns'] } : null,
     port,
     portAt: portEntry?.valueAt ?? e.keyAt,
     route: domain == null ? null : `${domain}${pathPrefix ?? ''}`,

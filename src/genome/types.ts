@@ -23,6 +23,8 @@ export interface FunctionSpec {
   readonly pathPrefix: string | null
   /** Extra environment for the process. */
   readonly env: Readonly<Record<string, string>>
+  /** What DNS answers for its domain: the owner's address, or every live cell's (any cell forwards to the owner). */
+  readonly dns: 'owner' | 'all-cells'
 }
 
 export interface DivisionLimits {

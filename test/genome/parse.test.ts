@@ -45,6 +45,7 @@ test('a valid genome parses with defaults applied', () => {
     '  web:',
     '    start: node web.js',
     '    health: /ready',
+    '    dns: all-cells',
     'division:',
     '  requests_per_second: 200',
     '  distinct_users: 1000',
@@ -67,11 +68,11 @@ test('a valid genome parses with defaults applied', () => {
       {
         name: 'catalog', code: 'functions/catalog', codeDir: '/srv/genome/functions/catalog', setup: 'npm install --omit=dev',
         start: 'node server.js', port: 9001, health: '/health', stateful: true, domain: 'catalog.campus.test', pathPrefix: '/api',
-        env: { MODE: 'prod', WORKERS: '4', DEBUG: 'false' }
+        env: { MODE: 'prod', WORKERS: '4', DEBUG: 'false' }, dns: 'owner'
       },
       {
         name: 'web', code: 'functions/web', codeDir: '/srv/genome/functions/web', setup: null, start: 'node web.js', port: null,
-        health: '/ready', stateful: false, domain: 'web.campus.test', pathPrefix: null, env: {}
+        health: '/ready', stateful: false, domain: 'web.campus.test', pathPrefix: null, env: {}, dns: 'all-cells'
       }
     ],
     division: {
@@ -119,6 +120,7 @@ const bad: BadCase[] = [
   { name: 'path prefix with trailing slash', text: web('start: a', 'path: /api/'), field: 'functions.web.path', line: 6, column: 11 },
   { name: 'path prefix with ..', text: web('start: a', 'path: /api/../x'), field: 'functions.web.path', line: 6, column: 11 },
   { name: 'stateful as "yes"', text: web('start: a', 'stateful: yes'), field: 'functions.web.stateful', line: 6, column: 15, says: 'expected true or false, found "yes"' },
+  { name: 'dns mode that is not owner or all-cells', text: web('start: a', 'dns: everyone'), field: 'functions.web.dns', line: 6, column: 10, says: 'found "everyone"' },
   { name: 'env value that is a map', text: web('start: a', 'env:', '  DB: { host: x }'), field: 'functions.web.env.DB', line: 7, column: 11, says: 'found a map' },
   { name: 'env overriding PORT', text: web('start: a', 'env: { PORT: 1 }'), field: 'functions.web.env.PORT', line: 6, column: 12 },
   { name: 'code outside the genome', text: web('start: a', 'code: ../elsewhere'), field: 'functions.web.code', line: 6, column: 11 },

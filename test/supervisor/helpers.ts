@@ -28,6 +28,7 @@ export function fnSpec (name: string, over: Partial<FunctionSpec> = {}): Functio
     health: '/health',
     stateful: false,
     domain: `${name}.test.organism`,
+    dns: 'owner',
     pathPrefix: null,
     env: {},
     ...over
