@@ -32,7 +32,19 @@ test('no ack by probeTimeout: k indirect probes; none by the end of the interval
   assert.ok(req.every((r) => r.msg.t === 'ping-req' && r.msg.target === ping.to && r.to !== ping.to && r.to !== 'a'))
   const end = step(d, { type: 'tick' }, 300).actions
   assert.deepEqual(end.find((x) => x.type === 'status'), { type: 'status', id: ping.to, status: 'suspect', inc: 0 })
-  assert.equal(d.lhm, 1, 'no nacks came back either: local health worsens')
+  assert.equal(d.lhm, 3, 'none of the three nacks came back either: local health worsens by each')
+})
+
+test('local health (Lifeguard): a refutation worsens it; a failed probe whose helpers all nacked does not', () => {
+  const e = det('e')
+  step(e, { type: 'gossip', from: 'b', m: [{ id: 'e', s: 'suspect', inc: 0, from: 'b' }] }, 0)
+  assert.equal(e.lhm, 1, 'being suspected hints that we are the slow one')
+  const d = det('a')
+  step(d, { type: 'tick' }, 0)
+  const helpers = sends(step(d, { type: 'tick' }, 150).actions)
+  for (const h of helpers) step(d, { type: 'message', from: h.to, msg: { t: 'nack', seq: h.msg.seq } }, 200)
+  step(d, { type: 'tick' }, 300)
+  assert.equal(d.lhm, 0, 'every helper reached us: only the target is silent')
 })
 
 test('a slow member whose ack arrives after probeTimeout but within the interval stays alive', () => {
