@@ -127,6 +127,12 @@ function apply (st: DetectorState, u: MemberUpdate, now: number, actions: SwimAc
       st.lhm = Math.min(st.opts.maxLocalHealth, st.lhm + 1)
       enqueue(st, { id: st.self, s: 'alive', inc: st.inc, from: st.self })
       actions.push({ type: 'refute', inc: st.inc })
+    } else if (u.s !== 'alive' && u.from !== st.self) {
+      // u.from holds us suspect or dead at an incarnation we already refuted (it was cut off when we did,
+      // and that news is spent): nothing we send would say so again, so tell it the current one directly.
+      const current = { id: st.self, s: 'alive' as const, inc: st.inc, from: st.self }
+      enqueue(st, current)
+      send(actions, u.from, { t: 'ping', seq: ++st.seq, m: [current] })
     }
     return
   }

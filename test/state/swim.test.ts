@@ -109,6 +109,20 @@ test('a dead cell that comes back hears it was buried, and rejoins with a higher
   assert.deepEqual(livenessOf(a, 'e'), { status: 'alive', inc: 4 })
 })
 
+test('a cell held dead at an incarnation it already refuted tells the holder its current one (no stalemate after a heal)', () => {
+  // b refuted a suspicion (incarnation 1) while a was cut off; a buried b at 0 and its reconnect ping says so.
+  const b = det('b')
+  step(b, { type: 'gossip', from: 'c', m: [{ id: 'b', s: 'suspect', inc: 0, from: 'c' }] }, 0)
+  assert.equal(b.inc, 1)
+  b.queue = [] // long ago: the refutation has been sent its number of times
+  const a = det('a')
+  step(a, { type: 'gossip', from: 'a', m: [{ id: 'b', s: 'dead', inc: 0, from: 'a' }] }, 0)
+  const out = step(b, { type: 'message', from: 'a', msg: { t: 'ping', seq: 9, m: [{ id: 'b', s: 'dead', inc: 0, from: 'a' }] } }, 10).actions
+  assert.equal(b.inc, 1, 'an old notice is not refuted again')
+  for (const s of sends(out).filter((x) => x.to === 'a')) step(a, { type: 'message', from: 'b', msg: s.msg }, 11)
+  assert.deepEqual(livenessOf(a, 'b'), { status: 'alive', inc: 1 })
+})
+
 test('dead is final for its incarnation: a stale alive or suspect does not revive it', () => {
   const a = det('a')
   step(a, { type: 'gossip', from: 'b', m: [{ id: 'e', s: 'dead', inc: 2, from: 'b' }] }, 0)
