@@ -46,18 +46,27 @@ export async function serveRequest (ctx: RpcContext, stream: Stream, connection:
   }
 }
 
+/** Our own errors pass through; a DOMException's numeric `code` (TimeoutError is 23) is not one of them. */
+export function isPeersError (err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code
+  return typeof code === 'string' && code.startsWith('PEERS_')
+}
+
 /** Sends one request on an opened stream and returns the answer body, or throws PEERS_REQUEST_FAILED with the remote code. */
 export async function sendRequest (ctx: RpcContext, open: (signal: AbortSignal) => Promise<Stream>, to: string, protocol: string, body: Uint8Array, signal?: AbortSignal): Promise<Uint8Array> {
   if (!ctx.isMember(to)) throw peersError('PEERS_NOT_MEMBER', `${to} is not a member`)
   if (body.byteLength > ctx.maxBytes) throw peersError('PEERS_MESSAGE_TOO_LARGE', `request of ${body.byteLength} bytes exceeds the ${ctx.maxBytes}-byte limit`)
   const bounded = AbortSignal.any([AbortSignal.timeout(ctx.timeoutMs), ...(signal != null ? [signal] : [])])
   let response
+  let stream: Stream | undefined
   try {
-    const stream = await open(bounded)
+    stream = await open(bounded)
     await writeFrame(stream, body, ctx.maxBytes, bounded)
     response = parseResponse(await readFrame(stream, ctx.maxBytes + 1, bounded))
   } catch (err) {
-    if ((err as { code?: string }).code?.startsWith('PEERS_') === true) throw err
+    // A stream left open after a timeout lingers on its connection (and counts against its stream limit).
+    stream?.abort(err as Error)
+    if (isPeersError(err)) throw err
     throw peersError('PEERS_REQUEST_FAILED', `request to ${to} on ${protocol} failed: ${(err as Error).message}`, { cause: err })
   }
   if (!response.ok) throw peersError('PEERS_REQUEST_FAILED', `${to} answered ${response.code}: ${response.message}`, { details: { remoteCode: response.code } })

@@ -20,16 +20,19 @@ export interface SwimOptions {
   reconnectChance: number
 }
 
+// memberlist's LAN timing, not tighter: on a loaded host (the lab on two busy cores) a state message
+// (a new libp2p stream: one negotiation round trip, then the frame) took 200-250 ms one way at the
+// median and ~1 s at p90, so a 150 ms probe timeout suspected every member every few seconds.
 export const defaultSwimOptions: SwimOptions = {
-  probeIntervalMs: 300,
-  probeTimeoutMs: 150,
+  probeIntervalMs: 1000,
+  probeTimeoutMs: 500,
   indirectChecks: 3,
-  suspicionMinMs: 1000,
-  suspicionMaxMs: 3000,
+  suspicionMinMs: 1500,
+  suspicionMaxMs: 5000,
   retransmitMult: 4,
   maxPiggyback: 8,
-  maxLocalHealth: 4,
-  reconnectChance: 0.15
+  maxLocalHealth: 8,
+  reconnectChance: 0.3
 }
 
 export interface MemberUpdate { id: string, s: Liveness, inc: number, from: string }
@@ -120,8 +123,16 @@ function apply (st: DetectorState, u: MemberUpdate, now: number, actions: SwimAc
   if (u.id === st.self) {
     if (u.s !== 'alive' && u.inc >= st.inc) {
       st.inc = u.inc + 1
+      // Lifeguard: being suspected hints that we are the slow one, so probe others less eagerly.
+      st.lhm = Math.min(st.opts.maxLocalHealth, st.lhm + 1)
       enqueue(st, { id: st.self, s: 'alive', inc: st.inc, from: st.self })
       actions.push({ type: 'refute', inc: st.inc })
+    } else if (u.s !== 'alive' && u.from !== st.self) {
+      // u.from holds us suspect or dead at an incarnation we already refuted (it was cut off when we did,
+      // and that news is spent): nothing we send would say so again, so tell it the current one directly.
+      const current = { id: st.self, s: 'alive' as const, inc: st.inc, from: st.self }
+      enqueue(st, current)
+      send(actions, u.from, { t: 'ping', seq: ++st.seq, m: [current] })
     }
     return
   }
@@ -207,8 +218,10 @@ function onTick (st: DetectorState, now: number, actions: SwimAction[]): void {
     }
     if (now >= p.sentAt + o.probeIntervalMs * scale) {
       st.probe = null
-      // Lifeguard: missing nacks mean our own links or scheduler are slow, so probe less eagerly.
-      if (p.nacks < p.expected) st.lhm = Math.min(o.maxLocalHealth, st.lhm + 1)
+      // Lifeguard: each missing nack (or no helper at all) hints that our own links or scheduler are slow,
+      // so probe less eagerly; all nacks back means the helpers reached us and only the target is silent.
+      const missing = p.expected === 0 ? 1 : p.expected - p.nacks
+      st.lhm = Math.min(o.maxLocalHealth, st.lhm + missing)
       const cur = livenessOf(st, p.target)
       if (cur.status !== 'dead') apply(st, { id: p.target, s: 'suspect', inc: cur.inc, from: st.self }, now, actions)
     }

@@ -32,7 +32,19 @@ test('no ack by probeTimeout: k indirect probes; none by the end of the interval
   assert.ok(req.every((r) => r.msg.t === 'ping-req' && r.msg.target === ping.to && r.to !== ping.to && r.to !== 'a'))
   const end = step(d, { type: 'tick' }, 300).actions
   assert.deepEqual(end.find((x) => x.type === 'status'), { type: 'status', id: ping.to, status: 'suspect', inc: 0 })
-  assert.equal(d.lhm, 1, 'no nacks came back either: local health worsens')
+  assert.equal(d.lhm, 3, 'none of the three nacks came back either: local health worsens by each')
+})
+
+test('local health (Lifeguard): a refutation worsens it; a failed probe whose helpers all nacked does not', () => {
+  const e = det('e')
+  step(e, { type: 'gossip', from: 'b', m: [{ id: 'e', s: 'suspect', inc: 0, from: 'b' }] }, 0)
+  assert.equal(e.lhm, 1, 'being suspected hints that we are the slow one')
+  const d = det('a')
+  step(d, { type: 'tick' }, 0)
+  const helpers = sends(step(d, { type: 'tick' }, 150).actions)
+  for (const h of helpers) step(d, { type: 'message', from: h.to, msg: { t: 'nack', seq: h.msg.seq } }, 200)
+  step(d, { type: 'tick' }, 300)
+  assert.equal(d.lhm, 0, 'every helper reached us: only the target is silent')
 })
 
 test('a slow member whose ack arrives after probeTimeout but within the interval stays alive', () => {
@@ -95,6 +107,20 @@ test('a dead cell that comes back hears it was buried, and rejoins with a higher
   assert.deepEqual(r, [{ type: 'refute', inc: 4 }])
   step(a, { type: 'gossip', from: 'e', m: [e.queue[0].u] }, 12)
   assert.deepEqual(livenessOf(a, 'e'), { status: 'alive', inc: 4 })
+})
+
+test('a cell held dead at an incarnation it already refuted tells the holder its current one (no stalemate after a heal)', () => {
+  // b refuted a suspicion (incarnation 1) while a was cut off; a buried b at 0 and its reconnect ping says so.
+  const b = det('b')
+  step(b, { type: 'gossip', from: 'c', m: [{ id: 'b', s: 'suspect', inc: 0, from: 'c' }] }, 0)
+  assert.equal(b.inc, 1)
+  b.queue = [] // long ago: the refutation has been sent its number of times
+  const a = det('a')
+  step(a, { type: 'gossip', from: 'a', m: [{ id: 'b', s: 'dead', inc: 0, from: 'a' }] }, 0)
+  const out = step(b, { type: 'message', from: 'a', msg: { t: 'ping', seq: 9, m: [{ id: 'b', s: 'dead', inc: 0, from: 'a' }] } }, 10).actions
+  assert.equal(b.inc, 1, 'an old notice is not refuted again')
+  for (const s of sends(out).filter((x) => x.to === 'a')) step(a, { type: 'message', from: 'b', msg: s.msg }, 11)
+  assert.deepEqual(livenessOf(a, 'b'), { status: 'alive', inc: 1 })
 })
 
 test('dead is final for its incarnation: a stale alive or suspect does not revive it', () => {
