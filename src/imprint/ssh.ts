@@ -80,7 +80,7 @@ export class SshExecutor implements Executor {
       if (seen != null && options.fingerprint == null && options.acceptKey?.(seen) !== true) {
         throw imprintError('IMPRINT_HOST_KEY_UNKNOWN', `${name} shows host key ${seen}, which is not pinned`, { details: { seen } })
       }
-      if ((err as { code?: string }).code?.startsWith('IMPRINT_') === true) throw err
+      if (String((err as { code?: unknown }).code ?? '').startsWith('IMPRINT_')) throw err
       throw imprintError('IMPRINT_CONNECT', `cannot connect to ${name}: ${(err as Error).message}`, { cause: err })
     }
     log.debug('connected', { host: name, fingerprint: seen })
