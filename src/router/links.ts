@@ -1,13 +1,15 @@
 // Long-lived peer-link streams per owner cell, reused with HTTP/1.1 keep-alive, so that a forwarded request
 // does not pay a stream open, a protocol negotiation and a fresh connection into the owner's router each time.
 import { Agent } from 'node:http'
-import type { ClientRequest, ClientRequestArgs } from 'node:http'
+import type { ClientRequestArgs } from 'node:http'
+import { performance } from 'node:perf_hooks'
 import type { Duplex } from 'node:stream'
 
 export interface LinkOptions {
   /**
-   * A stream left idle this long is closed. Below the owner router's keepAliveTimeout (30 s), so that we, not the
-   * owner, close it: a request racing the owner's close would fail on a stream that looked usable.
+   * A stream left idle this long is closed (checked every idleMs / 2). 1.5 x idleMs stays below the owner router's
+   * keepAliveTimeout (30 s), so that we, not the owner, close it: a request racing the owner's close would fail on
+   * a stream that looked usable.
    */
   idleMs: number
   /** Idle streams kept per owner cell; more concurrent requests open more streams, closed once done. */
@@ -23,14 +25,13 @@ const socketShims = { ref () {}, unref () {}, setKeepAlive () {}, setNoDelay () 
 class LinkAgent extends Agent {
   open: () => Promise<Duplex>
   opened = 0
-  private readonly idleMs: number
-  private readonly timers = new WeakMap<Duplex, NodeJS.Timeout>()
+  /** When each idle stream went idle; a sweep closes the old ones (no timer per request). */
+  private readonly idleSince = new WeakMap<Duplex, number>()
 
   constructor (open: () => Promise<Duplex>, opts: LinkOptions) {
-    // lifo: the most recently used streams stay warm, the others reach idleMs and close.
+    // lifo: the most recently used streams stay warm, the others go idle long enough to be closed.
     super({ keepAlive: true, maxFreeSockets: opts.maxIdle, scheduling: 'lifo' })
     this.open = open
-    this.idleMs = opts.idleMs
   }
 
   createConnection (_opts: ClientRequestArgs, done?: (err: Error | null, link: Duplex) => void): undefined {
@@ -39,23 +40,22 @@ class LinkAgent extends Agent {
       Object.assign(link, socketShims)
       // The owner closed its side: never hand this stream to another request (a net.Socket ends itself the same way).
       link.once('end', () => { link.destroy() })
-      link.on('close', () => { clearTimeout(this.timers.get(link)) })
       done?.(null, link)
     }, (err: Error) => { done?.(err, undefined as never) })
     return undefined
   }
 
-  // Our own idle timer instead of Node's socket timeout, which a stream does not have.
+  // Instead of Node's socket timeout, which a stream does not have.
   keepSocketAlive (link: Duplex): boolean {
-    const timer = setTimeout(() => { link.destroy() }, this.idleMs)
-    timer.unref()
-    this.timers.set(link, timer)
+    this.idleSince.set(link, performance.now())
     return true
   }
 
-  reuseSocket (link: Duplex, req: ClientRequest): void {
-    clearTimeout(this.timers.get(link))
-    super.reuseSocket(link, req)
+  closeIdle (olderThanMs: number): void {
+    const before = performance.now() - olderThanMs
+    for (const list of Object.values(this.freeSockets)) {
+      for (const link of [...(list ?? [])]) if ((this.idleSince.get(link) ?? 0) <= before) link.destroy()
+    }
   }
 
   /** True when the agent holds no stream and no waiting request: it can be dropped. */
@@ -68,7 +68,14 @@ class LinkAgent extends Agent {
 export class RemoteLinks {
   private readonly agents = new Map<string, LinkAgent>()
   private readonly opts: LinkOptions
-  constructor (opts: Partial<LinkOptions> = {}) { this.opts = { ...defaultLinkOptions, ...opts } }
+  private readonly timer: NodeJS.Timeout
+
+  constructor (opts: Partial<LinkOptions> = {}) {
+    this.opts = { ...defaultLinkOptions, ...opts }
+    // A stream is closed between idleMs and 1.5 x idleMs after its last request.
+    this.timer = setInterval(() => { this.closeIdle() }, this.opts.idleMs / 2)
+    this.timer.unref()
+  }
 
   agent (cell: string, open: () => Promise<Duplex>): Agent {
     let a = this.agents.get(cell)
@@ -81,13 +88,17 @@ export class RemoteLinks {
   /** Streams opened so far to a cell (for tests and metrics). */
   opened (cell: string): number { return this.agents.get(cell)?.opened ?? 0 }
 
-  /** Drops pools with nothing in them, so that cells that left do not accumulate. */
-  sweep (): void {
-    for (const [cell, a] of this.agents) if (a.empty()) { a.destroy(); this.agents.delete(cell) }
+  /** Closes streams idle for idleMs, and drops pools left empty, so that cells that left do not accumulate. */
+  closeIdle (): void {
+    for (const [cell, a] of this.agents) {
+      a.closeIdle(this.opts.idleMs)
+      if (a.empty()) { a.destroy(); this.agents.delete(cell) }
+    }
   }
 
   /** Closes every pooled stream, idle or busy (the router calls this after its drain). */
   close (): void {
+    clearInterval(this.timer)
     for (const a of this.agents.values()) a.destroy()
     this.agents.clear()
   }

@@ -3,7 +3,6 @@ import net from 'node:net'
 import { request as httpRequest } from 'node:http'
 import type { IncomingMessage, ServerResponse, OutgoingHttpHeaders } from 'node:http'
 import type { Duplex } from 'node:stream'
-import { pipeline } from 'node:stream/promises'
 import type { RemoteLinks } from './links.ts'
 
 /** Marks a request that already crossed one peer link: the receiving router serves it locally or fails, never forwards again. */
@@ -60,14 +59,18 @@ export function forwardRequest (links: RemoteLinks, up: RemoteUpstream, req: Inc
       // Nothing is written before this point, so a stream that died while idle costs no part of the body.
       if (link.destroyed || !link.writable) { outgoing.destroy(new Error('pooled peer-link stream was closed')); return }
       bodyStarted = true
-      pipeline(req, outgoing).catch(() => { outgoing.destroy() })
+      req.pipe(outgoing)
+      req.on('error', () => { outgoing.destroy() })
     })
     outgoing.on('response', (answer) => {
       answered = true
       const out: OutgoingHttpHeaders = {}
       for (const [k, v] of Object.entries(answer.headers)) if (!hopByHop.has(k) && v != null) out[k] = v
       res.writeHead(answer.statusCode ?? 502, answer.statusMessage, out)
-      pipeline(answer, res).catch(() => { outgoing.destroy() })
+      // pipe, not pipeline: pipeline builds an AbortController (and a DOMException) per call, a cost on every request.
+      // A client that leaves is handled by res 'close' above; an answer cut short cuts the client's connection.
+      answer.pipe(res)
+      answer.on('error', (err) => { res.destroy(err) })
     })
     outgoing.on('error', (err) => {
       if (!answered && !res.destroyed && outgoing.reusedSocket && (replayable || !bodyStarted) && n < MAX_ATTEMPTS) { attempt(n + 1); return }

@@ -263,7 +263,7 @@ export function createRouter (opts: RouterOptions): Router {
       const addr = server.address()
       port = typeof addr === 'object' && addr != null ? addr.port : opts.port
       server.on('error', (err) => { log.error('server error', { err }) })
-      sweepTimer = setInterval(() => { pools.sweep(clock.now(), 10 * 60_000); links.sweep() }, 60_000)
+      sweepTimer = setInterval(() => { pools.sweep(clock.now(), 10 * 60_000) }, 60_000)
       sweepTimer.unref()
       log.info(`listening on ${host}:${port}`)
     },
