@@ -39,7 +39,7 @@ function hasBody (req: IncomingMessage): boolean {
  * Streams the request to the owner and its answer back, on a pooled keep-alive stream. The remote router already
  * adds the function's X-Forwarded-* view; we pass the client's own so it is not lost at the second hop.
  * A pooled stream that turns out broken before any answer is retried only when that cannot run the request twice:
- * a bodiless idempotent request, or one whose body had not started (the stream was found dead when handed out).
+ * a bodiless idempotent request, or one of which nothing was written (the stream was found dead when handed out).
  */
 export function forwardRequest (links: RemoteLinks, up: RemoteUpstream, req: IncomingMessage, res: ServerResponse, self: string, forwarded: Record<string, string>, onError: (err: Error) => void): void {
   const headers = forwardHeaders(req, self, forwarded)
@@ -50,15 +50,15 @@ export function forwardRequest (links: RemoteLinks, up: RemoteUpstream, req: Inc
   res.on('close', () => { if (!res.writableFinished) current?.destroy() })
 
   const attempt = (n: number): void => {
-    let bodyStarted = false
+    let sent = false
     let answered = false
     const outgoing = httpRequest({ method: req.method, path: req.url, headers, agent })
     current = outgoing
     outgoing.on('socket', (link: Duplex) => {
-      if (bodyless) return
-      // Nothing is written before this point, so a stream that died while idle costs no part of the body.
+      // Nothing is written before this point, so a stream that died while idle costs no part of the request.
       if (link.destroyed || !link.writable) { outgoing.destroy(new Error('pooled peer-link stream was closed')); return }
-      bodyStarted = true
+      sent = true
+      if (bodyless) return
       req.pipe(outgoing)
       req.on('error', () => { outgoing.destroy() })
     })
@@ -73,10 +73,11 @@ export function forwardRequest (links: RemoteLinks, up: RemoteUpstream, req: Inc
       answer.on('error', (err) => { res.destroy(err) })
     })
     outgoing.on('error', (err) => {
-      if (!answered && !res.destroyed && outgoing.reusedSocket && (replayable || !bodyStarted) && n < MAX_ATTEMPTS) { attempt(n + 1); return }
+      if (!answered && !res.destroyed && outgoing.reusedSocket && (replayable || !sent) && n < MAX_ATTEMPTS) { attempt(n + 1); return }
       if (!res.headersSent) onError(err)
       else res.destroy(err)
     })
+    // Buffered until a stream is assigned, and written only if it passes the check above.
     if (bodyless) outgoing.end()
   }
   attempt(1)

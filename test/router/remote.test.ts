@@ -133,6 +133,13 @@ test('a pooled stream that breaks on use: GET is retried on a fresh stream, a PO
   assert.match(post.body.toString(), /could not be reached over the peer link/)
   assert.equal(s.owners[0].seen(), 2, 'the POST reached nobody and was not sent again')
   assert.equal(s.opened(), 2)
+
+  // Without a body too: its head went out, so it may have run.
+  assert.equal((await get(s.forwarder.port)).status, 200)
+  breakPooled()
+  const empty = await send(s.forwarder.port, { method: 'POST', path: '/ping', headers: { host: HOST } })
+  assert.equal(empty.status, 502)
+  assert.equal(s.owners[0].seen(), 3)
 })
 
 test('a pooled stream found closed when handed out: a POST goes on a fresh stream, since none of it was sent', async (t) => {
