@@ -24,7 +24,8 @@ const socketShims = { ref () {}, unref () {}, setKeepAlive () {}, setNoDelay () 
 /** One owner cell's pool: a keep-alive http.Agent whose "connections" are member streams. */
 class LinkAgent extends Agent {
   open: () => Promise<Duplex>
-  opened = 0
+  /** Streams being opened: not yet in the agent's lists, but a request waits for each. */
+  private opening = 0
   /** When each idle stream went idle; a sweep closes the old ones (no timer per request). */
   private readonly idleSince = new WeakMap<Duplex, number>()
 
@@ -35,13 +36,14 @@ class LinkAgent extends Agent {
   }
 
   createConnection (_opts: ClientRequestArgs, done?: (err: Error | null, link: Duplex) => void): undefined {
+    this.opening++
     this.open().then((link) => {
-      this.opened++
+      this.opening--
       Object.assign(link, socketShims)
       // The owner closed its side: never hand this stream to another request (a net.Socket ends itself the same way).
       link.once('end', () => { link.destroy() })
       done?.(null, link)
-    }, (err: Error) => { done?.(err, undefined as never) })
+    }, (err: Error) => { this.opening--; done?.(err, undefined as never) })
     return undefined
   }
 
@@ -60,7 +62,9 @@ class LinkAgent extends Agent {
 
   /** True when the agent holds no stream and no waiting request: it can be dropped. */
   empty (): boolean {
-    return Object.keys(this.sockets).length === 0 && Object.keys(this.freeSockets).length === 0 && Object.keys(this.requests).length === 0
+    // Node leaves an empty list behind for a name whose only stream failed to open: count entries, not keys.
+    const none = (lists: NodeJS.ReadOnlyDict<unknown[]>): boolean => Object.values(lists).every((l) => l == null || l.length === 0)
+    return this.opening === 0 && none(this.sockets) && none(this.freeSockets) && none(this.requests)
   }
 }
 
@@ -68,25 +72,23 @@ class LinkAgent extends Agent {
 export class RemoteLinks {
   private readonly agents = new Map<string, LinkAgent>()
   private readonly opts: LinkOptions
-  private readonly timer: NodeJS.Timeout
+  private timer: NodeJS.Timeout | null = null
 
-  constructor (opts: Partial<LinkOptions> = {}) {
-    this.opts = { ...defaultLinkOptions, ...opts }
-    // A stream is closed between idleMs and 1.5 x idleMs after its last request.
-    this.timer = setInterval(() => { this.closeIdle() }, this.opts.idleMs / 2)
-    this.timer.unref()
-  }
+  constructor (opts: Partial<LinkOptions> = {}) { this.opts = { ...defaultLinkOptions, ...opts } }
 
   agent (cell: string, open: () => Promise<Duplex>): Agent {
+    if (this.timer == null) {
+      // Started by the first forward, so a cell that never forwards runs no timer. A stream is closed between idleMs
+      // and 1.5 x idleMs after its last request.
+      this.timer = setInterval(() => { this.closeIdle() }, this.opts.idleMs / 2)
+      this.timer.unref()
+    }
     let a = this.agents.get(cell)
     if (a == null) { a = new LinkAgent(open, this.opts); this.agents.set(cell, a) }
     // Every upstream for a cell opens the same kind of stream; keep the latest in case the caller's closure changed.
     a.open = open
     return a
   }
-
-  /** Streams opened so far to a cell (for tests and metrics). */
-  opened (cell: string): number { return this.agents.get(cell)?.opened ?? 0 }
 
   /** Closes streams idle for idleMs, and drops pools left empty, so that cells that left do not accumulate. */
   closeIdle (): void {
@@ -98,7 +100,8 @@ export class RemoteLinks {
 
   /** Closes every pooled stream, idle or busy (the router calls this after its drain). */
   close (): void {
-    clearInterval(this.timer)
+    if (this.timer != null) clearInterval(this.timer)
+    this.timer = null
     for (const a of this.agents.values()) a.destroy()
     this.agents.clear()
   }

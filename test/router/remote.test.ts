@@ -178,3 +178,13 @@ test('a WebSocket to a remote owner is tunnelled over its own stream', async (t)
   })
   assert.deepEqual(messages, ['hello', 'y'.repeat(1000)])
 })
+
+test('an owner that cannot be reached gets the 502 page, twice in a row (no failed stream is kept)', async (t) => {
+  const s = await setup(t, 1)
+  const router = await startRouter(t, () => ({ kind: 'remote', cell: 'gone', open: async () => await s.fwd.openStream('12D3KooWNotAMemberAtAllxxxxxxxxxxxxxxxxxxxxxxxxxxxxx', HTTP) }))
+  for (let i = 0; i < 2; i++) {
+    const r = await send(router.port, { headers: { host: HOST } })
+    assert.equal(r.status, 502)
+    assert.match(r.body.toString(), /could not be reached over the peer link: .*not a member/)
+  }
+})
