@@ -1,5 +1,4 @@
 // One cell's part in the organism: its peer node, the shared state, the placement plan, and the links to other cells.
-import net from 'node:net'
 import { join } from 'node:path'
 import { logger } from '../core/log.ts'
 import { realClock } from '../core/clock.ts'
@@ -14,6 +13,7 @@ import { protocols } from './protocols.ts'
 import { stateSigner, stateVerify } from './identity.ts'
 import { organismError } from './errors.ts'
 import { EventLog } from './events.ts'
+import { serveLink } from '../router/index.ts'
 
 export interface OrganismOptions {
   stateDir: string
@@ -119,14 +119,7 @@ export async function startOrganism (opts: OrganismOptions): Promise<Organism> {
   refresh()
 
   // Requests forwarded by other cells enter our own router, which serves them from local functions only.
-  await node.handleStream(names.http, (stream) => {
-    const local = net.connect(opts.routerPort(), '127.0.0.1')
-    const done = (): void => { stream.destroy(); local.destroy() }
-    stream.pipe(local).on('error', done)
-    local.pipe(stream).on('error', done)
-    stream.on('error', done)
-    local.on('error', done)
-  })
+  await node.handleStream(names.http, (stream) => { serveLink(stream, opts.routerPort()) })
 
   return {
     self: node.peerId,

@@ -1,15 +1,23 @@
 // A libp2p stream as a Node Duplex, so that HTTP and file transfers can run over member links with backpressure.
 import { Duplex } from 'node:stream'
-import type { Stream } from '@libp2p/interface'
+import type { Stream, StreamMessageEvent, StreamCloseEvent } from '@libp2p/interface'
+
+/**
+ * While paused we stop granting yamux window, but up to a whole window (16 MiB at most) may already be on its way:
+ * the stream must hold it rather than reset itself at its default 4 MiB read buffer.
+ */
+const PAUSED_READ_LIMIT = 16 * 1024 * 1024 + 256 * 1024
 
 export function streamToDuplex (stream: Stream): Duplex {
-  const source = stream[Symbol.asyncIterator]()
+  // 'message' events straight into the Readable (the stream's async iterator adds a pushable and a generator per
+  // chunk, and buffers without bound); pause() when Node's buffer is full withholds the window from the sender.
+  let paused = false
+  stream.maxReadBufferLength = Math.max(stream.maxReadBufferLength, PAUSED_READ_LIMIT)
   const duplex = new Duplex({
     read () {
-      source.next().then(({ value, done }) => {
-        if (done === true) { this.push(null); return }
-        this.push(value instanceof Uint8Array ? value : value.subarray())
-      }, (err: Error) => { this.destroy(err) })
+      if (!paused) return
+      paused = false
+      if (stream.readStatus === 'paused') stream.resume()
     },
     write (chunk: Buffer, _enc, cb) {
       try {
@@ -24,5 +32,16 @@ export function streamToDuplex (stream: Stream): Duplex {
       cb(err)
     }
   })
+  stream.addEventListener('message', (evt: StreamMessageEvent) => {
+    const data = evt.data
+    if (!duplex.push(data instanceof Uint8Array ? data : data.subarray()) && !paused && stream.readStatus === 'readable') {
+      paused = true
+      stream.pause()
+    }
+  })
+  // 'end' comes once the remote closed its side and everything it sent was delivered; a clean 'close' is always
+  // preceded by it, so only an error needs handling there.
+  stream.addEventListener('end', () => { duplex.push(null) })
+  stream.addEventListener('close', (evt: StreamCloseEvent) => { if (evt.error != null) duplex.destroy(evt.error) })
   return duplex
 }

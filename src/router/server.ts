@@ -21,8 +21,10 @@ import type { FunctionTraffic, TrafficOptions } from './traffic.ts'
 import { trafficFamilies, UNROUTED } from './metrics.ts'
 import { forwardRequest, tunnelRemote, HOP_HEADER } from './remote.ts'
 import type { RemoteUpstream } from './remote.ts'
+import { RemoteLinks } from './links.ts'
+import type { LinkOptions } from './links.ts'
 
-/** Where a function's requests go. 'remote' (a peer cell) will join this union later. */
+/** Where a function's requests go: a local process, the owner cell over the peer link, or nowhere for now. */
 export type Upstream =
   | { kind: 'local', port: number }
   | { kind: 'unavailable', reason: string, retryAfterSeconds: number }
@@ -46,6 +48,8 @@ export interface RouterOptions {
   /** Value of X-Forwarded-Proto; 'https' once TLS terminates in front of the router. */
   proto?: 'http' | 'https'
   pool?: Partial<PoolOptions>
+  /** Pooled peer-link streams to the cells that own other functions. */
+  links?: Partial<LinkOptions>
   traffic?: Partial<TrafficOptions>
   /** Max time stop() waits for requests in flight before cutting them; default 5 s. */
   drainMs?: number
@@ -87,6 +91,7 @@ export function createRouter (opts: RouterOptions): Router {
   const trafficOpts: TrafficOptions = { ...defaultTrafficOptions, ...opts.traffic }
   const drainMs = opts.drainMs ?? 5_000
   const pools = new Pools(poolOpts)
+  const links = new RemoteLinks(opts.links)
   const trackers = new Map<string, TrafficTracker>()
   const marks = new WeakMap<Socket, SocketMark>()
   const tunnels = new Set<Duplex>()
@@ -174,7 +179,7 @@ export function createRouter (opts: RouterOptions): Router {
     }
     const up = opts.resolve(fn, req.headers[HOP_HEADER] != null)
     if (up.kind === 'remote') {
-      void forwardRequest(up, req, res, opts.self ?? '', forwardedFor(req), remoteFailed(fn, res))
+      forwardRequest(links, up, req, res, opts.self ?? '', forwardedFor(req), remoteFailed(fn, res))
       return
     }
     if (up.kind === 'unavailable') {
@@ -272,6 +277,7 @@ export function createRouter (opts: RouterOptions): Router {
       await closed
       clearTimeout(timer)
       await pools.closeAll()
+      links.close()
     }
   }
 }
