@@ -121,7 +121,8 @@ export async function startCell (opts: CellOptions): Promise<Cell> {
       functions: genome.functions.map((f) => f.name),
       listen: opts.peerListen ?? ['/ip4/0.0.0.0/tcp/0'],
       join: opts.join,
-      routerPort: () => router.port
+      routerPort: () => router.port,
+      routerHost: opts.routerHost
     })
     const organism = org
     cleanups.push(() => organism.stop())

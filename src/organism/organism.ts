@@ -24,6 +24,8 @@ export interface OrganismOptions {
   join?: { address?: string, token: string }
   /** Local router port: streams from other cells for our functions go there. */
   routerPort: () => number
+  /** The address the router listens on (default all: reached on 127.0.0.1). */
+  routerHost?: string
 }
 
 export interface Organism {
@@ -119,7 +121,7 @@ export async function startOrganism (opts: OrganismOptions): Promise<Organism> {
   refresh()
 
   // Requests forwarded by other cells enter our own router, which serves them from local functions only.
-  await node.handleStream(names.http, (stream) => { serveLink(stream, opts.routerPort()) })
+  await node.handleStream(names.http, (stream) => { serveLink(stream, opts.routerPort(), opts.routerHost) })
 
   return {
     self: node.peerId,

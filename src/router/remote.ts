@@ -105,8 +105,10 @@ export async function tunnelRemote (up: RemoteUpstream, req: IncomingMessage, cl
  * The owner's side: a stream from another cell becomes a connection to our own router, which serves the requests
  * on it one after another (keep-alive) from local functions only. No Nagle: requests arrive in small writes.
  */
-export function serveLink (stream: Duplex, routerPort: number): void {
-  const local = net.connect({ port: routerPort, host: '127.0.0.1', noDelay: true })
+export function serveLink (stream: Duplex, routerPort: number, routerHost?: string): void {
+  // The router's own address: on a loopback host (127.0.x.y) another cell may hold the same port on 127.0.0.1.
+  const host = routerHost == null || routerHost === '0.0.0.0' || routerHost === '::' ? '127.0.0.1' : routerHost
+  const local = net.connect({ port: routerPort, host, noDelay: true })
   const done = (): void => { stream.destroy(); local.destroy() }
   stream.pipe(local).on('error', done)
   local.pipe(stream).on('error', done)
