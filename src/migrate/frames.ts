@@ -17,10 +17,18 @@ export function encodeFrame (type: FrameType, payload: Uint8Array): Buffer {
 
 export const jsonFrame = (type: FrameType, value: unknown): Buffer => encodeFrame(type, Buffer.from(JSON.stringify(value)))
 
-/** Writes a frame, waiting for drain: a slow receiver slows the sender instead of filling memory. */
+/**
+ * How much a transfer may queue ahead of a slower side. Waiting for 'drain' after every 64 KB chunk (Node's 16 KB
+ * default mark) turns each chunk into a round of context switches between tar, the cell and the kernel; on a loaded
+ * machine those rounds, not the bytes, set the pace. A few MB in flight keep every stage busy, and memory bounded.
+ */
+export const QUEUE_BYTES = 4 * 1024 * 1024
+
+/** Writes a frame, waiting for drain once QUEUE_BYTES are queued: a slow receiver slows the sender instead of filling memory. */
 export async function writeFrame (out: Writable, type: FrameType, payload: Uint8Array): Promise<void> {
   if (out.destroyed) throw closedError()
-  if (!out.write(encodeFrame(type, payload))) await drained(out)
+  out.write(encodeFrame(type, payload))
+  if (out.writableLength > QUEUE_BYTES) await drained(out)
 }
 
 const closedError = (): Error => migrateError('MIGRATE_TRUNCATED', 'the connection closed during the transfer')

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto'
 import { mkdir, rm, rename } from 'node:fs/promises'
 import type { Writable } from 'node:stream'
 import { migrateError } from './errors.ts'
-import { FRAME, writeFrame, jsonFrame, drained } from './frames.ts'
+import { FRAME, QUEUE_BYTES, writeFrame, jsonFrame, drained } from './frames.ts'
 import { once } from 'node:events'
 
 export interface TransferSummary { bytes: number, sha256: string }
@@ -58,7 +58,8 @@ export async function receiveDir (frames: AsyncIterator<{ type: number, payload:
       if (type === FRAME.data) {
         hash.update(payload)
         bytes += payload.length
-        if (!tar.stdin.write(payload)) await once(tar.stdin, 'drain')
+        tar.stdin.write(payload)
+        if (tar.stdin.writableLength > QUEUE_BYTES) await once(tar.stdin, 'drain')
       } else if (type === FRAME.trailer) {
         trailer = JSON.parse(payload.toString()) as TransferSummary
         break

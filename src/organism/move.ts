@@ -84,8 +84,11 @@ export async function createMover (org: Organism, supervisor: Supervisor, organi
       await writeFrame(stream, FRAME.header, Buffer.from(JSON.stringify({ fn, epoch: p.epoch, from: org.self } satisfies Header)))
       const dir = supervisor.dataDir(fn)
       const sent = opened.v2 ? await sendOffered(stream, frames, dir, { onFallback: onFallback(toId) }) : { ...await sendDir(dir, stream), via: 'stream' as const }
+      const sentAt = Date.now()
       const result = await readResult(frames)
       stream.end()
+      // The split tells a slow link (data) from a slow start at the new owner (verify, start, health).
+      log.info('data sent', { fn, to: toId, via: sent.via, bytes: sent.bytes, dataMs: sentAt - started, startMs: Date.now() - sentAt })
       if (!result.ok) throw migrateError('MIGRATE_REFUSED', `${nameOf(org.sync, toId)} refused ${fn}: ${result.code}: ${result.message}`, { hint: result.hint })
       // Keep nothing of ours that could be served by mistake; the new owner holds the verified copy.
       const old = supervisor.dataDir(fn)
@@ -116,8 +119,11 @@ export async function createMover (org: Organism, supervisor: Supervisor, organi
         arriving.add(fn)
         await supervisor.stopFunction(fn)
         const dest = supervisor.dataDir(fn)
-        await (v2 ? receiveOffered(stream, frames, dest, mopts.bulk) : receiveDir(frames, dest))
+        const t0 = Date.now()
+        const got = await (v2 ? receiveOffered(stream, frames, dest, mopts.bulk) : receiveDir(frames, dest))
+        const t1 = Date.now()
         await supervisor.startFunction(fn)
+        log.info('data received', { fn, from, via: 'via' in got ? got.via : 'stream', bytes: got.bytes, dataMs: t1 - t0, startMs: Date.now() - t1 })
         const st = supervisor.get(fn)
         if (st?.state !== 'running') {
           await supervisor.stopFunction(fn)
