@@ -1,6 +1,7 @@
 // Which path a move's data takes (move/2.0.0): the receiver offers a bulk side path over the member stream, the
 // sender uses it if it can reach it within 2 s and says so, else the data goes in-stream exactly as in move/1.0.0.
-// Either way the same frames flow (data chunks, then the size + sha256 trailer) and are checked the same way.
+// On the bulk path the tar bytes go bare (no frames to copy and parse) and the size + sha256 trailer still comes over
+// the member stream; either way the receiver checks it before anything replaces the data dir.
 import type { Duplex, Writable } from 'node:stream'
 import { once } from 'node:events'
 import { isOrganismError } from '../core/errors.ts'
@@ -8,8 +9,8 @@ import { logger } from '../core/log.ts'
 import { connectBulk, openBulkServer, parseOffer } from './bulk.ts'
 import type { BulkOffer } from './bulk.ts'
 import { migrateError } from './errors.ts'
-import { FRAME, jsonFrame, readFrames, writeFrame } from './frames.ts'
-import { receiveDir, sendDir } from './transfer.ts'
+import { FRAME, jsonFrame, writeFrame } from './frames.ts'
+import { readTrailer, receiveDir, receiveRaw, sendDir, sendRaw } from './transfer.ts'
 import type { TransferSummary } from './transfer.ts'
 
 const log = logger('migrate')
@@ -40,9 +41,9 @@ async function nextJson (frames: Frames, type: number, what: string): Promise<un
 }
 
 /** Socket errors on the side path read as a cut transfer, like a closed member stream. */
-async function * sideFrames (sock: Duplex): AsyncGenerator<{ type: number, payload: Buffer }> {
+async function * sideChunks (sock: Duplex): AsyncGenerator<Buffer> {
   try {
-    yield * readFrames(sock)
+    for await (const chunk of sock) yield chunk as Buffer
   } catch (err) {
     throw isOrganismError(err) ? err : migrateError('MIGRATE_TRUNCATED', `the bulk connection failed: ${(err as Error).message}`, { cause: err })
   }
@@ -75,8 +76,10 @@ export async function sendOffered (stream: Writable, frames: Frames, dir: string
   idleLimit(sock, 60_000)
   try {
     const closed = once(sock, 'close')
-    const sent = await sendDir(dir, sock)
+    const sent = await sendRaw(dir, sock)
     sock.end()
+    await writeFrame(stream, FRAME.trailer, Buffer.from(JSON.stringify(sent)))
+    // The receiver closes the side connection once it has read it to the end; the data is then all out of our hands.
     await closed
     return { ...sent, via: 'bulk' }
   } finally {
@@ -108,7 +111,11 @@ export async function receiveOffered (stream: Writable, frames: Frames, dest: st
     const sock = await server.accepted(10_000)
     idleLimit(sock, 60_000)
     try {
-      return { ...await receiveDir(sideFrames(sock), dest), via: 'bulk' }
+      // The trailer comes over the member stream; a stream that dies instead is a cut transfer like any other.
+      const trailer = async (): Promise<TransferSummary | null> => await readTrailer(frames).catch((err: unknown) => {
+        throw isOrganismError(err) ? err : migrateError('MIGRATE_TRUNCATED', `the member stream failed before the checksum: ${(err as Error).message}`, { cause: err })
+      })
+      return { ...await receiveRaw(sideChunks(sock), trailer, dest), via: 'bulk' }
     } finally {
       // Closing tells the sender that the data is checked (or refused); the result follows on the member stream.
       sock.destroy()

@@ -53,6 +53,8 @@ async function moveOffered (src: string, dest: string, bulk: BulkHost | null, se
   const [[b]] = await Promise.all([accepted, once(a, 'connect')])
   const received = receiveOffered(b, readFrames(b)[Symbol.asyncIterator](), dest, bulk)
   const sent = sendOffered(a, readFrames(a)[Symbol.asyncIterator](), src, send)
+  // As the mover does: a sender that fails drops the member stream, which tells the receiver at once.
+  sent.catch(() => a.destroy())
   const [r, s] = await Promise.allSettled([received, sent])
   const memberBytes = a.bytesWritten
   a.destroy(); b.destroy(); server.close()
