@@ -129,7 +129,11 @@ export async function startCell (opts: CellOptions): Promise<Cell> {
     resolve = upstreamFor(organism, supervisor, genome.organism)
     let mover: Mover | null = null
     const reconcileNow = keepReconciled(organism, supervisor, () => mover)
-    mover = await createMover(organism, supervisor, genome.organism, genome.functions.map((f) => f.name))
+    // Bulk ports bind where the router does (a loopback demo host's own 127.x address, else all interfaces) and are
+    // offered at the advertised address, the one peers already reach this cell at.
+    mover = await createMover(organism, supervisor, genome.organism, genome.functions.map((f) => f.name), {
+      bulk: { bindHost: opts.routerHost ?? '0.0.0.0', advertise }
+    })
     organism.onChange(reconcileNow)
     reconcileNow()
 

@@ -59,8 +59,8 @@ export async function divideCommand (values: CliValues, paths: CellPaths, url: s
     const e = JSON.parse(last.slice(6)) as { code: string, message: string, hint: string }
     throw new OrganismError(e.code, e.message, e.hint)
   }
-  const r = JSON.parse(last.slice(7)) as { cell: string, ms: number, move: { fn: string, bytes: number }, imprint: { bytes: number }, timings: Record<string, number> }
-  console.log(`divided: ${r.cell} serves ${r.move.fn} (${r.ms} ms; copied ${(r.imprint.bytes / 1024 / 1024).toFixed(1)} MB, moved ${r.move.bytes} bytes of data)`)
+  const r = JSON.parse(last.slice(7)) as { cell: string, ms: number, move: { fn: string, bytes: number, via?: string }, imprint: { bytes: number }, timings: Record<string, number> }
+  console.log(`divided: ${r.cell} serves ${r.move.fn} (${r.ms} ms; copied ${(r.imprint.bytes / 1024 / 1024).toFixed(1)} MB, moved ${r.move.bytes} bytes of data${r.move.via != null ? ` via ${r.move.via}` : ''})`)
   console.log(`steps: ${Object.entries(r.timings).map(([k, v]) => `${k} ${v} ms`).join(', ')}`)
   return 0
 }

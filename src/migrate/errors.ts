@@ -8,5 +8,6 @@ export const migrateError = defineErrors('migrate', {
   MIGRATE_ARCHIVE_FAILED: { hint: 'tar could not pack or unpack the data directory: check that `tar` is installed, the disk has room and the directory is readable.' },
   MIGRATE_REFUSED: { hint: 'The receiving cell refused the function (see the message); fix that cause on the receiving cell and run the move again.' },
   MIGRATE_NOT_OWNER: { hint: 'Only the cell that owns a function can move it; run `cell move` against the owner shown by `cell status`.' },
+  MIGRATE_BULK_UNREACHABLE: { hint: 'The sender could not reach the receiving cell\'s one-shot bulk port within 2 s (a firewall?); the move went over the peer port instead, only slower. To get the fast path, allow TCP from member cells to ephemeral ports on the receiver\'s advertised address.' },
   MIGRATE_UNKNOWN_CELL: { hint: 'Name a live member cell (its name or id prefix from `cell status`).' }
 })

@@ -2,7 +2,8 @@
 import type { Readable, Writable } from 'node:stream'
 import { migrateError } from './errors.ts'
 
-export const FRAME = { header: 1, data: 2, trailer: 3, result: 4 } as const
+// offer and path exist only on move/2.0.0 streams: the receiver's side-path offer, and the sender's choice.
+export const FRAME = { header: 1, data: 2, trailer: 3, result: 4, offer: 5, path: 6 } as const
 export type FrameType = typeof FRAME[keyof typeof FRAME]
 const MAX_FRAME = 4 * 1024 * 1024
 
@@ -16,10 +17,18 @@ export function encodeFrame (type: FrameType, payload: Uint8Array): Buffer {
 
 export const jsonFrame = (type: FrameType, value: unknown): Buffer => encodeFrame(type, Buffer.from(JSON.stringify(value)))
 
-/** Writes a frame, waiting for drain: a slow receiver slows the sender instead of filling memory. */
+/**
+ * How much a transfer may queue ahead of a slower side. Waiting for 'drain' after every 64 KB chunk (Node's 16 KB
+ * default mark) turns each chunk into a round of context switches between tar, the cell and the kernel; on a loaded
+ * machine those rounds, not the bytes, set the pace. A few MB in flight keep every stage busy, and memory bounded.
+ */
+export const QUEUE_BYTES = 4 * 1024 * 1024
+
+/** Writes a frame, waiting for drain once QUEUE_BYTES are queued: a slow receiver slows the sender instead of filling memory. */
 export async function writeFrame (out: Writable, type: FrameType, payload: Uint8Array): Promise<void> {
   if (out.destroyed) throw closedError()
-  if (!out.write(encodeFrame(type, payload))) await drained(out)
+  out.write(encodeFrame(type, payload))
+  if (out.writableLength > QUEUE_BYTES) await drained(out)
 }
 
 const closedError = (): Error => migrateError('MIGRATE_TRUNCATED', 'the connection closed during the transfer')
@@ -39,16 +48,24 @@ export function drained (out: Writable): Promise<void> {
 
 /** Reads frames one by one from a byte stream, whatever the chunking. */
 export async function * readFrames (input: Readable): AsyncGenerator<{ type: number, payload: Buffer }> {
-  let buf: Buffer = Buffer.alloc(0)
+  // Chunks wait in a list and are joined once a whole frame is there: a 64 KB frame that arrives as 16 KB TLS
+  // records is copied once, not once per record.
+  let parts: Buffer[] = []
+  let have = 0
   for await (const chunk of input) {
-    buf = buf.length === 0 ? chunk as Buffer : Buffer.concat([buf, chunk as Buffer])
-    while (buf.length >= 5) {
-      const len = buf.readUInt32BE(1)
+    parts.push(chunk as Buffer)
+    have += (chunk as Buffer).length
+    while (have >= 5) {
+      if (parts[0].length < 5) parts = [Buffer.concat(parts, have)]
+      const len = parts[0].readUInt32BE(1)
       if (len > MAX_FRAME) throw migrateError('MIGRATE_PROTOCOL', `a frame of ${len} bytes exceeds the ${MAX_FRAME}-byte limit`)
-      if (buf.length < 5 + len) break
+      if (have < 5 + len) break
+      const buf = parts.length === 1 ? parts[0] : Buffer.concat(parts, have)
       yield { type: buf[0], payload: buf.subarray(5, 5 + len) }
-      buf = buf.subarray(5 + len)
+      const rest = buf.subarray(5 + len)
+      parts = rest.length > 0 ? [rest] : []
+      have = rest.length
     }
   }
-  if (buf.length > 0) throw migrateError('MIGRATE_PROTOCOL', `the stream ended inside a frame (${buf.length} bytes left)`)
+  if (have > 0) throw migrateError('MIGRATE_PROTOCOL', `the stream ended inside a frame (${have} bytes left)`)
 }

@@ -1,16 +1,18 @@
 // A data directory as a stream: packed by tar on one side, checked (sha256, size) and unpacked into a fresh folder on the other.
+// Framed (data frames + trailer on one stream) for the member stream; raw (bare tar bytes, trailer elsewhere) for the bulk path.
 import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { mkdir, rm, rename } from 'node:fs/promises'
 import type { Writable } from 'node:stream'
 import { migrateError } from './errors.ts'
-import { FRAME, writeFrame, jsonFrame, drained } from './frames.ts'
+import { FRAME, QUEUE_BYTES, writeFrame, jsonFrame, drained } from './frames.ts'
 import { once } from 'node:events'
 
 export interface TransferSummary { bytes: number, sha256: string }
+type Frames = AsyncIterator<{ type: number, payload: Buffer }>
 
-/** Packs `dir` and writes data frames then a trailer with size and checksum. */
-export async function sendDir (dir: string, out: Writable, signal?: AbortSignal): Promise<TransferSummary> {
+/** Packs `dir`, handing each chunk to `put`; returns the size and checksum the receiver must match. */
+async function packDir (dir: string, put: (chunk: Buffer) => Promise<void>, signal?: AbortSignal): Promise<TransferSummary> {
   const tar = spawn('tar', ['-C', dir, '-cf', '-', '.'], { stdio: ['ignore', 'pipe', 'pipe'], signal })
   let stderr = ''
   tar.stderr.on('data', (c: Buffer) => { stderr += c.toString() })
@@ -21,7 +23,7 @@ export async function sendDir (dir: string, out: Writable, signal?: AbortSignal)
     for await (const chunk of tar.stdout) {
       hash.update(chunk as Buffer)
       bytes += (chunk as Buffer).length
-      await writeFrame(out, FRAME.data, chunk as Buffer)
+      await put(chunk as Buffer)
     }
   } catch (err) {
     tar.kill('SIGKILL')
@@ -29,16 +31,30 @@ export async function sendDir (dir: string, out: Writable, signal?: AbortSignal)
   }
   const [code] = await exited
   if (code !== 0) throw migrateError('MIGRATE_ARCHIVE_FAILED', `tar -c ${dir} exited ${code}: ${stderr.trim()}`)
-  const summary = { bytes, sha256: hash.digest('hex') }
+  return { bytes, sha256: hash.digest('hex') }
+}
+
+/** Packs `dir` and writes data frames then a trailer with size and checksum. */
+export async function sendDir (dir: string, out: Writable, signal?: AbortSignal): Promise<TransferSummary> {
+  const summary = await packDir(dir, (chunk) => writeFrame(out, FRAME.data, chunk), signal)
   if (!out.write(jsonFrame(FRAME.trailer, summary))) await drained(out)
   return summary
 }
 
+/** Packs `dir` as bare tar bytes (no frames: nothing to copy or parse per chunk); the caller sends the trailer. */
+export async function sendRaw (dir: string, out: Writable, signal?: AbortSignal): Promise<TransferSummary> {
+  return await packDir(dir, async (chunk) => {
+    if (out.destroyed) throw migrateError('MIGRATE_TRUNCATED', 'the connection closed during the transfer')
+    out.write(chunk)
+    if (out.writableLength > QUEUE_BYTES) await drained(out)
+  }, signal)
+}
+
 /**
- * Unpacks data chunks into `${dest}.incoming`, then checks size and checksum against the trailer;
- * only a complete, verified copy replaces `dest`.
+ * Unpacks chunks into `${dest}.incoming`, then checks size and checksum against the trailer (asked for once the chunks
+ * end); only a complete, verified copy replaces `dest`.
  */
-export async function receiveDir (frames: AsyncIterator<{ type: number, payload: Buffer }>, dest: string): Promise<TransferSummary> {
+async function unpackDir (chunks: AsyncIterable<Buffer>, trailerOf: () => Promise<TransferSummary | null>, dest: string): Promise<TransferSummary> {
   const incoming = `${dest}.incoming`
   await rm(incoming, { recursive: true, force: true })
   await mkdir(incoming, { recursive: true })
@@ -49,25 +65,15 @@ export async function receiveDir (frames: AsyncIterator<{ type: number, payload:
   tar.stdin.on('error', () => { /* reported through the exit code */ })
   const hash = createHash('sha256')
   let bytes = 0
-  let trailer: TransferSummary | null = null
   try {
-    for (;;) {
-      const next = await frames.next()
-      if (next.done === true) break
-      const { type, payload } = next.value
-      if (type === FRAME.data) {
-        hash.update(payload)
-        bytes += payload.length
-        if (!tar.stdin.write(payload)) await once(tar.stdin, 'drain')
-      } else if (type === FRAME.trailer) {
-        trailer = JSON.parse(payload.toString()) as TransferSummary
-        break
-      } else {
-        throw migrateError('MIGRATE_PROTOCOL', `unexpected frame type ${type} in the data stream`)
-      }
+    for await (const chunk of chunks) {
+      hash.update(chunk)
+      bytes += chunk.length
+      tar.stdin.write(chunk)
+      if (tar.stdin.writableLength > QUEUE_BYTES) await once(tar.stdin, 'drain')
     }
     tar.stdin.end()
-    const [code] = await exited
+    const [[code], trailer] = await Promise.all([exited, trailerOf()])
     const got = { bytes, sha256: hash.digest('hex') }
     if (trailer == null) throw migrateError('MIGRATE_TRUNCATED', `the data stream ended after ${bytes} bytes without its checksum`)
     if (trailer.sha256 !== got.sha256 || trailer.bytes !== got.bytes) {
@@ -82,4 +88,33 @@ export async function receiveDir (frames: AsyncIterator<{ type: number, payload:
     await rm(incoming, { recursive: true, force: true })
     throw err
   }
+}
+
+/** Reads a trailer frame from `frames`, or null if the stream ends first. */
+export async function readTrailer (frames: Frames): Promise<TransferSummary | null> {
+  const next = await frames.next()
+  if (next.done === true) return null
+  if (next.value.type !== FRAME.trailer) throw migrateError('MIGRATE_PROTOCOL', `unexpected frame type ${next.value.type} in the data stream`)
+  return JSON.parse(next.value.payload.toString()) as TransferSummary
+}
+
+/** Receives data frames then the trailer from one stream (the member stream). */
+export async function receiveDir (frames: Frames, dest: string): Promise<TransferSummary> {
+  let trailer: TransferSummary | null = null
+  async function * data (): AsyncGenerator<Buffer> {
+    for (;;) {
+      const next = await frames.next()
+      if (next.done === true) return
+      const { type, payload } = next.value
+      if (type === FRAME.data) { yield payload; continue }
+      if (type === FRAME.trailer) { trailer = JSON.parse(payload.toString()) as TransferSummary; return }
+      throw migrateError('MIGRATE_PROTOCOL', `unexpected frame type ${type} in the data stream`)
+    }
+  }
+  return await unpackDir(data(), async () => trailer, dest)
+}
+
+/** Receives bare tar bytes from `chunks` (the bulk path) and the trailer from `trailerOf` (the member stream). */
+export async function receiveRaw (chunks: AsyncIterable<Buffer>, trailerOf: () => Promise<TransferSummary | null>, dest: string): Promise<TransferSummary> {
+  return await unpackDir(chunks, trailerOf, dest)
 }

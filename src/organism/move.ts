@@ -6,14 +6,20 @@ import type { Duplex } from 'node:stream'
 import { logger } from '../core/log.ts'
 import { isOrganismError } from '../core/errors.ts'
 import type { Supervisor } from '../supervisor/index.ts'
-import { sendDir, receiveDir, readFrames, jsonFrame, writeFrame, FRAME, migrateError } from '../migrate/index.ts'
+import { sendDir, receiveDir, readFrames, jsonFrame, writeFrame, FRAME, migrateError, sendOffered, receiveOffered } from '../migrate/index.ts'
+import type { BulkHost, DataPath } from '../migrate/index.ts'
 import type { Organism } from './organism.ts'
 import { nameOf } from './organism.ts'
 import { protocols } from './protocols.ts'
 
 const log = logger('move')
 
-export interface MoveResult { fn: string, from: string, to: string, epoch: number, bytes: number, sha256: string, ms: number }
+export interface MoveResult { fn: string, from: string, to: string, epoch: number, bytes: number, sha256: string, ms: number, via?: DataPath }
+
+export interface MoverOptions {
+  /** Where this cell offers one-shot bulk ports to senders; null offers none (moves here go in-stream). */
+  bulk?: BulkHost | null
+}
 interface Header { fn: string, epoch: number, from: string }
 type Result = { ok: true, epoch: number } | { ok: false, code: string, message: string, hint: string }
 
@@ -33,9 +39,26 @@ async function readResult (frames: AsyncIterator<{ type: number, payload: Buffer
   return JSON.parse(next.value.payload.toString()) as Result
 }
 
-export async function createMover (org: Organism, supervisor: Supervisor, organismName: string, functions: readonly string[]): Promise<Mover> {
+export async function createMover (org: Organism, supervisor: Supervisor, organismName: string, functions: readonly string[], mopts: MoverOptions = {}): Promise<Mover> {
   const names = protocols(organismName)
   const arriving = new Set<string>()
+  const warnedFallback = new Set<string>()
+
+  // move/2.0.0 first; a cell without it answers UnsupportedProtocolError and gets the 1.0.0 stream it knows.
+  const openMove = async (toId: string): Promise<{ stream: Duplex, v2: boolean }> => {
+    try {
+      return { stream: await org.node.openStream(toId, names.moveV2), v2: true }
+    } catch (err) {
+      if ((err as Error).name !== 'UnsupportedProtocolError') throw err
+      return { stream: await org.node.openStream(toId, names.move), v2: false }
+    }
+  }
+  // Once per target cell at warn level: a firewalled peer would otherwise log on every move.
+  const onFallback = (toId: string) => (err: Error): void => {
+    const first = !warnedFallback.has(toId)
+    warnedFallback.add(toId)
+    log[first ? 'warn' : 'debug']('bulk path unreachable; moving the data over the peer stream', { to: toId, err })
+  }
 
   const resolveCell = (to: string): string => {
     // Suspect is not dead: a busy cell is often suspected for a moment and refutes.
@@ -55,12 +78,17 @@ export async function createMover (org: Organism, supervisor: Supervisor, organi
     const restore = (): void => { org.sync.claimPlacement(fn, { state: 'serving' }); void supervisor.startFunction(fn) }
     let stream: Duplex | undefined
     try {
-      stream = await org.node.openStream(toId, names.move)
+      const opened = await openMove(toId)
+      stream = opened.stream
       const frames = readFrames(stream)[Symbol.asyncIterator]()
       await writeFrame(stream, FRAME.header, Buffer.from(JSON.stringify({ fn, epoch: p.epoch, from: org.self } satisfies Header)))
-      const sent = await sendDir(supervisor.dataDir(fn), stream)
+      const dir = supervisor.dataDir(fn)
+      const sent = opened.v2 ? await sendOffered(stream, frames, dir, { onFallback: onFallback(toId) }) : { ...await sendDir(dir, stream), via: 'stream' as const }
+      const sentAt = Date.now()
       const result = await readResult(frames)
       stream.end()
+      // The split tells a slow link (data) from a slow start at the new owner (verify, start, health).
+      log.info('data sent', { fn, to: toId, via: sent.via, bytes: sent.bytes, dataMs: sentAt - started, startMs: Date.now() - sentAt })
       if (!result.ok) throw migrateError('MIGRATE_REFUSED', `${nameOf(org.sync, toId)} refused ${fn}: ${result.code}: ${result.message}`, { hint: result.hint })
       // Keep nothing of ours that could be served by mistake; the new owner holds the verified copy.
       const old = supervisor.dataDir(fn)
@@ -78,7 +106,7 @@ export async function createMover (org: Organism, supervisor: Supervisor, organi
   }
 
   // The receiving side: verify, start, then claim. Any failure answers an error and leaves the function stopped here.
-  await org.node.handleStream(names.move, (stream, from) => {
+  const receive = (v2: boolean) => (stream: Duplex, from: string): void => {
     void (async () => {
       const frames = readFrames(stream)[Symbol.asyncIterator]()
       let fn = ''
@@ -90,8 +118,12 @@ export async function createMover (org: Organism, supervisor: Supervisor, organi
         if (!functions.includes(fn) || h.from !== from) throw migrateError('MIGRATE_PROTOCOL', `bad move header for "${fn}" from ${from}`)
         arriving.add(fn)
         await supervisor.stopFunction(fn)
-        await receiveDir(frames, supervisor.dataDir(fn))
+        const dest = supervisor.dataDir(fn)
+        const t0 = Date.now()
+        const got = await (v2 ? receiveOffered(stream, frames, dest, mopts.bulk) : receiveDir(frames, dest))
+        const t1 = Date.now()
         await supervisor.startFunction(fn)
+        log.info('data received', { fn, from, via: 'via' in got ? got.via : 'stream', bytes: got.bytes, dataMs: t1 - t0, startMs: Date.now() - t1 })
         const st = supervisor.get(fn)
         if (st?.state !== 'running') {
           await supervisor.stopFunction(fn)
@@ -108,7 +140,9 @@ export async function createMover (org: Organism, supervisor: Supervisor, organi
         arriving.delete(fn)
       }
     })()
-  })
+  }
+  await org.node.handleStream(names.move, receive(false))
+  await org.node.handleStream(names.moveV2, receive(true))
 
   // A takeover: the owner is dead here too, so its data is out of reach; the function restarts here with an empty data dir.
   const takeOver = (fn: string, from: string): MoveResult => {

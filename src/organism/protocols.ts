@@ -2,6 +2,8 @@
 export const protocols = (organism: string) => ({
   http: `/organism/${organism}/http/1.0.0`,
   move: `/organism/${organism}/move/1.0.0`,
+  // 2.0.0 adds the receiver's bulk side-path offer; senders fall back to 1.0.0 for cells that lack it.
+  moveV2: `/organism/${organism}/move/2.0.0`,
   moveRequest: `/organism/${organism}/move-request/1.0.0`,
   state: `/organism/${organism}/state/1.0.0`
 })

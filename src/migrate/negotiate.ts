@@ -1,0 +1,126 @@
+// Which path a move's data takes (move/2.0.0): the receiver offers a bulk side path over the member stream, the
+// sender uses it if it can reach it within 2 s and says so, else the data goes in-stream exactly as in move/1.0.0.
+// On the bulk path the tar bytes go bare (no frames to copy and parse) and the size + sha256 trailer still comes over
+// the member stream; either way the receiver checks it before anything replaces the data dir.
+import type { Duplex, Writable } from 'node:stream'
+import { once } from 'node:events'
+import { isOrganismError } from '../core/errors.ts'
+import { logger } from '../core/log.ts'
+import { connectBulk, openBulkServer, parseOffer } from './bulk.ts'
+import type { BulkOffer } from './bulk.ts'
+import { migrateError } from './errors.ts'
+import { FRAME, jsonFrame, writeFrame } from './frames.ts'
+import { readTrailer, receiveDir, receiveRaw, sendDir, sendRaw } from './transfer.ts'
+import type { TransferSummary } from './transfer.ts'
+
+const log = logger('migrate')
+
+type Frames = AsyncIterator<{ type: number, payload: Buffer }>
+export type DataPath = 'bulk' | 'stream'
+
+/** Where the receiver's bulk server listens (bindHost) and the address peers reach it at (advertise). */
+export interface BulkHost { bindHost: string, advertise: string }
+
+export interface SendOptions {
+  /** Opens the side connection (tests wrap it); default connectBulk with a 2 s limit. */
+  connect?: (offer: BulkOffer) => Promise<Duplex>
+  /** Called when an offered side path could not be used; the data then goes in-stream. */
+  onFallback?: (err: Error) => void
+}
+
+async function nextJson (frames: Frames, type: number, what: string): Promise<unknown> {
+  const next = await frames.next()
+  if (next.done === true) throw migrateError('MIGRATE_TRUNCATED', `the stream ended before the ${what}`)
+  // A receiver that refuses early (bad header, stop failed) answers its result instead; pass its reason on.
+  if (next.value.type === FRAME.result) {
+    const r = JSON.parse(next.value.payload.toString()) as { code?: string, message?: string, hint?: string }
+    throw migrateError('MIGRATE_REFUSED', `the receiving cell refused: ${r.code ?? '?'}: ${r.message ?? ''}`, r.hint != null ? { hint: r.hint } : {})
+  }
+  if (next.value.type !== type) throw migrateError('MIGRATE_PROTOCOL', `expected the ${what}, got frame type ${next.value.type}`)
+  return JSON.parse(next.value.payload.toString()) as unknown
+}
+
+/** Socket errors on the side path read as a cut transfer, like a closed member stream. */
+async function * sideChunks (sock: Duplex): AsyncGenerator<Buffer> {
+  try {
+    for await (const chunk of sock) yield chunk as Buffer
+  } catch (err) {
+    throw isOrganismError(err) ? err : migrateError('MIGRATE_TRUNCATED', `the bulk connection failed: ${(err as Error).message}`, { cause: err })
+  }
+}
+
+/** A side socket that stalls for idleMs is cut, so neither side waits forever on a dead path. */
+function idleLimit (sock: Duplex, idleMs: number): void {
+  const s = sock as Duplex & { setTimeout?: (ms: number, cb: () => void) => void }
+  s.setTimeout?.(idleMs, () => sock.destroy(migrateError('MIGRATE_TRUNCATED', `the bulk connection was idle for ${idleMs} ms`)))
+}
+
+/**
+ * Sender, after the header: reads the offer, picks the path, sends the data and trailer there.
+ * Returns once the receiver has closed the side connection (it does so right after verifying) or the member stream carried it all.
+ */
+export async function sendOffered (stream: Writable, frames: Frames, dir: string, opts: SendOptions = {}): Promise<TransferSummary & { via: DataPath }> {
+  const offer = parseOffer(await nextJson(frames, FRAME.offer, 'bulk offer'))
+  let side: Duplex | null = null
+  if (offer != null) {
+    try {
+      side = await (opts.connect ?? connectBulk)(offer)
+    } catch (err) {
+      opts.onFallback?.(err as Error)
+    }
+  }
+  await writeFrame(stream, FRAME.path, Buffer.from(JSON.stringify({ bulk: side != null })))
+  if (side == null) return { ...await sendDir(dir, stream), via: 'stream' }
+  const sock = side
+  sock.on('error', () => { /* a write fails as MIGRATE_TRUNCATED through writeFrame */ })
+  idleLimit(sock, 60_000)
+  try {
+    const closed = once(sock, 'close')
+    const sent = await sendRaw(dir, sock)
+    sock.end()
+    await writeFrame(stream, FRAME.trailer, Buffer.from(JSON.stringify(sent)))
+    // The receiver closes the side connection once it has read it to the end; the data is then all out of our hands.
+    await closed
+    return { ...sent, via: 'bulk' }
+  } finally {
+    sock.destroy()
+  }
+}
+
+/**
+ * Receiver, after the header: offers a bulk server (when bulk is given and it can listen), then receives where the
+ * sender says. Only a complete, verified copy replaces dest, whichever path it came by.
+ */
+export async function receiveOffered (stream: Writable, frames: Frames, dest: string, bulk?: BulkHost | null): Promise<TransferSummary & { via: DataPath }> {
+  let server: Awaited<ReturnType<typeof openBulkServer>> | null = null
+  if (bulk != null) {
+    try {
+      server = await openBulkServer(bulk)
+    } catch (err) {
+      log.warn('cannot open a bulk port; this move goes in-stream', { bind: bulk.bindHost, err })
+    }
+  }
+  try {
+    if (!stream.write(jsonFrame(FRAME.offer, server?.offer ?? null))) await once(stream, 'drain')
+    const choice = await nextJson(frames, FRAME.path, 'path choice') as { bulk?: unknown }
+    if (choice?.bulk !== true) {
+      server?.close()
+      return { ...await receiveDir(frames, dest), via: 'stream' }
+    }
+    if (server == null) throw migrateError('MIGRATE_PROTOCOL', 'the sender chose a bulk path that was not offered')
+    const sock = await server.accepted(10_000)
+    idleLimit(sock, 60_000)
+    try {
+      // The trailer comes over the member stream; a stream that dies instead is a cut transfer like any other.
+      const trailer = async (): Promise<TransferSummary | null> => await readTrailer(frames).catch((err: unknown) => {
+        throw isOrganismError(err) ? err : migrateError('MIGRATE_TRUNCATED', `the member stream failed before the checksum: ${(err as Error).message}`, { cause: err })
+      })
+      return { ...await receiveRaw(sideChunks(sock), trailer, dest), via: 'bulk' }
+    } finally {
+      // Closing tells the sender that the data is checked (or refused); the result follows on the member stream.
+      sock.destroy()
+    }
+  } finally {
+    server?.close()
+  }
+}
