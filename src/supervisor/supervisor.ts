@@ -59,6 +59,7 @@ export function createSupervisor (opts: SupervisorOptions): Supervisor {
     }
   }
 
+  let stopped = false
   return {
     name: 'supervisor',
 
@@ -75,6 +76,7 @@ export function createSupervisor (opts: SupervisorOptions): Supervisor {
     },
 
     async stop () {
+      stopped = true
       if (sampler != null) clearInterval(sampler)
       sampler = null
       sampling?.abort()
@@ -86,7 +88,8 @@ export function createSupervisor (opts: SupervisorOptions): Supervisor {
     get: (name) => runners.get(name)?.status(),
     readyPort: (name) => runners.get(name)?.readyPort() ?? null,
     changes: (signal) => feed.subscribe(signal),
-    startFunction: async (name) => runner(name).start(),
+    // Once the supervisor stops, a late start (a reconcile racing the cell's shutdown) must not leave a process behind.
+    startFunction: async (name) => { if (!stopped) await runner(name).start() },
     stopFunction: async (name) => runner(name).stop(),
     logs: (name: string, o: LogOptions = {}) => readLog(runner(name).logPath, { ...o, keep: rotate.keep }),
     dataDir: (name) => runner(name).dataDir,
