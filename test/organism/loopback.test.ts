@@ -86,8 +86,9 @@ test('a killed cell is seen dead by the others and on the live map; the rest kee
   const page = await browser.newPage()
   await page.goto(`http://127.0.0.1:${alpha.router.port}/`)
   await page.waitForSelector('article.cell >> nth=2', { timeout: 10_000 })
-  // A loaded machine can make a cell briefly suspect; wait until all three are alive on the page.
-  await page.waitForFunction('document.querySelectorAll(\'article.cell[data-state="alive"]\').length === 3', undefined, { timeout: 15_000 })
+  // A loaded machine can make a cell briefly suspect; wait until all three are alive on the page. Locators, not
+  // waitForFunction: the map's Content-Security-Policy forbids eval, which waitForFunction's string would need.
+  await page.locator('article.cell[data-state="alive"] >> nth=2').waitFor({ timeout: 15_000 })
   assert.deepEqual((await cellsOnPage(page)).map((c) => `${c.name}:${c.state}`).sort(), ['alpha:alive', 'beta:alive', 'gamma:alive'])
   const gamma = org.cells[2]
   gamma.proc.child.kill('SIGKILL')
@@ -96,7 +97,7 @@ test('a killed cell is seen dead by the others and on the live map; the rest kee
     await waitFor(`${c.name} sees gamma dead`, async () => (await c.status()).members.find((m) => m.name === 'gamma')?.liveness === 'dead', { tries: 150 })
   }
   // The page was never reloaded: the map follows by itself.
-  await page.waitForFunction('document.querySelector(\'article.cell[data-state="dead"]\')?.textContent.includes("gamma") === true', undefined, { timeout: 15_000 })
+  await page.locator('article.cell[data-state="dead"]', { hasText: 'gamma' }).waitFor({ timeout: 15_000 })
   const cards = await cellsOnPage(page)
   assert.equal(cards.find((c) => c.name === 'gamma')?.badge, 'dead')
   await mkdir(outDir, { recursive: true })
