@@ -3,7 +3,7 @@
 // versus `rsync -a` over SSH of the same files between the same hosts, measured in the same run.
 import { execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createLab } from '../src/lab/index.ts'
@@ -89,8 +89,12 @@ try {
   console.log(b.line)
   console.log(`steps: ${b.steps}`)
   console.log(`rsync -a over SSH: ${rsyncS.toFixed(2)} s, ${mbps(filled.bytes, rsyncS)}`)
-  console.log(`division hand-off (stop, stream, verify, start, health, claim): ${(handoffMs / 1000).toFixed(2)} s, ${mbps(moved, handoffMs / 1000)}`)
-  console.log(`data rate division/rsync: ${(rsyncS / (handoffMs / 1000)).toFixed(2)} (target >= 0.80)`)
+  // The parent logs the data part of the move: from stopping the function to the last byte sent (stop, open, offer, copy).
+  const sentLine = (await readFile(join(state, 'cell.log'), 'utf8')).split('\n').filter((l) => l.includes('data sent') && l.includes('"fn":"media"')).at(-1) ?? ''
+  const dataMs = Number(/"dataMs":(\d+)/.exec(sentLine)?.[1])
+  console.log(`division data (stop the function, open, copy to the last byte): ${(dataMs / 1000).toFixed(2)} s, ${mbps(moved, dataMs / 1000)} via ${/"via":"(\w+)"/.exec(sentLine)?.[1] ?? '?'}`)
+  console.log(`division hand-off (data + verify, start, health, claim): ${(handoffMs / 1000).toFixed(2)} s, ${mbps(moved, handoffMs / 1000)}`)
+  console.log(`data rate division/rsync: ${(rsyncS / (dataMs / 1000)).toFixed(2)} (target >= 0.80); whole hand-off/rsync ${(rsyncS / (handoffMs / 1000)).toFixed(2)}`)
 } finally {
   if (parent?.child.exitCode == null) { parent?.child.kill('SIGTERM'); await Promise.race([parent?.exited, new Promise((r) => setTimeout(r, 20_000))]) }
   if (parent?.child.exitCode == null) parent?.child.kill('SIGKILL')
