@@ -92,8 +92,11 @@ export async function waitJoined (c: StepContext, mode: ServiceMode, timeoutMs: 
   const deadline = Date.now() + timeoutMs
   const alive = mode === 'systemd' ? 'systemctl --user is-active --quiet organism-cell.service' : `kill -0 "$(cat ${sh(l.pidFile)} 2>/dev/null)" 2>/dev/null`
   let last = ''
+  // Asking the cell (`cell status`) boots Node on the host; until it has joined (organism.json) and its API is up
+  // (cell.json), a file test is enough and much cheaper.
+  const ready = `[ -f ${sh(`${l.state}/organism.json`)} ] && [ -f ${sh(`${l.state}/cell.json`)} ]`
   for (;;) {
-    const r = await c.ex.exec(`if ${alive}; then ${sh(l.node)} ${sh(l.bundle)} status --json --state ${sh(l.state)}; else echo DEAD; tail -c 1500 ${sh(l.outFile)} 2>/dev/null; fi`, { signal: c.signal, timeoutMs: 20_000 })
+    const r = await c.ex.exec(`if ! ${alive}; then echo DEAD; tail -c 1500 ${sh(l.outFile)} 2>/dev/null; elif ${ready}; then ${sh(l.node)} ${sh(l.bundle)} status --json --state ${sh(l.state)}; else echo WAIT; fi`, { signal: c.signal, timeoutMs: 20_000 })
     if (r.stdout.startsWith('DEAD')) throw imprintError('IMPRINT_START_FAILED', `the new cell on ${c.ex.name} exited: ${r.stdout.slice(5).trim().slice(-800)}`)
     try {
       const s = JSON.parse(r.stdout) as StatusView
@@ -102,7 +105,7 @@ export async function waitJoined (c: StepContext, mode: ServiceMode, timeoutMs: 
       last = `${members} member(s) alive`
     } catch { last = (r.stderr.trim() || r.stdout.trim()).slice(-300) }
     if (Date.now() > deadline) throw imprintError('IMPRINT_JOIN_TIMEOUT', `the new cell on ${c.ex.name} did not join within ${timeoutMs} ms (last: ${last})`)
-    await new Promise((resolve) => setTimeout(resolve, 300))
+    await new Promise((resolve) => setTimeout(resolve, r.stdout.startsWith('WAIT') ? 100 : 300))
   }
 }
 
