@@ -26,7 +26,7 @@ import type { Dashboard } from '../dashboard/index.ts'
 import { isMapHost } from './map-host.ts'
 import { createDnsPusher } from './dns-push.ts'
 import type { DnsPrimary } from './dns-push.ts'
-import { divideOnto } from './divide-onto.ts'
+import { cellBundle, divideOnto } from './divide-onto.ts'
 import { startDivisionLoop } from './division.ts'
 import type { DemoPool } from './demo-pool.ts'
 import { loadPool } from '../imprint/index.ts'
@@ -232,6 +232,8 @@ export async function startCell (opts: CellOptions): Promise<Cell> {
       }
     })
     cleanups.push(async () => { division.stop() })
+    // With hosts to grow onto, the bundle imprint copies is built now rather than in the first division's path.
+    void freeHost().then(async (url) => { if (url != null) await cellBundle(paths.root) }).catch((err: unknown) => log.warn('could not build the cell bundle ahead of a division', { err }))
 
     const token = randomBytes(24).toString('base64url')
     const api = createLocalApi({

@@ -111,12 +111,15 @@ export async function imprint (target: ImprintTarget, opts: ImprintOptions): Pro
     emit({ step: name, phase: out === 'skipped' ? 'skip' : 'done', ms: timings[name] })
     return out
   }
-  const genome = await bundleGenome(opts.genomeRepo, opts.commit)
+  // Verified and bundled while we connect; nothing is written to the host before it is ready.
+  const bundling = bundleGenome(opts.genomeRepo, opts.commit)
+  bundling.catch(() => {})
   let current: StepName = 'connect'
   try {
     ex = await step(current, async () => await target.connect(opts.signal))
     const connected = ex
     current = 'preflight'
+    const genome = await bundling
     const probe = await step(current, async () => {
       let p: Probe = parseProbe((await connected.exec(PROBE_SCRIPT, { signal: opts.signal })).stdout)
       if (p.holder != null && sameClaimant(p.holder, opts.claimant)) {
@@ -164,7 +167,7 @@ export async function imprint (target: ImprintTarget, opts: ImprintOptions): Pro
     throw err
   } finally {
     await ex?.close().catch(() => {})
-    await genome.cleanup()
+    await (await bundling.catch(() => null))?.cleanup()
   }
 }
 
