@@ -2,6 +2,9 @@
 import { createHash } from 'node:crypto'
 import { join } from 'node:path'
 
+/** In the environment of every process of a lab: how teardown finds them. */
+export const LAB_ENV_MARKER = 'ORGANISM_LAB'
+
 export type LabMode = 'netns' | 'loopback'
 
 /** Every name the lab creates starts with this, so labs can be found and told apart. */
@@ -124,7 +127,8 @@ export function sshdConfig (plan: LabPlan, host: HostPlan): string {
     'UseDNS no',
     'Subsystem sftp internal-sftp',
     // Loopback hosts share the current user, whose real home sshd will cd into; $HOME points at the host's own dir.
-    ...(plan.mode === 'loopback' ? [`SetEnv HOME=${host.home}`] : []),
+    // The lab's marker reaches everything started over SSH, so teardown finds it there too (no user of its own to go by).
+    ...(plan.mode === 'loopback' ? [`SetEnv HOME=${host.home} ${LAB_ENV_MARKER}=${plan.prefix}`] : []),
     ''
   ].join('\n')
 }

@@ -1,10 +1,11 @@
 // Removing a lab from its plan alone, synchronously and idempotently, so it works at exit and for stale labs.
 import { readdirSync, readFileSync, rmSync } from 'node:fs'
 import type { LabPlan } from './plan.ts'
+import { LAB_ENV_MARKER } from './plan.ts'
 import { runSync } from './run.ts'
 
 /** Every process the lab starts carries this variable, so a lab's processes can be found after its maker died. */
-export const LAB_ENV_MARKER = 'ORGANISM_LAB'
+export { LAB_ENV_MARKER }
 
 export function userIds (names: readonly string[]): Map<string, number> {
   const out = new Map<string, number>()
