@@ -1,5 +1,6 @@
 // One division: imprint a pool host over SSH, then hand the new cell a function with its data (the cold move).
 import { readFile, stat } from 'node:fs/promises'
+import { isOrganismError } from '../core/errors.ts'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { imprint, loadPool, sshTarget, parseHostUrl, imprintError } from '../imprint/index.ts'
@@ -92,7 +93,7 @@ export async function divideOnto (opts: DivideOntoOptions): Promise<DivideResult
   let moved: MoveResult | null = null
   for (let i = 0; moved == null; i++) {
     try { moved = await opts.move(opts.fn, name) } catch (err) {
-      if (i >= 20 || !/MIGRATE_UNKNOWN_CELL/.test(String((err as { code?: string }).code))) throw err
+      if (i >= 20 || !isOrganismError(err, 'MIGRATE_UNKNOWN_CELL')) throw err
       await new Promise((r) => setTimeout(r, 250))
     }
   }

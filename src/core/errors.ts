@@ -48,6 +48,11 @@ export function isOrganismError (err: unknown, code?: string): err is OrganismEr
   return err instanceof OrganismError && (code == null || err.code === code)
 }
 
+/** One of the codes a module declared (a DOMException's numeric `code`, or anyone else's error, is not). */
+export function isModuleError (err: unknown, module: string): err is OrganismError {
+  return err instanceof OrganismError && registry.get(err.code)?.module === module
+}
+
 /** One line for a terminal: "CODE: message\n  hint: …". */
 export function formatError (err: unknown): string {
   if (err instanceof OrganismError) return `error ${err.code}: ${err.message}\n  hint: ${err.hint}`

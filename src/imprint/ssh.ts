@@ -4,6 +4,7 @@ import type { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { Client } from 'ssh2'
 import { logger } from '../core/log.ts'
+import { isModuleError } from '../core/errors.ts'
 import { imprintError } from './errors.ts'
 import type { CallOptions, ExecOptions, ExecResult, Executor } from './executor.ts'
 import { EXEC_TIMEOUT_MS, PUT_TIMEOUT_MS, bounded, sh } from './executor.ts'
@@ -80,7 +81,7 @@ export class SshExecutor implements Executor {
       if (seen != null && options.fingerprint == null && options.acceptKey?.(seen) !== true) {
         throw imprintError('IMPRINT_HOST_KEY_UNKNOWN', `${name} shows host key ${seen}, which is not pinned`, { details: { seen } })
       }
-      if (String((err as { code?: unknown }).code ?? '').startsWith('IMPRINT_')) throw err
+      if (isModuleError(err, 'imprint')) throw err
       throw imprintError('IMPRINT_CONNECT', `cannot connect to ${name}: ${(err as Error).message}`, { cause: err })
     }
     log.debug('connected', { host: name, fingerprint: seen })

@@ -14,6 +14,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { PeerId } from '@libp2p/interface'
 import { logger } from '../core/log.ts'
+import { isModuleError } from '../core/errors.ts'
 import { realClock } from '../core/clock.ts'
 import type { Clock } from '../core/clock.ts'
 import { signAdmission } from './admission.ts'
@@ -27,7 +28,7 @@ import { checkOrganismName, checkProtocol, topicName } from './names.ts'
 import { Membership } from './membership.ts'
 import { Roster } from './roster.ts'
 import type { RosterContext } from './roster.ts'
-import { isPeersError, sendRequest, serveRequest } from './rpc.ts'
+import { sendRequest, serveRequest } from './rpc.ts'
 import { streamToDuplex } from './duplex.ts'
 import type { RpcContext } from './rpc.ts'
 import { TokenBook, decodeToken, encodeToken, newSecret } from './tokens.ts'
@@ -231,7 +232,7 @@ export async function createPeerNode (opts: PeerNodeOptions): Promise<PeerNode> 
           if (named == null) ma = ma.encapsulate(`/p2p/${t.peerId}`)
           answer = await askToJoin(await libp2p.dialProtocol(ma, JOIN_PROTOCOL, { signal }), organism, t.secret, selfAddrs(), maxBytes, signal)
         } catch (err) {
-          if (isPeersError(err) && (err as { code: string }).code.startsWith('PEERS_TOKEN')) throw err
+          if (isModuleError(err, 'peers') && err.code.startsWith('PEERS_TOKEN')) throw err
           lastErr = err
           continue
         }

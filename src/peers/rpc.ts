@@ -1,6 +1,7 @@
 // Members-only request/response: one length-prefixed frame each way on a fresh libp2p stream.
 import type { Connection, Stream } from '@libp2p/interface'
 import type { Logger } from '../core/log.ts'
+import { isModuleError } from '../core/errors.ts'
 import { peersError } from './errors.ts'
 import { errorResponse, okResponse, parseResponse, readFrame, writeFrame } from './frame.ts'
 import type { RequestHandler } from './types.ts'
@@ -46,12 +47,6 @@ export async function serveRequest (ctx: RpcContext, stream: Stream, connection:
   }
 }
 
-/** Our own errors pass through; a DOMException's numeric `code` (TimeoutError is 23) is not one of them. */
-export function isPeersError (err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code
-  return typeof code === 'string' && code.startsWith('PEERS_')
-}
-
 /** Sends one request on an opened stream and returns the answer body, or throws PEERS_REQUEST_FAILED with the remote code. */
 export async function sendRequest (ctx: RpcContext, open: (signal: AbortSignal) => Promise<Stream>, to: string, protocol: string, body: Uint8Array, signal?: AbortSignal): Promise<Uint8Array> {
   if (!ctx.isMember(to)) throw peersError('PEERS_NOT_MEMBER', `${to} is not a member`)
@@ -66,7 +61,7 @@ export async function sendRequest (ctx: RpcContext, open: (signal: AbortSignal) 
   } catch (err) {
     // A stream left open after a timeout lingers on its connection (and counts against its stream limit).
     stream?.abort(err as Error)
-    if (isPeersError(err)) throw err
+    if (isModuleError(err, 'peers')) throw err
     throw peersError('PEERS_REQUEST_FAILED', `request to ${to} on ${protocol} failed: ${(err as Error).message}`, { cause: err })
   }
   if (!response.ok) throw peersError('PEERS_REQUEST_FAILED', `${to} answered ${response.code}: ${response.message}`, { details: { remoteCode: response.code } })

@@ -26,3 +26,16 @@ test('every declared error code is documented, and every documented code is decl
 test('every declared code has a hint that says what to do', () => {
   for (const [code, spec] of declaredErrors()) assert.ok(spec.hint.length > 15, `${code} needs a real hint`)
 })
+
+test('isModuleError: a module\'s own codes only; a DOMException\'s numeric code is not one of them', async () => {
+  const { isModuleError } = await import('../../src/core/errors.ts')
+  const { peersError } = await import('../../src/peers/errors.ts')
+  assert.equal(isModuleError(peersError('PEERS_NOT_MEMBER', 'x'), 'peers'), true)
+  assert.equal(isModuleError(peersError('PEERS_NOT_MEMBER', 'x'), 'imprint'), false)
+  // What AbortSignal.timeout() rejects with: a DOMException whose code is the number 23.
+  const signal = AbortSignal.timeout(1)
+  const timeout = await new Promise<unknown>((resolve) => { signal.addEventListener('abort', () => { resolve(signal.reason) }) })
+  assert.equal(typeof (timeout as { code?: unknown }).code, 'number')
+  assert.equal(isModuleError(timeout, 'peers'), false)
+  assert.equal(isModuleError({ code: 'PEERS_NOT_MEMBER' }, 'peers'), false, 'a look-alike object is not ours')
+})
