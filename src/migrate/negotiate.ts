@@ -9,7 +9,7 @@ import { logger } from '../core/log.ts'
 import { connectBulk, openBulkServer, parseOffer } from './bulk.ts'
 import type { BulkOffer } from './bulk.ts'
 import { migrateError } from './errors.ts'
-import { FRAME, jsonFrame, writeFrame } from './frames.ts'
+import { FRAME, drained, jsonFrame, writeFrame } from './frames.ts'
 import { readTrailer, receiveDir, receiveRaw, sendDir, sendRaw } from './transfer.ts'
 import type { TransferSummary } from './transfer.ts'
 
@@ -101,7 +101,7 @@ export async function receiveOffered (stream: Writable, frames: Frames, dest: st
     }
   }
   try {
-    if (!stream.write(jsonFrame(FRAME.offer, server?.offer ?? null))) await once(stream, 'drain')
+    if (!stream.write(jsonFrame(FRAME.offer, server?.offer ?? null))) await drained(stream)
     const choice = await nextJson(frames, FRAME.path, 'path choice') as { bulk?: unknown }
     if (choice?.bulk !== true) {
       server?.close()

@@ -51,10 +51,10 @@ export async function sendRaw (dir: string, out: Writable, signal?: AbortSignal)
 }
 
 /**
- * Unpacks chunks into `${dest}.incoming`, then checks size and checksum against the trailer (asked for once the chunks
+ * Receives bare tar bytes (the bulk path, or the member stream's data frames) into `${dest}.incoming`, then checks size and checksum against the trailer (asked for once the chunks
  * end); only a complete, verified copy replaces `dest`.
  */
-async function unpackDir (chunks: AsyncIterable<Buffer>, trailerOf: () => Promise<TransferSummary | null>, dest: string): Promise<TransferSummary> {
+export async function receiveRaw (chunks: AsyncIterable<Buffer>, trailerOf: () => Promise<TransferSummary | null>, dest: string): Promise<TransferSummary> {
   const incoming = `${dest}.incoming`
   await rm(incoming, { recursive: true, force: true })
   await mkdir(incoming, { recursive: true })
@@ -111,10 +111,5 @@ export async function receiveDir (frames: Frames, dest: string): Promise<Transfe
       throw migrateError('MIGRATE_PROTOCOL', `unexpected frame type ${type} in the data stream`)
     }
   }
-  return await unpackDir(data(), async () => trailer, dest)
-}
-
-/** Receives bare tar bytes from `chunks` (the bulk path) and the trailer from `trailerOf` (the member stream). */
-export async function receiveRaw (chunks: AsyncIterable<Buffer>, trailerOf: () => Promise<TransferSummary | null>, dest: string): Promise<TransferSummary> {
-  return await unpackDir(chunks, trailerOf, dest)
+  return await receiveRaw(data(), async () => trailer, dest)
 }

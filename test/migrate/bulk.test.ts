@@ -6,26 +6,18 @@ import net from 'node:net'
 import { once } from 'node:events'
 import type { Duplex } from 'node:stream'
 import { mkdtemp, mkdir, writeFile, readFile, readdir, rm, access } from 'node:fs/promises'
-import { randomBytes, createHash } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { tmpdir } from 'node:os'
-import { join, relative } from 'node:path'
+import { join } from 'node:path'
 import { sendOffered, receiveOffered } from '../../src/migrate/negotiate.ts'
 import type { BulkHost, SendOptions } from '../../src/migrate/negotiate.ts'
 import { connectBulk } from '../../src/migrate/bulk.ts'
 import type { BulkOffer } from '../../src/migrate/bulk.ts'
 import { readFrames } from '../../src/migrate/frames.ts'
 import { isOrganismError } from '../../src/core/errors.ts'
+import { tree } from './helpers.ts'
 
 const LOCAL: BulkHost = { bindHost: '127.0.0.1', advertise: '127.0.0.1' }
-
-async function tree (dir: string): Promise<Record<string, string>> {
-  const out: Record<string, string> = {}
-  for (const e of await readdir(dir, { recursive: true, withFileTypes: true })) {
-    const p = join(e.parentPath, e.name)
-    out[relative(dir, p)] = e.isFile() ? createHash('sha256').update(await readFile(p)).digest('hex') : e.isDirectory() ? 'dir' : 'other'
-  }
-  return out
-}
 
 async function fixture (t: { after: (fn: () => Promise<void>) => void }): Promise<{ base: string, src: string, dest: string }> {
   const base = await mkdtemp(join(tmpdir(), 'organism-bulk-'))

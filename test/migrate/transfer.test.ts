@@ -4,22 +4,14 @@ import assert from 'node:assert/strict'
 import net from 'node:net'
 import { once } from 'node:events'
 import { Transform } from 'node:stream'
-import { mkdtemp, mkdir, writeFile, readFile, readdir, rm, stat, access } from 'node:fs/promises'
-import { randomBytes, createHash } from 'node:crypto'
+import { mkdtemp, mkdir, writeFile, readFile, rm, stat, access } from 'node:fs/promises'
+import { randomBytes } from 'node:crypto'
 import { tmpdir } from 'node:os'
-import { join, relative } from 'node:path'
+import { join } from 'node:path'
 import { sendDir, receiveDir } from '../../src/migrate/transfer.ts'
 import { readFrames } from '../../src/migrate/frames.ts'
 import { isOrganismError } from '../../src/core/errors.ts'
-
-async function tree (dir: string): Promise<Record<string, string>> {
-  const out: Record<string, string> = {}
-  for (const e of await readdir(dir, { recursive: true, withFileTypes: true })) {
-    const p = join(e.parentPath, e.name)
-    out[relative(dir, p)] = e.isFile() ? createHash('sha256').update(await readFile(p)).digest('hex') : e.isDirectory() ? 'dir' : 'other'
-  }
-  return out
-}
+import { tree } from './helpers.ts'
 
 async function fixture (t: { after: (fn: () => Promise<void>) => void }): Promise<{ base: string, src: string }> {
   const base = await mkdtemp(join(tmpdir(), 'organism-transfer-'))
