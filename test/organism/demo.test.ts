@@ -71,7 +71,9 @@ test('npm start: the demo divides by itself under npm run load, onto a loopback 
   assert.equal(r.status, 200)
   // The demo's hosts are a loopback lab: 127.0.<lab>.N, its files under a directory named orgl<lab>-….
   const labId = /^ssh:\/\/[^@]+@127\.0\.(\d+)\./.exec(hosts[0])?.[1]
-  await stopAndCheckNothingLeft(demo.cell, `/orgl${String(labId)}-`)
+  assert.ok(labId != null, `a loopback lab host: ${hosts[0]}`)
+  assert.ok((await processesUnder(`/orgl${labId}-`)).length > 0, 'the check below looks where the demo hosts run')
+  await stopAndCheckNothingLeft(demo.cell, `/orgl${labId}-`)
 })
 
 test('without sshd the demo uses the local executor, says so, and divides by hand', async () => {
