@@ -71,16 +71,22 @@ export interface ImprintResult {
 
 const RESERVE_KB = 64 * 1024
 
-/** Reads the journal on the host and undoes it; then releases the claim. Best effort per entry, all attempted. */
-export async function cleanupHost (ex: Executor, claimant: Claimant): Promise<number> {
-  const j = await ex.exec(`cat "$HOME"/${JOURNAL} 2>/dev/null`, { timeoutMs: 20_000 })
+/** Runs the rollback plan of the journal files named (relative to $HOME); best effort per entry, all attempted. */
+async function undoJournal (ex: Executor, files: readonly string[]): Promise<number> {
+  const j = await ex.exec(`cat ${files.map((f) => `"$HOME"/${f}`).join(' ')} 2>/dev/null`, { timeoutMs: 20_000 })
   const entries = parseJournal(j.stdout)
   for (const cmd of rollbackPlan(entries)) {
     const r = await ex.exec(cmd, { timeoutMs: 30_000 })
     if (r.code !== 0) log.warn('a rollback command failed', { host: ex.name, code: r.code, stderr: r.stderr.trim().slice(-200) })
   }
-  await releaseHost(ex, claimant, { timeoutMs: 20_000 })
   return entries.length
+}
+
+/** Reads the journal on the host and undoes it; then releases the claim. */
+export async function cleanupHost (ex: Executor, claimant: Claimant): Promise<number> {
+  const n = await undoJournal(ex, [JOURNAL])
+  await releaseHost(ex, claimant, { timeoutMs: 20_000 })
+  return n
 }
 
 /**
@@ -88,11 +94,9 @@ export async function cleanupHost (ex: Executor, claimant: Claimant): Promise<nu
  * the claim too. For cells made for one session (the demo's); a real host keeps its cell.
  */
 export async function retireHost (ex: Executor): Promise<number> {
-  const j = await ex.exec(`cat "$HOME"/${DONE_FILE} "$HOME"/${JOURNAL} 2>/dev/null`, { timeoutMs: 20_000 })
-  const entries = parseJournal(j.stdout)
-  for (const cmd of rollbackPlan(entries)) await ex.exec(cmd, { timeoutMs: 30_000 })
+  const n = await undoJournal(ex, [DONE_FILE, JOURNAL])
   await ex.exec(`rm -rf "$HOME"/${CLAIM_DIR}`, { timeoutMs: 20_000 })
-  return entries.length
+  return n
 }
 
 export async function imprint (target: ImprintTarget, opts: ImprintOptions): Promise<ImprintResult> {
