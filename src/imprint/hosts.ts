@@ -1,5 +1,6 @@
 // The pool on disk (genome `hosts:` file, <state>/hosts.yaml) and `hosts add`; targets that connect to a pool host.
-import { readFile, rename, writeFile } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
+import { writeFileAtomic } from '../core/atomic-file.ts'
 import { join } from 'node:path'
 import { logger } from '../core/log.ts'
 import type { ImprintTarget } from './imprint.ts'
@@ -49,8 +50,7 @@ export async function addHost (stateDir: string, url: string, opts: AddHostOptio
   const host: PoolHost = { ...addr, url: formatHostUrl(addr), fingerprint: ex.fingerprint, labels: opts.labels ?? {} }
   const file = join(stateDir, STATE_POOL)
   const next = mergePools(await readPoolFile(file), [host])
-  await writeFile(`${file}.tmp`, formatPool(next), { mode: 0o600 })
-  await rename(`${file}.tmp`, file)
+  await writeFileAtomic(file, formatPool(next), 0o600)
   log.info('host pinned', { host: host.url, fingerprint: host.fingerprint })
   return host
 }

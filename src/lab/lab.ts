@@ -10,12 +10,13 @@ import { labError } from './errors.ts'
 import { run, runSync } from './run.ts'
 import type { RunResult } from './run.ts'
 import type { LabRecord } from './state.ts'
-import { claimId, isStale, listRecords, processStartTime, removeAbandonedClaims, removeRecord, stateRoot, writeRecord } from './state.ts'
+import { claimId, isStale, listRecords, removeAbandonedClaims, removeRecord, stateRoot, writeRecord } from './state.ts'
 import { teardownPlan } from './teardown.ts'
 import { buildNetwork, hostCommand, setLink } from './netns.ts'
 import { addUser, makeKey, startHost } from './hosts.ts'
 import type { StartedHost } from './hosts.ts'
 import { forget, remember } from './exit.ts'
+import { liveStartTime } from '../core/proc-stat.ts'
 
 export interface LabOptions {
   readonly hosts: number
@@ -110,7 +111,7 @@ export async function createLab (options: LabOptions): Promise<Lab> {
   // Host users must be able to walk through the lab dir to their homes.
   chmodSync(dir, 0o755)
   const plan = planLab({ id, hosts: options.hosts, mode, dir, currentUser: userInfo().username })
-  const owner = { pid: process.pid, startTime: processStartTime(process.pid) ?? '' }
+  const owner = { pid: process.pid, startTime: liveStartTime(process.pid) ?? '' }
   let record: LabRecord = { version: 1, plan, owner, persistent: options.persistent === true, createdAt: new Date().toISOString(), hosts: {} }
   writeRecord(root, record)
   const lab = new LiveLab(record, root)

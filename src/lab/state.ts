@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { LabPlan } from './plan.ts'
 import { labError } from './errors.ts'
+import { liveStartTime } from '../core/proc-stat.ts'
 
 export interface HostRecord {
   readonly hostKey: string // known_hosts line
@@ -32,17 +33,8 @@ export function stateRoot (): string {
 
 export function recordPath (root: string, id: number): string { return join(root, `lab-${id}.json`) }
 
-/** The start time of a process (field 22 of /proc/PID/stat), which tells a live owner from a reused PID. */
-export function processStartTime (pid: number): string | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    // The command name may hold spaces and parentheses; fields after it are fixed.
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null
-  } catch { return null }
-}
-
 export function ownerAlive (record: LabRecord): boolean {
-  return processStartTime(record.owner.pid) === record.owner.startTime
+  return liveStartTime(record.owner.pid) === record.owner.startTime
 }
 
 export function isStale (record: LabRecord): boolean { return !record.persistent && !ownerAlive(record) }

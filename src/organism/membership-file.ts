@@ -1,5 +1,6 @@
 // What a cell remembers about its organism between runs: the verified admissions and where members were last seen.
-import { readFile, writeFile, rename } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
+import { writeFileAtomic } from '../core/atomic-file.ts'
 import type { Admission } from '../peers/index.ts'
 
 export interface SavedOrganism {
@@ -15,6 +16,5 @@ export async function loadSaved (file: string): Promise<SavedOrganism | null> {
 
 /** Written to a temp file and renamed: a crash mid-write never leaves half a membership. */
 export async function saveSaved (file: string, saved: SavedOrganism): Promise<void> {
-  await writeFile(`${file}.tmp`, JSON.stringify(saved, null, 1), { mode: 0o600 })
-  await rename(`${file}.tmp`, file)
+  await writeFileAtomic(file, JSON.stringify(saved, null, 1), 0o600)
 }

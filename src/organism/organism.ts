@@ -9,6 +9,7 @@ import type { StateSync, StateEvent, CellView } from '../state/index.ts'
 import { placementPlan } from '../placement/index.ts'
 import type { Plan, Liveness } from '../placement/index.ts'
 import { loadSaved, saveSaved } from './membership-file.ts'
+import type { SavedOrganism } from './membership-file.ts'
 import { protocols } from './protocols.ts'
 import { stateSigner, stateVerify } from './identity.ts'
 import { organismError } from './errors.ts'
@@ -62,9 +63,18 @@ export async function startOrganism (opts: OrganismOptions): Promise<Organism> {
     timeoutMs: 30_000
   })
   const names = protocols(opts.organism)
+  // One write at a time, each of the picture as it is when its turn comes; an unchanged picture is not rewritten.
+  let saving = Promise.resolve()
+  let lastSaved = ''
   const persist = async (): Promise<void> => {
-    const bootstrap = node.members().filter((id) => id !== node.peerId).flatMap((id) => addrsOf(id)).slice(0, 16)
-    await saveSaved(savedFile, { organism: opts.organism, admissions: node.admissions(), bootstrap }).catch((err) => log.warn('could not save membership', { err }))
+    saving = saving.then(async () => {
+      const bootstrap = node.members().filter((id) => id !== node.peerId).flatMap((id) => addrsOf(id)).slice(0, 16)
+      const next: SavedOrganism = { organism: opts.organism, admissions: node.admissions(), bootstrap }
+      const text = JSON.stringify(next)
+      if (text === lastSaved) return
+      await saveSaved(savedFile, next).then(() => { lastSaved = text }, (err) => log.warn('could not save membership', { err }))
+    })
+    await saving
   }
   if (opts.join != null) {
     await node.join(opts.join.address, opts.join.token).catch(async (err) => { await node.stop(); throw err })
@@ -111,7 +121,8 @@ export async function startOrganism (opts: OrganismOptions): Promise<Organism> {
   void (async () => {
     for await (const e of sync.changes(stopping.signal)) {
       events.note(describe(e, (id) => nameOf(sync, id)))
-      if (e.type === 'cell-joined') void persist()
+      // A member that joined or came back (a restarted one listens on new addresses): where to find it next start.
+      if (e.type === 'cell-joined' || e.type === 'cell-alive') void persist()
       refresh()
     }
   })().catch(() => {})

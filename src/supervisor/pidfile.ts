@@ -1,5 +1,6 @@
 // run/<fn>.json: who a spawned function is (pid, group, start time, token), and reaping ones left by a dead cell.
-import { readFile, readdir, rm, writeFile, rename } from 'node:fs/promises'
+import { readFile, readdir, rm } from 'node:fs/promises'
+import { writeFileAtomic } from '../core/atomic-file.ts'
 import { join } from 'node:path'
 import { processesWithEnv, readStat, isLive, terminateGroup, signalGroup, waitGroupGone } from './proc.ts'
 import type { Logger } from '../core/log.ts'
@@ -19,8 +20,7 @@ export interface PidFile {
 
 export async function writePidFile (path: string, data: PidFile): Promise<void> {
   // Write then rename, so a cell killed mid-write never leaves half a file.
-  await writeFile(path + '.tmp', JSON.stringify(data) + '\n')
-  await rename(path + '.tmp', path)
+  await writeFileAtomic(path, JSON.stringify(data) + '\n')
 }
 
 export async function readPidFile (path: string): Promise<PidFile | null> {

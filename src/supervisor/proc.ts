@@ -4,38 +4,11 @@ import { readFile, readdir } from 'node:fs/promises'
 /** /proc reports CPU times in USER_HZ, which the kernel ABI fixes at 100 on every Linux architecture. */
 const USER_HZ = 100
 
-export interface ProcStat {
-  readonly pid: number
-  readonly state: string
-  readonly pgid: number
-  /** Clock ticks since boot when the process started: with the pid, a stable identity (pids get reused). */
-  readonly startTime: number
-  /** utime + stime + cutime + cstime, in ticks. */
-  readonly cpuTicks: number
-}
+import { readStat, isLive } from '../core/proc-stat.ts'
+import type { ProcStat } from '../core/proc-stat.ts'
 
-/** Parses /proc/<pid>/stat; the command name is in parentheses and may itself hold spaces or ')'. */
-export function parseStat (pid: number, text: string): ProcStat | null {
-  const close = text.lastIndexOf(')')
-  if (close < 0) return null
-  const f = text.slice(close + 2).trim().split(' ')
-  // f[0] is field 3 (state); field k is f[k - 3].
-  const num = (field: number): number => Number(f[field - 3])
-  return { pid, state: f[0], pgid: num(5), startTime: num(22), cpuTicks: num(14) + num(15) + num(16) + num(17) }
-}
-
-export async function readStat (pid: number): Promise<ProcStat | null> {
-  try {
-    return parseStat(pid, await readFile(`/proc/${pid}/stat`, 'utf8'))
-  } catch {
-    return null
-  }
-}
-
-/** A live process: present and not a zombie (zombies of orphans may linger when pid 1 does not reap). */
-export function isLive (s: ProcStat | null): s is ProcStat {
-  return s != null && s.state !== 'Z' && s.state !== 'X'
-}
+export { readStat, isLive }
+export type { ProcStat }
 
 export async function listPids (): Promise<number[]> {
   const names = await readdir('/proc')

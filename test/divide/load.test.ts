@@ -10,7 +10,7 @@ import { parseLoadArgs, resolveTarget } from '../../src/divide/load-cli.ts'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { processStartTime } from '../../src/cell/lock.ts'
+import { liveStartTime } from '../../src/core/proc-stat.ts'
 
 interface Seen { count: number, hosts: Set<string>, cookies: Set<string>, maxInFlight: number }
 
@@ -142,7 +142,7 @@ test('with --cell, the router port comes from cell.json and the domain from the 
   const dir = await mkdtemp(join(tmpdir(), 'organism-load-'))
   try {
     await writeFile(join(dir, 'cell.json'), JSON.stringify({ pid: process.pid, apiPort: Number(api.url.port), routerPort: Number(router.url.port), token: 't0k' }))
-    await writeFile(join(dir, 'cell.lock'), JSON.stringify({ pid: process.pid, startTime: processStartTime(process.pid) }))
+    await writeFile(join(dir, 'cell.lock'), JSON.stringify({ pid: process.pid, startTime: liveStartTime(process.pid) }))
     const base = { ...parseLoadArgs(['grades', '--rps', '1', '--cell', dir]) }
     const t = await resolveTarget(base)
     assert.equal(t.router.href, router.url.href)

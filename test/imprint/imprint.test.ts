@@ -132,13 +132,21 @@ test('imprint on lab hosts', { skip: !isRoot && 'the netns lab needs root', time
     assert.ok(line != null, `an @reboot line: ${cron}`)
     const before = (await lab.exec('h1', ['sh', '-c', 'cat "$HOME/.organism/cell.pid"'])).stdout.trim()
     // What a reboot does to the user's processes (sshd sessions aside), then what cron does at boot.
+    // The killed processes are orphans: where pid 1 does not reap them they linger as zombies, which must not
+    // count as a running cell (CI's container did that, and the restarted cell refused to start).
     await lab.exec('h1', ['sh', '-c', `pkill -KILL -u ${h1.user} -f '.organism/runtime/node|server.mjs'; sleep 0.5`], { user: 'root' })
+    // A reboot takes longer than the detection bound: the parent has buried c1 before it comes back.
+    const parentSees = (liveness: string) => async (): Promise<boolean> => (await fx.parentStatus()).members.some((m) => m.name === 'c1' && m.liveness === liveness)
+    await waitUntil('the parent sees c1 dead', parentSees('dead'))
     await lab.exec('h1', ['sh', '-c', `${line.replace(/^@reboot /, '').replace(/ #.*$/, '')} &`])
-    const parentSees = async (): Promise<boolean> => (await fx.parentStatus()).members.some((m) => m.name === 'c1' && m.liveness === 'alive')
+    const hostLog = async (): Promise<string> => (await lab.exec('h1', ['sh', '-c', 'tail -n 20 "$HOME/.organism/cell.out"'])).stdout
     await waitUntil('the rebooted cell runs again', async () => {
       const now = (await lab.exec('h1', ['sh', '-c', 'cat "$HOME/.organism/cell.pid"'])).stdout.trim()
       return now !== before && now !== '' && (await lab.exec('h1', ['sh', '-c', `kill -0 ${now}`])).code === 0
     })
-    await waitUntil('the parent sees it alive', parentSees)
+    await waitUntil('the parent sees it alive', parentSees('alive')).catch(async (err: Error) => {
+      throw new Error(`${err.message}; the cell's log on h1:\n${await hostLog()}`)
+    })
+    assert.doesNotMatch(await hostLog(), /CELL_ALREADY_RUNNING|could not save membership/)
   })
 })
