@@ -2,7 +2,6 @@
 import { readFile } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { addHost, loadPool } from '../imprint/index.ts'
 import { OrganismError } from '../core/errors.ts'
 import type { CellPaths } from '../cell/paths.ts'
 import { findCell } from './client.ts'
@@ -13,6 +12,8 @@ import http from 'node:http'
 const identityOf = (values: CliValues): string => resolve(values.identity ?? join(homedir(), '.ssh', 'id_ed25519'))
 
 export async function hostsCommand (values: CliValues, paths: CellPaths, rest: string[]): Promise<number> {
+  // ssh2 loads only here: `cell divide` asks the running cell, which does the SSH.
+  const { addHost, loadPool } = await import('../imprint/index.ts')
   if (rest[0] === 'add') {
     if (rest[1] == null) throw cliError('CLI_USAGE', 'cell hosts add needs ssh://user@host[:port]')
     const privateKey = await readFile(identityOf(values)).catch((cause: unknown) => { throw cliError('CLI_USAGE', `cannot read the SSH key ${identityOf(values)}; pass --identity KEY`, { cause }) })

@@ -3,10 +3,13 @@ import { parseArgs } from 'node:util'
 import { formatError } from '../core/errors.ts'
 import { cliError } from './errors.ts'
 import { cellPaths } from '../cell/paths.ts'
-import { startCommand } from './start.ts'
-import { statusCommand, logsCommand, stopCommand, admitCommand, moveCommand } from './remote.ts'
-import { initCommand, genomeCheckCommand } from './genome.ts'
-import { hostsCommand, divideCommand } from './divide.ts'
+
+// Commands load what they need when they run: `cell status` must not wait for libp2p, ssh2 and the router to load
+// (importing everything made every command take about a second before it did anything).
+const start = async (): Promise<typeof import('./start.ts')> => await import('./start.ts')
+const remote = async (): Promise<typeof import('./remote.ts')> => await import('./remote.ts')
+const genome = async (): Promise<typeof import('./genome.ts')> => await import('./genome.ts')
+const divide = async (): Promise<typeof import('./divide.ts')> => await import('./divide.ts')
 
 const usage = `usage: cell <command> [options]
 
@@ -75,16 +78,16 @@ async function main (argv: string[]): Promise<number> {
   if (values.help === true || command == null || command === 'help') { console.log(usage); return command == null && values.help !== true ? 2 : 0 }
   const paths = cellPaths(values.state)
   switch (command) {
-    case 'start': return await startCommand(values, paths)
-    case 'status': return await statusCommand(values, paths)
-    case 'logs': return await logsCommand(values, paths, rest[0])
-    case 'stop': return await stopCommand(paths)
-    case 'admit': return await admitCommand(values, paths)
-    case 'move': return await moveCommand(values, paths, rest[0])
-    case 'hosts': return await hostsCommand(values, paths, rest)
-    case 'divide': return await divideCommand(values, paths, rest[0])
-    case 'init': return await initCommand(values, rest[0])
-    case 'genome': if (rest[0] === 'check') return await genomeCheckCommand(rest[1])
+    case 'start': return await (await start()).startCommand(values, paths)
+    case 'status': return await (await remote()).statusCommand(values, paths)
+    case 'logs': return await (await remote()).logsCommand(values, paths, rest[0])
+    case 'stop': return await (await remote()).stopCommand(paths)
+    case 'admit': return await (await remote()).admitCommand(values, paths)
+    case 'move': return await (await remote()).moveCommand(values, paths, rest[0])
+    case 'hosts': return await (await divide()).hostsCommand(values, paths, rest)
+    case 'divide': return await (await divide()).divideCommand(values, paths, rest[0])
+    case 'init': return await (await genome()).initCommand(values, rest[0])
+    case 'genome': if (rest[0] === 'check') return await (await genome()).genomeCheckCommand(rest[1])
   }
   console.error(`${formatError(cliError('CLI_USAGE', `unknown command "${[command, ...rest].join(' ')}"`))}\n\n${usage}`)
   return 2
