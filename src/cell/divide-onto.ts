@@ -3,7 +3,7 @@ import { readFile, stat } from 'node:fs/promises'
 import { isOrganismError } from '../core/errors.ts'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { imprint, loadPool, sshTarget, parseHostUrl, imprintError } from '../imprint/index.ts'
+import { imprint, loadPool, sshTarget, parseHostUrl, imprintError, findRuntimePacks, makeRuntimePacks } from '../imprint/index.ts'
 import type { ImprintResult, ImprintTarget, PoolHost, ProgressEvent } from '../imprint/index.ts'
 import type { MoveResult } from '../organism/move.ts'
 
@@ -46,6 +46,19 @@ export async function cellBundle (stateDir: string): Promise<string> {
   return out
 }
 
+/** Where the packed runtime is kept, beside the cell's state. */
+const runtimeCache = (stateDir: string): string => join(stateDir, 'runtime')
+
+/**
+ * What a division copies, made ahead of it when the pool has a host to grow onto: the cell bundle and the packed
+ * runtime (packing 127 MB takes seconds of CPU: too long to spend inside a division, which copies the binary
+ * as it is when the pack is not ready).
+ */
+export async function prepareDivision (stateDir: string): Promise<void> {
+  await cellBundle(stateDir)
+  await makeRuntimePacks(runtimeCache(stateDir), process.execPath)
+}
+
 /** A DNS label for the new cell from its host: ssh://org@10.0.0.7 -> c-10-0-0-7. */
 export function cellNameFor (host: string): string {
   return `c-${host.replace(/[^a-zA-Z0-9]+/g, '-').replace(/^-|-$/g, '').toLowerCase()}`.slice(0, 63)
@@ -80,6 +93,7 @@ export async function divideOnto (opts: DivideOntoOptions): Promise<DivideResult
     genomeRepo: opts.genomeRepo,
     commit: opts.commit,
     bundlePath,
+    runtimePacks: await findRuntimePacks(runtimeCache(opts.stateDir), process.execPath),
     token: opts.token,
     claimant: { organism: opts.organism, cell: opts.self },
     cell: { name, advertise: host.host, listen: listenAddressFor(host), routerPort: opts.routerPort, dnsPort: opts.dnsPort },

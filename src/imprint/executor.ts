@@ -10,6 +10,11 @@ export interface CallOptions {
   readonly timeoutMs?: number
 }
 
+export interface PutOptions extends CallOptions {
+  /** The source is packed: the host unpacks it as it arrives (both formats check a checksum, so a damaged copy fails). */
+  readonly unpack?: 'gzip' | 'zstd'
+}
+
 export interface ExecOptions extends CallOptions {
   readonly stdin?: string | Buffer
 }
@@ -20,8 +25,8 @@ export interface Executor {
   readonly kind: 'ssh' | 'local'
   /** Runs cmd with the host's POSIX shell, in the user's home. Never rejects for a non-zero exit. */
   exec: (cmd: string, options?: ExecOptions) => Promise<ExecResult>
-  /** Writes a local file or a stream to an absolute path on the host with mode; resolves with the bytes written. */
-  put: (source: string | Readable, remotePath: string, mode: number, options?: CallOptions) => Promise<number>
+  /** Writes a local file or a stream to an absolute path on the host with mode; resolves with the bytes sent. */
+  put: (source: string | Readable, remotePath: string, mode: number, options?: PutOptions) => Promise<number>
   close: () => Promise<void>
 }
 

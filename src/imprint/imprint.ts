@@ -13,8 +13,9 @@ import { DONE_FILE, JOURNAL, PROBE_SCRIPT, parseProbe, platformOf, preflightProb
 import type { CellArgs } from './service.ts'
 import { layoutFor } from './service.ts'
 import type { StepContext } from './steps.ts'
-import { configure, copyCell, copyGenome, copyRuntime, finish, serviceMode, startCell, waitJoined } from './steps.ts'
+import { allSettled, configure, copyCell, copyGenome, copyRuntime, finish, serviceMode, startCell, waitJoined } from './steps.ts'
 import { statSync } from 'node:fs'
+import type { RuntimePacks } from './runtime-pack.ts'
 
 const log = logger('imprint')
 
@@ -42,6 +43,8 @@ export interface ImprintOptions {
   readonly bundlePath: string
   /** Node 24 for the host's platform; default this process's own binary when the platforms match. */
   readonly nodeBinary?: string
+  /** That binary packed (makeRuntimePacks): one the host can unpack is copied instead, a third of the bytes. */
+  readonly runtimePacks?: RuntimePacks | null
   /** A one-time token from the parent's running cell (`cell admit`), or a function that fetches one. */
   readonly token: string | (() => Promise<string>)
   readonly claimant: Claimant
@@ -148,12 +151,14 @@ export async function imprint (target: ImprintTarget, opts: ImprintOptions): Pro
     current = 'claim'
     await step(current, async () => { await claimHost(connected, opts.claimant, { signal: opts.signal }); claimed = true })
     const c: StepContext = { ex: connected, layout: layoutFor(probe.home), probe, imprintId, transient: opts.transient === true, signal: opts.signal, copied: (n) => { bytes += n } }
-    current = 'copy-runtime'
-    const runtime = await step(current, async () => await copyRuntime(c, localRuntimeFor(platform, opts.nodeBinary), runtimeSuitable(probe.nodeVersion)))
-    current = 'copy-cell'
-    await step(current, async () => { await copyCell(c, opts.bundlePath) })
-    current = 'copy-genome'
-    await step(current, async () => { await copyGenome(c, genome.file, genome.commit) })
+    // The three copies share the connection at once: the small ones finish while the runtime is still on its way.
+    // Each is still its own step (progress, timings, an injected failure); a failure names the step that failed.
+    const copying = <T>(name: StepName, body: () => Promise<T>): Promise<T> => step(name, body).catch((err: unknown) => { current = name; throw err })
+    const [runtime] = await allSettled([
+      copying('copy-runtime', async () => await copyRuntime(c, localRuntimeFor(platform, opts.nodeBinary), runtimeSuitable(probe.nodeVersion), opts.runtimePacks)),
+      copying('copy-cell', async () => { await copyCell(c, opts.bundlePath) }),
+      copying('copy-genome', async () => { await copyGenome(c, genome.file, genome.commit) })
+    ])
     current = 'configure'
     const token = typeof opts.token === 'string' ? opts.token : await opts.token()
     await step(current, async () => { await configure(c, { ...opts.cell, commit: genome.commit }, token) })

@@ -6,8 +6,10 @@ import { resolve } from 'node:path'
 import type { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { logger } from '../core/log.ts'
-import type { CallOptions, ExecOptions, ExecResult, Executor } from './executor.ts'
+import { imprintError } from './errors.ts'
+import type { ExecOptions, ExecResult, Executor, PutOptions } from './executor.ts'
 import { EXEC_TIMEOUT_MS, PUT_TIMEOUT_MS, bounded } from './executor.ts'
+import { createGunzip, createZstdDecompress } from 'node:zlib'
 
 const log = logger('imprint')
 
@@ -42,12 +44,16 @@ export class LocalExecutor implements Executor {
     })
   }
 
-  async put (source: string | Readable, remotePath: string, mode: number, options: CallOptions = {}): Promise<number> {
+  async put (source: string | Readable, remotePath: string, mode: number, options: PutOptions = {}): Promise<number> {
     return await bounded(`local put ${remotePath}`, options.timeoutMs ?? PUT_TIMEOUT_MS, options.signal, async (cancelled) => {
       const input = typeof source === 'string' ? createReadStream(source) : source
       let bytes = 0
       input.on('data', (c: Buffer) => { bytes += c.length })
-      await pipeline(input, createWriteStream(remotePath, { mode }), { signal: cancelled })
+      const stages = options.unpack == null ? [] : [options.unpack === 'gzip' ? createGunzip() : createZstdDecompress()]
+      await pipeline([input, ...stages, createWriteStream(remotePath, { mode })], { signal: cancelled }).catch((cause: unknown) => {
+        if (cancelled.aborted) throw cause
+        throw imprintError('IMPRINT_COPY_FAILED', `copying to ${remotePath} failed after ${bytes} bytes: ${(cause as Error).message}`, { cause })
+      })
       await chmod(remotePath, mode)
       return bytes
     })

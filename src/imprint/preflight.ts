@@ -23,6 +23,8 @@ export const PROBE_SCRIPT = [
   'echo "udp=$(awk \'NR>1 && $4=="07" {print $2}\' /proc/net/udp /proc/net/udp6 2>/dev/null | tr \'\\n\' \' \')"',
   'echo "systemd=$( [ -d /run/systemd/system ] && systemctl --user show-environment >/dev/null 2>&1 && echo yes || echo no)"',
   'echo "crontab=$(command -v crontab)"',
+  'echo "gzip=$(command -v gzip)"',
+  'echo "zstd=$(command -v zstd)"',
   `echo "node=$("$HOME/${ROOT_DIR}/runtime/node" --version 2>/dev/null)"`,
   `echo "holder=$(cat "$HOME/${CLAIM_DIR}/${HOLDER_FILE}" 2>/dev/null)"`,
   `echo "imprinted=$( [ -f "$HOME/${DONE_FILE}" ] && echo yes || echo no)"`
@@ -60,6 +62,9 @@ export interface Probe {
   readonly udpPorts: readonly Bound[]
   readonly systemd: boolean
   readonly crontab: boolean
+  /** gzip, zstd on the host: the runtime can travel packed. */
+  readonly gzip: boolean
+  readonly zstd: boolean
   readonly nodeVersion: string | null
   readonly holder: Holder | null
   readonly imprinted: boolean
@@ -87,6 +92,8 @@ export function parseProbe (stdout: string): Probe {
     udpPorts: ports(v.get('udp')),
     systemd: v.get('systemd') === 'yes',
     crontab: (v.get('crontab') ?? '') !== '',
+    gzip: (v.get('gzip') ?? '') !== '',
+    zstd: (v.get('zstd') ?? '') !== '',
     nodeVersion: /^v\d+\./.test(v.get('node') ?? '') ? (v.get('node') as string) : null,
     holder: parseHolder(v.get('holder') ?? ''),
     imprinted: v.get('imprinted') === 'yes'

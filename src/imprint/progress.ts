@@ -22,16 +22,22 @@ export function progressPrinter (out: Writable & { isTTY?: boolean, columns?: nu
   if (out.isTTY !== true || (out.columns ?? 0) <= 0) {
     return { onProgress: (e) => { out.write(e.phase === 'start' ? `${e.step}: …\n` : result(e) + '\n') }, stop: () => {} }
   }
+  // Steps may run at once (the copies): the spinner line names every running step; each result gets its own line.
+  const running: string[] = []
+  const spin = (): void => {
+    stopSpin()
+    if (running.length === 0) return
+    timer = setInterval(() => { out.write(`\r${FRAMES[frame++ % FRAMES.length]} ${running.join(', ')}…\x1b[K`) }, 80)
+    timer.unref()
+  }
   return {
     onProgress: (e) => {
-      stopSpin()
-      if (e.phase === 'start') {
-        timer = setInterval(() => { out.write(`\r${FRAMES[frame++ % FRAMES.length]} ${e.step}…\x1b[K`) }, 80)
-        timer.unref()
-      } else {
-        out.write(`\r${e.phase === 'fail' ? '✗' : '✓'} ${result(e)}\x1b[K\n`)
-      }
+      const at = running.indexOf(e.step)
+      if (at >= 0) running.splice(at, 1)
+      if (e.phase === 'start') running.push(e.step)
+      else out.write(`\r${e.phase === 'fail' ? '✗' : '✓'} ${result(e)}\x1b[K\n`)
+      spin()
     },
-    stop: stopSpin
+    stop: () => { running.length = 0; stopSpin() }
   }
 }

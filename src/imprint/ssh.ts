@@ -6,7 +6,7 @@ import { Client } from 'ssh2'
 import { logger } from '../core/log.ts'
 import { isModuleError } from '../core/errors.ts'
 import { imprintError } from './errors.ts'
-import type { CallOptions, ExecOptions, ExecResult, Executor } from './executor.ts'
+import type { ExecOptions, ExecResult, Executor, PutOptions } from './executor.ts'
 import { EXEC_TIMEOUT_MS, PUT_TIMEOUT_MS, bounded, sh } from './executor.ts'
 import type { HostAddress } from './pool.ts'
 import { fingerprintOf, formatHostUrl } from './pool.ts'
@@ -117,11 +117,11 @@ export class SshExecutor implements Executor {
    * Streams into `cat` on an exec channel rather than SFTP: ssh2's SFTP write stream waits for each 32 KB
    * chunk's reply, which made the Node binary a 45 s copy; a channel is bounded only by its window (~1 s here).
    */
-  async put (source: string | Readable, remotePath: string, mode: number, options: CallOptions = {}): Promise<number> {
+  async put (source: string | Readable, remotePath: string, mode: number, options: PutOptions = {}): Promise<number> {
     this.#check()
     const octal = mode.toString(8)
     // umask first: the file never exists with wider rights than asked, even for a moment.
-    const cmd = `umask 077 && cat > ${sh(remotePath)} && chmod ${octal} ${sh(remotePath)}`
+    const cmd = `umask 077 && ${options.unpack === 'gzip' ? 'gzip -dc' : options.unpack === 'zstd' ? 'zstd -dcq' : 'cat'} > ${sh(remotePath)} && chmod ${octal} ${sh(remotePath)}`
     return await bounded(`${this.name}: put ${remotePath}`, options.timeoutMs ?? PUT_TIMEOUT_MS, options.signal, async (cancelled) => {
       const input = typeof source === 'string' ? createReadStream(source, { highWaterMark: 1 << 20 }) : source
       let bytes = 0

@@ -8,6 +8,8 @@ import { makeDirs, record } from './journal.ts'
 import type { Probe } from './preflight.ts'
 import { DONE_FILE, JOURNAL } from './preflight.ts'
 import type { CellArgs, Layout, ServiceMode } from './service.ts'
+import { pickPack } from './runtime-pack.ts'
+import type { PackFormat, RuntimePacks } from './runtime-pack.ts'
 import { startScript, startService } from './service.ts'
 
 const log = logger('imprint')
@@ -24,21 +26,34 @@ export interface StepContext {
   readonly copied: (bytes: number) => void
 }
 
+/**
+ * Waits for every task, then throws the first failure. Promise.all would throw at once and leave the others
+ * running, and a copy still writing while the rollback deletes its file would leave that file behind.
+ */
+export async function allSettled<T extends readonly unknown[]> (tasks: readonly [...{ [K in keyof T]: Promise<T[K]> }]): Promise<T> {
+  const results = await Promise.allSettled(tasks)
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')
+  if (failed != null) throw failed.reason
+  return results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as unknown as T
+}
+
 async function run (c: StepContext, cmd: string, what: string, timeoutMs?: number): Promise<string> {
   return mustSucceed(await c.ex.exec(cmd, { signal: c.signal, timeoutMs }), what).stdout
 }
 
 /** The file goes to NAME.part first, so a cut connection never leaves a truncated file under the real name. */
-async function putFile (c: StepContext, source: string, dest: string, mode: number): Promise<void> {
+async function putFile (c: StepContext, source: string, dest: string, mode: number, unpack?: PackFormat): Promise<void> {
   await run(c, `${record({ kind: 'path', path: `${dest}.part` })} && ${record({ kind: 'path', path: dest })}`, 'journal')
-  c.copied(await c.ex.put(source, `${dest}.part`, mode, { signal: c.signal }))
+  c.copied(await c.ex.put(source, `${dest}.part`, mode, { signal: c.signal, unpack }))
   await run(c, `mv -f ${sh(`${dest}.part`)} ${sh(dest)}`, `move ${dest} into place`)
 }
 
-export async function copyRuntime (c: StepContext, nodeBinary: string, suitable: boolean): Promise<'copied' | 'skipped'> {
+/** packs: nodeBinary packed (runtime-pack.ts); one the host can unpack is sent instead of the binary. */
+export async function copyRuntime (c: StepContext, nodeBinary: string, suitable: boolean, packs?: RuntimePacks | null): Promise<'copied' | 'skipped'> {
   await run(c, makeDirs(c.layout.runtimeDir), 'make the runtime directory')
   if (suitable) return 'skipped'
-  await putFile(c, nodeBinary, c.layout.node, 0o755)
+  const pack = pickPack(packs, c.probe)
+  await putFile(c, pack?.file ?? nodeBinary, c.layout.node, 0o755, pack?.format)
   const v = await run(c, `${sh(c.layout.node)} --version`, 'run the copied node')
   log.debug('runtime copied', { version: v.trim() })
   return 'copied'
@@ -46,8 +61,6 @@ export async function copyRuntime (c: StepContext, nodeBinary: string, suitable:
 
 export async function copyCell (c: StepContext, bundlePath: string): Promise<void> {
   await putFile(c, bundlePath, c.layout.bundle, 0o644)
-  // The bundle must run with the copied node before we rely on it.
-  await run(c, `${sh(c.layout.node)} ${sh(c.layout.bundle)} help > /dev/null`, 'run the cell bundle (cell help)')
 }
 
 export async function copyGenome (c: StepContext, bundleFile: string, commit: string): Promise<void> {
@@ -65,9 +78,13 @@ export async function copyGenome (c: StepContext, bundleFile: string, commit: st
 export async function configure (c: StepContext, args: CellArgs, token: string): Promise<void> {
   const l = c.layout
   await run(c, `${record({ kind: 'path', path: l.startScript })} && ${record({ kind: 'path', path: l.tokenFile })} && ${record({ kind: 'path', path: l.state })}`, 'journal')
-  c.copied(await c.ex.put(Readable.from([startScript(l, args, c.imprintId)]), l.startScript, 0o700, { signal: c.signal }))
-  // The token travels on stdin into a 0600 file: never on a command line, where `ps` would show it.
-  mustSucceed(await c.ex.exec(`umask 077 && cat > ${sh(l.tokenFile)} && chmod 600 ${sh(l.tokenFile)}`, { stdin: token, signal: c.signal }), 'write the join token')
+  await allSettled([
+    (async () => { c.copied(await c.ex.put(Readable.from([startScript(l, args, c.imprintId)]), l.startScript, 0o700, { signal: c.signal })) })(),
+    // The token travels on stdin into a 0600 file: never on a command line, where `ps` would show it.
+    (async () => { mustSucceed(await c.ex.exec(`umask 077 && cat > ${sh(l.tokenFile)} && chmod 600 ${sh(l.tokenFile)}`, { stdin: token, signal: c.signal }), 'write the join token') })(),
+    // The bundle must run with the copied node before we rely on it (both arrived in parallel, so checked here).
+    run(c, `${sh(l.node)} ${sh(l.bundle)} help > /dev/null`, 'run the cell bundle (cell help)')
+  ])
 }
 
 export function serviceMode (c: StepContext): ServiceMode {

@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { createLab } from '../../src/lab/index.ts'
 import type { Lab } from '../../src/lab/index.ts'
-import { LocalExecutor, SshExecutor, addHost, claimHost, releaseHost, loadPool } from '../../src/imprint/index.ts'
+import { LocalExecutor, SshExecutor, addHost, claimHost, releaseHost, loadPool, makeRuntimePacks, findRuntimePacks, pickPack } from '../../src/imprint/index.ts'
 import type { Executor } from '../../src/imprint/index.ts'
 import { clientKey, hostState, isRoot, poolHost } from './helpers.ts'
 
@@ -28,10 +28,41 @@ async function exerciseExecutor (ex: Executor, home: string): Promise<void> {
   assert.equal(await ex.put(Readable.from(['secret']), `${home}/put-stream`, 0o600), 6)
   const st = await ex.exec(`stat -c '%a %s' "$HOME/put-file" "$HOME/put-stream"; rm -f "$HOME/put-file" "$HOME/put-stream"`)
   assert.equal(st.stdout, '640 300000\n600 6\n')
+  // A packed runtime is unpacked on the host as it arrives; a damaged pack fails the copy (both formats check a sum).
+  const packs = await makeRuntimePacks(join(dir, 'cache'), src)
+  for (const format of ['zstd', 'gzip'] as const) {
+    assert.equal(await ex.put(packs[format]!, `${home}/unpacked`, 0o755, { unpack: format }) < 300_000, true, `${format} sent fewer bytes than the file holds`)
+    assert.equal((await ex.exec(`stat -c '%a %s' "$HOME/unpacked"; rm -f "$HOME/unpacked"`)).stdout, '755 300000\n')
+    const damaged = join(dir, `damaged-${format}`)
+    const bytes = await readFile(packs[format]!)
+    bytes[bytes.length - 6] ^= 0xff
+    await writeFile(damaged, bytes)
+    await assert.rejects(ex.put(damaged, `${home}/unpacked`, 0o755, { unpack: format }), { code: 'IMPRINT_COPY_FAILED' })
+    await ex.exec('rm -f "$HOME/unpacked"')
+  }
   // The executor still works after a timed-out and an aborted command.
   assert.equal((await ex.exec('echo still')).stdout, 'still\n')
   await rm(dir, { recursive: true, force: true })
 }
+
+test('runtime packs: made once per binary (named for its size and mtime), picked by what the host can unpack', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'imprint-pack-'))
+  t.after(async () => { await rm(dir, { recursive: true, force: true }) })
+  const bin = join(dir, 'node')
+  await writeFile(bin, 'binary '.repeat(10_000))
+  const cache = join(dir, 'cache')
+  assert.deepEqual(await findRuntimePacks(cache, bin), {})
+  const packs = await makeRuntimePacks(cache, bin)
+  assert.deepEqual(await findRuntimePacks(cache, bin), packs)
+  assert.match(packs.zstd!, /node-linux-\w+-70000-\d+\.zst$/)
+  assert.equal(pickPack(packs, { zstd: true, gzip: true })?.format, 'zstd')
+  assert.equal(pickPack(packs, { zstd: false, gzip: true })?.format, 'gzip')
+  assert.equal(pickPack(packs, { zstd: false, gzip: false }), null)
+  assert.equal(pickPack({ gzip: packs.gzip }, { zstd: true, gzip: false }), null)
+  // A new binary (another size) has no packs yet.
+  await writeFile(bin, 'another node')
+  assert.deepEqual(await findRuntimePacks(cache, bin), {})
+})
 
 test('local executor: the shared suite', async (t) => {
   const home = await mkdtemp(join(tmpdir(), 'imprint-local-'))

@@ -2,7 +2,9 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
-import { imprint, sshTarget } from '../../src/imprint/index.ts'
+import { statSync } from 'node:fs'
+import { join } from 'node:path'
+import { imprint, makeRuntimePacks, sshTarget } from '../../src/imprint/index.ts'
 import type { ImprintOptions, ProgressEvent, StepName } from '../../src/imprint/index.ts'
 import { clientKey, hostState, isRoot, poolHost } from './helpers.ts'
 import { makeFixture } from './fixture.ts'
@@ -84,15 +86,18 @@ test('imprint on lab hosts', { skip: !isRoot && 'the netns lab needs root', time
     assert.deepEqual(await hostState(lab, 'h2'), clean2)
   })
 
-  await t.test('the runtime copy: a failure after it, and the connection killed in the middle of it, leave nothing', async () => {
-    await assert.rejects(imprint(target1, options(fx, 'c1', h1.address, { failAt: 'copy-runtime' })), { code: 'IMPRINT_INJECTED' })
+  // The packs a parent makes ahead of a division (zstd, gzip): made once here, ~5 s of CPU.
+  const packs = await makeRuntimePacks(join(fx.dir, 'runtime'), process.execPath)
+
+  await t.test('the runtime copy: a failure after it (sent as gzip), and the connection killed in the middle of it, leave nothing', async () => {
+    await assert.rejects(imprint(target1, options(fx, 'c1', h1.address, { failAt: 'copy-runtime', runtimePacks: { gzip: packs.gzip } })), { code: 'IMPRINT_INJECTED' })
     assert.deepEqual(await hostState(lab, 'h1'), clean1)
     const onProgress = (e: ProgressEvent): void => {
       if (e.step !== 'copy-runtime' || e.phase !== 'start') return
       setTimeout(() => {
         // Kill exactly our SSH session processes on the host (found by user), as a dropped link would end them.
         void lab.exec('h1', ['sh', '-c', `for p in $(ps -u ${h1.user} -o pid=,args= | awk '/sshd/ {print $1}'); do kill -9 $p; done`], { user: 'root' })
-      }, 1500)
+      }, 700) // the unpacked binary takes well over a second to copy
     }
     await assert.rejects(imprint(target1, options(fx, 'c1', h1.address, { onProgress })), (err: Error & { code: string }) => ['IMPRINT_COPY_FAILED', 'IMPRINT_CONNECT'].includes(err.code))
     assert.deepEqual(await hostState(lab, 'h1'), clean1)
@@ -108,11 +113,16 @@ test('imprint on lab hosts', { skip: !isRoot && 'the netns lab needs root', time
 
   await t.test('a full imprint: the new cell starts, joins the parent; secrets are 0600, the token is gone', async () => {
     const events: ProgressEvent[] = []
-    const r = await imprint(target1, options(fx, 'c1', h1.address, { onProgress: (e) => events.push(e) }))
+    const r = await imprint(target1, options(fx, 'c1', h1.address, { onProgress: (e) => events.push(e), runtimePacks: packs }))
     console.log(`imprint timings (ms) ${JSON.stringify(r.timings)}; ${r.bytes} bytes copied; service ${r.service}`)
     assert.equal(r.commit, fx.commit)
     assert.equal(r.runtime, 'copied')
-    assert.deepEqual(events.filter((e) => e.phase !== 'start').map((e) => e.step), ['connect', 'preflight', 'claim', 'copy-runtime', 'copy-cell', 'copy-genome', 'configure', 'start', 'join'])
+    // The zstd pack went, not the binary: far fewer bytes than the binary alone, and the copy on the host runs.
+    assert.ok(r.bytes < statSync(process.execPath).size / 2, `${r.bytes} bytes copied`)
+    assert.equal((await lab.exec('h1', ['sh', '-c', '"$HOME/.organism/runtime/node" --version'])).stdout.trim(), process.version)
+    // The three copies run at once and end in any order; every other step in its place.
+    const ended = events.filter((e) => e.phase !== 'start').map((e) => e.step)
+    assert.deepEqual([...ended.slice(0, 3), ...ended.slice(3, 6).sort(), ...ended.slice(6)], ['connect', 'preflight', 'claim', 'copy-cell', 'copy-genome', 'copy-runtime', 'configure', 'start', 'join'])
     const s = await fx.parentStatus()
     assert.ok(s.members.some((m) => m.name === 'c1'), JSON.stringify(s.members))
     const perms = await lab.exec('h1', ['sh', '-c', 'stat -c "%a" "$HOME/.organism/cell/peer.key" "$HOME/.organism-claim/holder"; ls "$HOME/.organism"'])
