@@ -206,6 +206,7 @@ export async function startCell (opts: CellOptions): Promise<Cell> {
         routerPort: router.port, dnsPort: dnsServer.port,
         token: async () => organism.node.admitToken(10 * 60_000),
         move: async (f, to) => await (mover as Mover).move(f, to),
+        cells: () => organism.cells().map((c) => ({ peer: c.peer, liveness: c.liveness, name: c.record?.body.name })),
         onProgress: (e) => { progress(`${e.step} ${e.phase}${e.ms != null ? ` ${e.ms} ms` : ''}${e.detail != null ? ` ${e.detail}` : ''}`) }
       })
       organism.events.note({ kind: 'join', text: `divided onto ${r.cell}: ${pick} handed off in ${r.ms} ms` })

@@ -27,6 +27,8 @@ export interface DivideOntoOptions {
   dnsPort: number
   token: () => Promise<string>
   move: (fn: string, to: string) => Promise<MoveResult>
+  /** The organism's cells as this cell sees them: the new cell has called home when its record arrives, alive. */
+  cells?: () => ReadonlyArray<{ peer: string, liveness: string, name?: string }>
   onProgress?: (e: ProgressEvent) => void
   signal?: AbortSignal
 }
@@ -89,6 +91,13 @@ export async function divideOnto (opts: DivideOntoOptions): Promise<DivideResult
   const target = opts.targetFor?.(host) ?? sshTarget(host, isExtra && opts.extraKey != null ? opts.extraKey : await readFile(opts.identityFile))
   const bundlePath = await cellBundle(opts.stateDir)
   const name = cellNameFor(host.host)
+  // A cell that lived on this host before has the same name: only a peer unknown when we began is the new one.
+  const before = new Set(opts.cells?.().map((c) => c.peer))
+  const calledHome = opts.cells == null ? undefined : () => {
+    const cells = opts.cells?.() ?? []
+    const born = cells.find((c) => c.name === name && c.liveness === 'alive' && !before.has(c.peer))
+    return born == null ? null : { cellId: born.peer, members: cells.filter((c) => c.liveness === 'alive').length }
+  }
   const result = await imprint(target, {
     genomeRepo: opts.genomeRepo,
     commit: opts.commit,
@@ -99,14 +108,15 @@ export async function divideOnto (opts: DivideOntoOptions): Promise<DivideResult
     cell: { name, advertise: host.host, listen: listenAddressFor(host), routerPort: opts.routerPort, dnsPort: opts.dnsPort },
     transient: host.labels.service === 'transient',
     signal: opts.signal,
-    onProgress: opts.onProgress
+    onProgress: opts.onProgress,
+    calledHome
   })
   const handoffStarted = Date.now()
   opts.onProgress?.({ step: 'handoff' as never, phase: 'start', detail: `${opts.fn} to ${name}` })
-  // The new cell is a member now; moving by name waits until its record has reached us.
+  // The new cell is a member now; moving to it waits until its record has reached us (at once when it called home here).
   let moved: MoveResult | null = null
   for (let i = 0; moved == null; i++) {
-    try { moved = await opts.move(opts.fn, name) } catch (err) {
+    try { moved = await opts.move(opts.fn, result.cellId !== '' ? result.cellId : name) } catch (err) {
       if (i >= 20 || !isOrganismError(err, 'MIGRATE_UNKNOWN_CELL')) throw err
       await new Promise((r) => setTimeout(r, 250))
     }

@@ -13,6 +13,12 @@ export interface CallOptions {
 export interface PutOptions extends CallOptions {
   /** The source is packed: the host unpacks it as it arrives (both formats check a checksum, so a damaged copy fails). */
   readonly unpack?: 'gzip' | 'zstd'
+  /**
+   * Shell run on the host just before the bytes are written (journal lines, directories) and right after (move into
+   * place, a check), in the same command: over SSH each command is a round trip and a shell, ~100 ms on a LAN.
+   */
+  readonly before?: string
+  readonly after?: string
 }
 
 export interface ExecOptions extends CallOptions {

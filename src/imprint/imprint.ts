@@ -12,7 +12,7 @@ import type { Probe } from './preflight.ts'
 import { DONE_FILE, JOURNAL, PROBE_SCRIPT, parseProbe, platformOf, preflightProblems } from './preflight.ts'
 import type { CellArgs } from './service.ts'
 import { layoutFor } from './service.ts'
-import type { StepContext } from './steps.ts'
+import type { CalledHome, StepContext } from './steps.ts'
 import { allSettled, configure, copyCell, copyGenome, copyRuntime, finish, serviceMode, startCell, waitJoined } from './steps.ts'
 import { statSync } from 'node:fs'
 import type { RuntimePacks } from './runtime-pack.ts'
@@ -52,6 +52,12 @@ export interface ImprintOptions {
   readonly signal?: AbortSignal
   readonly onProgress?: (e: ProgressEvent) => void
   readonly joinTimeoutMs?: number
+  /**
+   * The parent's own view of the organism: the new cell's peer id (and the members alive) once its signed record has
+   * reached the parent (it called home), else null. Polled in memory, it answers sooner than asking the host, which is
+   * asked when this is absent.
+   */
+  readonly calledHome?: CalledHome
   /** Run the cell detached without a reboot hook or unit (the demo's hosts on this machine). */
   readonly transient?: boolean
   /** Tests: fail at the end of this step (after its work), so that rollback has something to undo. */
@@ -166,7 +172,7 @@ export async function imprint (target: ImprintTarget, opts: ImprintOptions): Pro
     current = 'start'
     await step(current, async () => { await startCell(c, mode) })
     current = 'join'
-    const joined = await step(current, async () => await waitJoined(c, mode, opts.joinTimeoutMs ?? 60_000))
+    const joined = await step(current, async () => await waitJoined(c, mode, opts.joinTimeoutMs ?? 60_000, opts.calledHome))
     await finish(c)
     log.info('imprinted', { host: connected.name, cell: joined.cellId, members: joined.members, timings })
     return { host: connected.name, executor: connected.kind, home: probe.home, commit: genome.commit, cellId: joined.cellId, service: mode, runtime, bytes, timings }

@@ -50,11 +50,14 @@ export function record (e: JournalEntry): string {
   return `printf '%s\\n' ${sh(formatEntry(e))} >> "$HOME"/${JOURNAL}`
 }
 
-/** Shell that makes dir (and missing parents), journaling each directory it creates. */
+/**
+ * Shell that makes dir (and missing parents), journaling each directory it creates. Safe when two commands make
+ * the same directory at once (the copies run in parallel): the loser's mkdir fails, finds it there, and goes on.
+ */
 export function makeDirs (abs: string): string {
   const parts = abs.split('/').filter((p) => p !== '')
   const dirs = parts.map((_p, i) => '/' + parts.slice(0, i + 1).join('/'))
-  return dirs.map((d) => `{ [ -d ${sh(d)} ] || { ${record({ kind: 'path', path: d })} && mkdir -m 700 ${sh(d)}; }; }`).join(' && ')
+  return dirs.map((d) => `{ [ -d ${sh(d)} ] || { ${record({ kind: 'path', path: d })} && { mkdir -m 700 ${sh(d)} 2>/dev/null || [ -d ${sh(d)} ]; }; }; }`).join(' && ')
 }
 
 /** Kills every process carrying the marker: TERM, up to 5 s of grace, then KILL. Reads /proc (Linux). */

@@ -45,7 +45,13 @@ export class LocalExecutor implements Executor {
   }
 
   async put (source: string | Readable, remotePath: string, mode: number, options: PutOptions = {}): Promise<number> {
-    return await bounded(`local put ${remotePath}`, options.timeoutMs ?? PUT_TIMEOUT_MS, options.signal, async (cancelled) => {
+    const shell = async (cmd: string | undefined, what: string): Promise<void> => {
+      if (cmd == null || cmd === '') return
+      const r = await this.exec(cmd, { signal: options.signal })
+      if (r.code !== 0) throw imprintError('IMPRINT_COPY_FAILED', `copying to ${remotePath}: ${what} exited ${r.code}: ${(r.stderr.trim() || r.stdout.trim()).slice(-400)}`)
+    }
+    await shell(options.before, 'the command before')
+    const bytes = await bounded(`local put ${remotePath}`, options.timeoutMs ?? PUT_TIMEOUT_MS, options.signal, async (cancelled) => {
       const input = typeof source === 'string' ? createReadStream(source) : source
       let bytes = 0
       input.on('data', (c: Buffer) => { bytes += c.length })
@@ -57,6 +63,8 @@ export class LocalExecutor implements Executor {
       await chmod(remotePath, mode)
       return bytes
     })
+    await shell(options.after, 'the command after')
+    return bytes
   }
 
   async close (): Promise<void> {}

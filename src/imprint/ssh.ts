@@ -121,7 +121,8 @@ export class SshExecutor implements Executor {
     this.#check()
     const octal = mode.toString(8)
     // umask first: the file never exists with wider rights than asked, even for a moment.
-    const cmd = `umask 077 && ${options.unpack === 'gzip' ? 'gzip -dc' : options.unpack === 'zstd' ? 'zstd -dcq' : 'cat'} > ${sh(remotePath)} && chmod ${octal} ${sh(remotePath)}`
+    const write = `umask 077 && ${options.unpack === 'gzip' ? 'gzip -dc' : options.unpack === 'zstd' ? 'zstd -dcq' : 'cat'} > ${sh(remotePath)} && chmod ${octal} ${sh(remotePath)}`
+    const cmd = [options.before, write, options.after].filter((x) => x != null && x !== '').join(' && ')
     return await bounded(`${this.name}: put ${remotePath}`, options.timeoutMs ?? PUT_TIMEOUT_MS, options.signal, async (cancelled) => {
       const input = typeof source === 'string' ? createReadStream(source, { highWaterMark: 1 << 20 }) : source
       let bytes = 0

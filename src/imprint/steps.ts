@@ -1,5 +1,4 @@
 // The imprint steps after the claim: copy runtime, cell and genome, configure, start, wait for the join.
-import { Readable } from 'node:stream'
 import { logger } from '../core/log.ts'
 import { imprintError } from './errors.ts'
 import type { Executor } from './executor.ts'
@@ -41,50 +40,61 @@ async function run (c: StepContext, cmd: string, what: string, timeoutMs?: numbe
   return mustSucceed(await c.ex.exec(cmd, { signal: c.signal, timeoutMs }), what).stdout
 }
 
-/** The file goes to NAME.part first, so a cut connection never leaves a truncated file under the real name. */
-async function putFile (c: StepContext, source: string, dest: string, mode: number, unpack?: PackFormat): Promise<void> {
-  await run(c, `${record({ kind: 'path', path: `${dest}.part` })} && ${record({ kind: 'path', path: dest })}`, 'journal')
-  c.copied(await c.ex.put(source, `${dest}.part`, mode, { signal: c.signal, unpack }))
-  await run(c, `mv -f ${sh(`${dest}.part`)} ${sh(dest)}`, `move ${dest} into place`)
+/**
+ * One command on the host: journal the names, write NAME.part, move it into place (then `after`). A cut connection
+ * never leaves a truncated file under the real name, and the journal lists both names before a byte lands.
+ */
+async function putFile (c: StepContext, source: string, dest: string, mode: number, extra: { unpack?: PackFormat, before?: string, after?: string } = {}): Promise<void> {
+  const before = [extra.before, record({ kind: 'path', path: `${dest}.part` }), record({ kind: 'path', path: dest })].filter((x) => x != null).join(' && ')
+  const after = [`mv -f ${sh(`${dest}.part`)} ${sh(dest)}`, extra.after].filter((x) => x != null).join(' && ')
+  c.copied(await c.ex.put(source, `${dest}.part`, mode, { signal: c.signal, unpack: extra.unpack, before, after }))
 }
 
 /** packs: nodeBinary packed (runtime-pack.ts); one the host can unpack is sent instead of the binary. */
 export async function copyRuntime (c: StepContext, nodeBinary: string, suitable: boolean, packs?: RuntimePacks | null): Promise<'copied' | 'skipped'> {
-  await run(c, makeDirs(c.layout.runtimeDir), 'make the runtime directory')
-  if (suitable) return 'skipped'
+  if (suitable) {
+    await run(c, makeDirs(c.layout.runtimeDir), 'make the runtime directory')
+    return 'skipped'
+  }
   const pack = pickPack(packs, c.probe)
-  await putFile(c, pack?.file ?? nodeBinary, c.layout.node, 0o755, pack?.format)
-  const v = await run(c, `${sh(c.layout.node)} --version`, 'run the copied node')
-  log.debug('runtime copied', { version: v.trim() })
+  // The copied node must run on the host before we rely on it.
+  await putFile(c, pack?.file ?? nodeBinary, c.layout.node, 0o755, { unpack: pack?.format, before: makeDirs(c.layout.runtimeDir), after: `${sh(c.layout.node)} --version > /dev/null` })
+  log.debug('runtime copied', { packed: pack?.format ?? 'no' })
   return 'copied'
 }
 
 export async function copyCell (c: StepContext, bundlePath: string): Promise<void> {
-  await putFile(c, bundlePath, c.layout.bundle, 0o644)
+  await putFile(c, bundlePath, c.layout.bundle, 0o644, { before: makeDirs(c.layout.runtimeDir) })
 }
 
 export async function copyGenome (c: StepContext, bundleFile: string, commit: string): Promise<void> {
   const dest = `${c.layout.root}/genome.bundle`
-  await putFile(c, bundleFile, dest, 0o600)
-  await run(c, [
-    record({ kind: 'path', path: c.layout.genome }),
-    `git clone -q --no-checkout ${sh(dest)} ${sh(c.layout.genome)}`,
-    `git -C ${sh(c.layout.genome)} checkout -q --detach ${sh(commit)}`,
-    `test "$(git -C ${sh(c.layout.genome)} rev-parse HEAD)" = ${sh(commit)}`,
-    `rm -f ${sh(dest)}`
-  ].join(' && '), 'unpack the genome', 120_000)
+  // Unpacked in the same command, right after the bundle lands.
+  await putFile(c, bundleFile, dest, 0o600, {
+    before: makeDirs(c.layout.root),
+    after: [
+      record({ kind: 'path', path: c.layout.genome }),
+      `git clone -q --no-checkout ${sh(dest)} ${sh(c.layout.genome)}`,
+      `git -C ${sh(c.layout.genome)} checkout -q --detach ${sh(commit)}`,
+      `test "$(git -C ${sh(c.layout.genome)} rev-parse HEAD)" = ${sh(commit)}`,
+      `rm -f ${sh(dest)}`
+    ].join(' && ')
+  })
 }
 
 export async function configure (c: StepContext, args: CellArgs, token: string): Promise<void> {
   const l = c.layout
-  await run(c, `${record({ kind: 'path', path: l.startScript })} && ${record({ kind: 'path', path: l.tokenFile })} && ${record({ kind: 'path', path: l.state })}`, 'journal')
-  await allSettled([
-    (async () => { c.copied(await c.ex.put(Readable.from([startScript(l, args, c.imprintId)]), l.startScript, 0o700, { signal: c.signal })) })(),
-    // The token travels on stdin into a 0600 file: never on a command line, where `ps` would show it.
-    (async () => { mustSucceed(await c.ex.exec(`umask 077 && cat > ${sh(l.tokenFile)} && chmod 600 ${sh(l.tokenFile)}`, { stdin: token, signal: c.signal }), 'write the join token') })(),
-    // The bundle must run with the copied node before we rely on it (both arrived in parallel, so checked here).
-    run(c, `${sh(l.node)} ${sh(l.bundle)} help > /dev/null`, 'run the cell bundle (cell help)')
-  ])
+  const script = startScript(l, args, c.imprintId)
+  // One command: journal, then the token from stdin into a 0600 file (never on a command line, where `ps` would show
+  // it), then the start script from a here-document (it holds no secret).
+  mustSucceed(await c.ex.exec([
+    record({ kind: 'path', path: l.startScript }), record({ kind: 'path', path: l.tokenFile }), record({ kind: 'path', path: l.state }),
+    'umask 077', `cat > ${sh(l.tokenFile)}`, `chmod 600 ${sh(l.tokenFile)}`,
+    `cat > ${sh(l.startScript)} <<'ORGANISM_START_EOF' && chmod 700 ${sh(l.startScript)}\n${script}ORGANISM_START_EOF\n`
+  ].join(' && '), { stdin: token, signal: c.signal }), 'write the join token and the start script')
+  c.copied(Buffer.byteLength(script))
+  // The bundle is not run here to check it: starting the cell does that, and a bundle that cannot run ends the join
+  // at once (IMPRINT_START_FAILED with the end of its output), without a second Node boot on the host.
 }
 
 export function serviceMode (c: StepContext): ServiceMode {
@@ -103,26 +113,44 @@ export async function startCell (c: StepContext, mode: ServiceMode): Promise<voi
 
 interface StatusView { members?: Array<{ liveness?: string }>, cell?: { id?: string } }
 
-/** Polls the new cell's own status until it sees members alive; a dead process ends the wait at once. */
-export async function waitJoined (c: StepContext, mode: ServiceMode, timeoutMs: number): Promise<{ cellId: string, members: number }> {
+/** The parent's view of a new member: its peer id and how many members the parent sees alive, once it called home. */
+export type CalledHome = () => { cellId: string, members: number } | null
+
+/**
+ * Waits until the new cell has joined: seen by the parent (calledHome, checked in memory), or else by asking the new
+ * cell's own status until it sees members alive. A dead process ends the wait at once, with the end of its log.
+ */
+export async function waitJoined (c: StepContext, mode: ServiceMode, timeoutMs: number, calledHome?: CalledHome): Promise<{ cellId: string, members: number }> {
   const l = c.layout
   const deadline = Date.now() + timeoutMs
   const alive = mode === 'systemd' ? 'systemctl --user is-active --quiet organism-cell.service' : `kill -0 "$(cat ${sh(l.pidFile)} 2>/dev/null)" 2>/dev/null`
   let last = ''
   // Asking the cell (`cell status`) boots Node on the host; until it has joined (organism.json) and its API is up
-  // (cell.json), a file test is enough and much cheaper.
+  // (cell.json), a file test is enough and much cheaper. With the parent's view, the host is only asked whether it runs.
   const ready = `[ -f ${sh(`${l.state}/organism.json`)} ] && [ -f ${sh(`${l.state}/cell.json`)} ]`
+  const ask = calledHome != null ? 'echo WAIT' : `${sh(l.node)} ${sh(l.bundle)} status --json --state ${sh(l.state)}`
+  const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
+  const seenWithin = async (ms: number): Promise<ReturnType<CalledHome>> => {
+    if (calledHome == null) { await sleep(ms); return null }
+    for (const until = Date.now() + ms; ; await sleep(25)) {
+      const seen = calledHome()
+      if (seen != null || Date.now() >= until) return seen
+    }
+  }
   for (;;) {
-    const r = await c.ex.exec(`if ! ${alive}; then echo DEAD; tail -c 1500 ${sh(l.outFile)} 2>/dev/null; elif ${ready}; then ${sh(l.node)} ${sh(l.bundle)} status --json --state ${sh(l.state)}; else echo WAIT; fi`, { signal: c.signal, timeoutMs: 20_000 })
+    const r = await c.ex.exec(`if ! ${alive}; then echo DEAD; tail -c 1500 ${sh(l.outFile)} 2>/dev/null; elif ${ready}; then ${ask}; else echo WAIT; fi`, { signal: c.signal, timeoutMs: 20_000 })
     if (r.stdout.startsWith('DEAD')) throw imprintError('IMPRINT_START_FAILED', `the new cell on ${c.ex.name} exited: ${r.stdout.slice(5).trim().slice(-800)}`)
-    try {
-      const s = JSON.parse(r.stdout) as StatusView
-      const members = (s.members ?? []).filter((m) => m.liveness === 'alive').length
-      if (members >= 2) return { cellId: s.cell?.id ?? '', members }
-      last = `${members} member(s) alive`
-    } catch { last = (r.stderr.trim() || r.stdout.trim()).slice(-300) }
-    if (Date.now() > deadline) throw imprintError('IMPRINT_JOIN_TIMEOUT', `the new cell on ${c.ex.name} did not join within ${timeoutMs} ms (last: ${last})`)
-    await new Promise((resolve) => setTimeout(resolve, r.stdout.startsWith('WAIT') ? 100 : 300))
+    if (calledHome == null && !r.stdout.startsWith('WAIT')) {
+      try {
+        const s = JSON.parse(r.stdout) as StatusView
+        const members = (s.members ?? []).filter((m) => m.liveness === 'alive').length
+        if (members >= 2) return { cellId: s.cell?.id ?? '', members }
+        last = `${members} member(s) alive`
+      } catch { last = (r.stderr.trim() || r.stdout.trim()).slice(-300) }
+    }
+    if (Date.now() > deadline) throw imprintError('IMPRINT_JOIN_TIMEOUT', `the new cell on ${c.ex.name} did not join within ${timeoutMs} ms (last: ${last || 'not seen by the parent'})`)
+    const seen = await seenWithin(calledHome != null ? 250 : r.stdout.startsWith('WAIT') ? 100 : 300)
+    if (seen != null) return seen
   }
 }
 
