@@ -48,8 +48,9 @@ export interface CellOptions {
   /** DNS port; null takes the genome's, then 5300. 0 picks a free port. */
   dnsPort?: number | null
   apiPort?: number
-  /** libp2p listen addresses; default all interfaces on a free port (loopback for the demo). */
-  peerListen?: string[]
+  /** Where other cells link to this one: an IPv4 address (default all) and a port (default the genome's, else a free one). */
+  peerHost?: string
+  peerPort?: number | null
   /** The address other cells and DNS clients use to reach this cell (default 127.0.0.1). */
   advertise?: string
   name?: string
@@ -119,7 +120,7 @@ export async function startCell (opts: CellOptions): Promise<Cell> {
       stateDir: paths.root,
       organism: genome.organism,
       functions: genome.functions.map((f) => f.name),
-      listen: opts.peerListen ?? ['/ip4/0.0.0.0/tcp/0'],
+      listen: [`/ip4/${opts.peerHost ?? '0.0.0.0'}/tcp/${opts.peerPort ?? genome.peerPort ?? 0}`],
       join: opts.join,
       routerPort: () => router.port,
       routerHost: opts.routerHost
@@ -203,7 +204,7 @@ export async function startCell (opts: CellOptions): Promise<Cell> {
         stateDir: paths.root, hostUrl, genomeHostsFile, identityFile: identity ?? opts.identityFile ?? join(homedir(), '.ssh', 'id_ed25519'),
         extraHosts: opts.extraPool?.hosts, targetFor: opts.extraPool?.targetFor, extraKey: opts.extraPool?.privateKey,
         genomeRepo: opts.genomeRepo, commit, organism: genome.organism, self: organism.self, fn: pick,
-        routerPort: router.port, dnsPort: dnsServer.port,
+        routerPort: router.port, dnsPort: dnsServer.port, peerPort: genome.peerPort,
         token: async () => organism.node.admitToken(10 * 60_000),
         move: async (f, to) => await (mover as Mover).move(f, to),
         cells: () => organism.cells().map((c) => ({ peer: c.peer, liveness: c.liveness, name: c.record?.body.name })),

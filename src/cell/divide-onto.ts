@@ -25,6 +25,8 @@ export interface DivideOntoOptions {
   fn: string
   routerPort: number
   dnsPort: number
+  /** The genome's peer port (null: any), for the new host's preflight. */
+  peerPort?: number | null
   token: () => Promise<string>
   move: (fn: string, to: string) => Promise<MoveResult>
   /** The organism's cells as this cell sees them: the new cell has called home when its record arrives, alive. */
@@ -105,7 +107,7 @@ export async function divideOnto (opts: DivideOntoOptions): Promise<DivideResult
     runtimePacks: await findRuntimePacks(runtimeCache(opts.stateDir), process.execPath),
     token: opts.token,
     claimant: { organism: opts.organism, cell: opts.self },
-    cell: { name, advertise: host.host, listen: listenAddressFor(host), routerPort: opts.routerPort, dnsPort: opts.dnsPort },
+    cell: { name, advertise: host.host, listen: listenAddressFor(host), routerPort: opts.routerPort, dnsPort: opts.dnsPort, peerPort: opts.peerPort ?? 0 },
     transient: host.labels.service === 'transient',
     signal: opts.signal,
     onProgress: opts.onProgress,

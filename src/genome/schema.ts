@@ -37,7 +37,7 @@ import { describe, find, readInteger, readMap, report, scalar, type Entry, type 
 import { readDnsName, readName, readRelativePath, type ExistsCheck } from './fields.ts'
 import { readFunctions } from './schema-functions.ts'
 
-export const TOP_FIELDS = ['organism', 'zone', 'router', 'dns', 'functions', 'division', 'hosts'] as const
+export const TOP_FIELDS = ['organism', 'zone', 'router', 'dns', 'peers', 'functions', 'division', 'hosts'] as const
 export const DIVISION_FIELDS = ['requests_per_second', 'distinct_users', 'data_bytes', 'cpu', 'memory', 'window', 'cooldown'] as const
 const PORT_EXPECTED = 'an integer port from 1 to 65535'
 
@@ -115,8 +115,15 @@ export function buildGenome (ctx: WalkContext, rootNode: unknown, input: SchemaI
   const zone = zoneEntry == null ? null : readDnsName(ctx, zoneEntry)
   const router = readPortBlock(ctx, find(top, 'router'))
   const dns = readPortBlock(ctx, find(top, 'dns'))
+  const peers = readPortBlock(ctx, find(top, 'peers'))
   if (router.port != null && router.port === dns.port) {
     report(ctx, dns.at, dns.field, 'a port other than router.port', `the number ${dns.port}`, `port ${dns.port} clashes with router.port; expected a port other than router.port, found the number ${dns.port}`)
+  }
+  // DNS is UDP and TCP; the peer port is TCP only, like the router's.
+  for (const [other, port] of [['router.port', router.port], ['dns.port', dns.port]] as const) {
+    if (peers.port != null && peers.port === port) {
+      report(ctx, peers.at, peers.field, `a port other than ${other}`, `the number ${peers.port}`, `port ${peers.port} clashes with ${other}; expected a port other than ${other}, found the number ${peers.port}`)
+    }
   }
   const hostsEntry = find(top, 'hosts')
   let hostPool: string | null = null
@@ -128,7 +135,8 @@ export function buildGenome (ctx: WalkContext, rootNode: unknown, input: SchemaI
   }
   const reserved = [
     ...(router.port != null ? [{ port: router.port, owner: 'router.port' }] : []),
-    ...(dns.port != null ? [{ port: dns.port, owner: 'dns.port' }] : [])
+    ...(dns.port != null ? [{ port: dns.port, owner: 'dns.port' }] : []),
+    ...(peers.port != null ? [{ port: peers.port, owner: 'peers.port' }] : [])
   ]
   const functions = functionsEntry == null ? [] : readFunctions(ctx, functionsEntry, { zone, root: input.root, exists: input.exists, reservedPorts: reserved })
   const division = readDivision(ctx, find(top, 'division'))
@@ -138,6 +146,7 @@ export function buildGenome (ctx: WalkContext, rootNode: unknown, input: SchemaI
     zone,
     routerPort: router.port,
     dnsPort: dns.port,
+    peerPort: peers.port,
     functions: functions as FunctionSpec[],
     division,
     hostPool,

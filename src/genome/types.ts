@@ -45,6 +45,8 @@ export interface Genome {
   /** Router port the genome asks for (null: the cell's default / flag). */
   readonly routerPort: number | null
   readonly dnsPort: number | null
+  /** The TCP port cells link to each other on (null: a random one per start; `--peer-port` wins). */
+  readonly peerPort: number | null
   readonly functions: readonly FunctionSpec[]
   readonly division: DivisionLimits
   /** Host pool reference: a path relative to the genome root, or null. */

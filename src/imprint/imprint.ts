@@ -146,7 +146,7 @@ export async function imprint (target: ImprintTarget, opts: ImprintOptions): Pro
       const suitable = runtimeSuitable(p.nodeVersion)
       const nodeBytes = platform == null || suitable ? 0 : statSync(localRuntimeFor(platform, opts.nodeBinary)).size
       const requiredKb = Math.ceil((nodeBytes + statSync(opts.bundlePath).size + genome.bytes * 3) / 1024) + RESERVE_KB
-      const problems = preflightProblems(p, { tcpPorts: [opts.cell.routerPort], udpPorts: [opts.cell.dnsPort], requiredKb, listen: opts.cell.listen })
+      const problems = preflightProblems(p, { tcpPorts: [opts.cell.routerPort, opts.cell.peerPort ?? 0], udpPorts: [opts.cell.dnsPort], requiredKb, listen: opts.cell.listen })
       if (problems.length > 0) {
         const [first] = problems
         throw imprintError(first.code as 'IMPRINT_PREFLIGHT_OS', problems.map((e) => e.message).join('; '), { hint: first.hint, details: { ...first.details, problems: problems.map((e) => e.toJSON()) } })

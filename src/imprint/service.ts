@@ -40,6 +40,8 @@ export interface CellArgs {
   readonly listen: string
   readonly routerPort: number
   readonly dnsPort: number
+  /** The genome's peer port, checked free in preflight (the cell takes it from the genome itself); 0 or absent: any. */
+  readonly peerPort?: number
   readonly join?: string
 }
 

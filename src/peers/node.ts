@@ -71,9 +71,10 @@ export async function createPeerNode (opts: PeerNodeOptions): Promise<PeerNode> 
     for (const r of rejected) log.warn('saved admission rejected', { peerId: r.record.peerId, reason: r.reason })
   }
 
+  const listen = opts.listen ?? ['/ip4/127.0.0.1/tcp/0']
   const libp2p: Libp2p<Services> = await createLibp2p({
     privateKey,
-    addresses: { listen: opts.listen ?? ['/ip4/127.0.0.1/tcp/0'] },
+    addresses: { listen },
     transports: [tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
@@ -95,6 +96,10 @@ export async function createPeerNode (opts: PeerNodeOptions): Promise<PeerNode> 
         scoreThresholds: gossipThresholds
       })
     }
+  }).catch((err: unknown) => {
+    // libp2p says only that "some configured addresses failed to be listened on"; the cause is nearly always a taken port.
+    if (/EADDRINUSE/.test(String((err as Error).message))) throw peersError('PEERS_PORT_IN_USE', `cannot listen for other cells on ${listen.join(', ')}: the port is in use`, { cause: err })
+    throw err
   })
   const pubsub = libp2p.services.pubsub
 
