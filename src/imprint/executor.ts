@@ -19,6 +19,18 @@ export interface PutOptions extends CallOptions {
    */
   readonly before?: string
   readonly after?: string
+  /**
+   * The size the written file must have: checked before `after` runs. A channel closed half-way (a cut link, an
+   * abort) ends the host's `cat` as if the input were complete; without the check, `after` would move a truncated file
+   * into place. (gzip and zstd fail on truncated input by themselves.)
+   */
+  readonly expectBytes?: number
+}
+
+/** Calls fn once the signal aborts, or at once if it already has (a channel that opened after an abort must close too). */
+export function whenAborted (signal: AbortSignal, fn: () => void): void {
+  if (signal.aborted) fn()
+  else signal.addEventListener('abort', fn, { once: true })
 }
 
 export interface ExecOptions extends CallOptions {

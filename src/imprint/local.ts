@@ -1,7 +1,7 @@
 // LocalExecutor: the same steps as local processes in one directory (its "home"), for machines without sshd.
 import { spawn } from 'node:child_process'
 import { createReadStream, createWriteStream } from 'node:fs'
-import { chmod, mkdir } from 'node:fs/promises'
+import { chmod, mkdir, stat } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import type { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
@@ -61,6 +61,8 @@ export class LocalExecutor implements Executor {
         throw imprintError('IMPRINT_COPY_FAILED', `copying to ${remotePath} failed after ${bytes} bytes: ${(cause as Error).message}`, { cause })
       })
       await chmod(remotePath, mode)
+      const size = (await stat(remotePath)).size
+      if (options.expectBytes != null && size !== options.expectBytes) throw imprintError('IMPRINT_COPY_FAILED', `copying to ${remotePath}: the copy is ${size} bytes, expected ${options.expectBytes}`)
       return bytes
     })
     await shell(options.after, 'the command after')

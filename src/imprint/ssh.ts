@@ -7,7 +7,7 @@ import { logger } from '../core/log.ts'
 import { isModuleError } from '../core/errors.ts'
 import { imprintError } from './errors.ts'
 import type { ExecOptions, ExecResult, Executor, PutOptions } from './executor.ts'
-import { EXEC_TIMEOUT_MS, PUT_TIMEOUT_MS, bounded, sh } from './executor.ts'
+import { EXEC_TIMEOUT_MS, PUT_TIMEOUT_MS, bounded, sh, whenAborted } from './executor.ts'
 import type { HostAddress } from './pool.ts'
 import { fingerprintOf, formatHostUrl } from './pool.ts'
 
@@ -96,7 +96,7 @@ export class SshExecutor implements Executor {
       return await Promise.race([this.#gone, new Promise<ExecResult>((resolve, reject) => {
         this.#client.exec(cmd, (err, stream) => {
           if (err != null) { reject(imprintError('IMPRINT_CONNECT', `${this.name}: cannot run a command: ${err.message}`, { cause: err })); return }
-          cancelled.addEventListener('abort', () => stream.close(), { once: true })
+          whenAborted(cancelled, () => stream.close())
           let stdout = ''
           let stderr = ''
           let code = 1
@@ -122,7 +122,8 @@ export class SshExecutor implements Executor {
     const octal = mode.toString(8)
     // umask first: the file never exists with wider rights than asked, even for a moment.
     const write = `umask 077 && ${options.unpack === 'gzip' ? 'gzip -dc' : options.unpack === 'zstd' ? 'zstd -dcq' : 'cat'} > ${sh(remotePath)} && chmod ${octal} ${sh(remotePath)}`
-    const cmd = [options.before, write, options.after].filter((x) => x != null && x !== '').join(' && ')
+    const sized = options.expectBytes == null ? null : `{ n=$(wc -c < ${sh(remotePath)}); [ "$n" -eq ${options.expectBytes} ] || { echo "the copy is $n bytes, expected ${options.expectBytes}" >&2; exit 1; }; }`
+    const cmd = [options.before, write, sized, options.after].filter((x) => x != null && x !== '').join(' && ')
     return await bounded(`${this.name}: put ${remotePath}`, options.timeoutMs ?? PUT_TIMEOUT_MS, options.signal, async (cancelled) => {
       const input = typeof source === 'string' ? createReadStream(source, { highWaterMark: 1 << 20 }) : source
       let bytes = 0
@@ -130,7 +131,7 @@ export class SshExecutor implements Executor {
       const done = new Promise<number>((resolve, reject) => {
         this.#client.exec(cmd, (err, stream) => {
           if (err != null) { reject(failed(err.message, err)); return }
-          cancelled.addEventListener('abort', () => { input.destroy(); stream.close() }, { once: true })
+          whenAborted(cancelled, () => { input.destroy(); stream.close() })
           let stderr = ''
           let code: number | null = null
           stream.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d })

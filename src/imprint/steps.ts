@@ -1,4 +1,5 @@
 // The imprint steps after the claim: copy runtime, cell and genome, configure, start, wait for the join.
+import { stat } from 'node:fs/promises'
 import { logger } from '../core/log.ts'
 import { imprintError } from './errors.ts'
 import type { Executor } from './executor.ts'
@@ -44,10 +45,12 @@ async function run (c: StepContext, cmd: string, what: string, timeoutMs?: numbe
  * One command on the host: journal the names, write NAME.part, move it into place (then `after`). A cut connection
  * never leaves a truncated file under the real name, and the journal lists both names before a byte lands.
  */
-async function putFile (c: StepContext, source: string, dest: string, mode: number, extra: { unpack?: PackFormat, before?: string, after?: string } = {}): Promise<void> {
+async function putFile (c: StepContext, source: string, dest: string, mode: number, extra: { unpack?: PackFormat, before?: string, after?: string, expectBytes?: number } = {}): Promise<void> {
   const before = [extra.before, record({ kind: 'path', path: `${dest}.part` }), record({ kind: 'path', path: dest })].filter((x) => x != null).join(' && ')
   const after = [`mv -f ${sh(`${dest}.part`)} ${sh(dest)}`, extra.after].filter((x) => x != null).join(' && ')
-  c.copied(await c.ex.put(source, `${dest}.part`, mode, { signal: c.signal, unpack: extra.unpack, before, after }))
+  // Only a copy of the full size is moved into place (a closed channel ends the host's cat like a complete input).
+  const expectBytes = extra.expectBytes ?? (await stat(source)).size
+  c.copied(await c.ex.put(source, `${dest}.part`, mode, { signal: c.signal, unpack: extra.unpack, before, after, expectBytes }))
 }
 
 /** packs: nodeBinary packed (runtime-pack.ts); one the host can unpack is sent instead of the binary. */
@@ -58,7 +61,12 @@ export async function copyRuntime (c: StepContext, nodeBinary: string, suitable:
   }
   const pack = pickPack(packs, c.probe)
   // The copied node must run on the host before we rely on it.
-  await putFile(c, pack?.file ?? nodeBinary, c.layout.node, 0o755, { unpack: pack?.format, before: makeDirs(c.layout.runtimeDir), after: `${sh(c.layout.node)} --version > /dev/null` })
+  await putFile(c, pack?.file ?? nodeBinary, c.layout.node, 0o755, {
+    unpack: pack?.format,
+    expectBytes: (await stat(nodeBinary)).size,
+    before: makeDirs(c.layout.runtimeDir),
+    after: `${sh(c.layout.node)} --version > /dev/null`
+  })
   log.debug('runtime copied', { packed: pack?.format ?? 'no' })
   return 'copied'
 }

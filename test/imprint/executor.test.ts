@@ -40,6 +40,16 @@ async function exerciseExecutor (ex: Executor, home: string): Promise<void> {
     await assert.rejects(ex.put(damaged, `${home}/unpacked`, 0o755, { unpack: format }), { code: 'IMPRINT_COPY_FAILED' })
     await ex.exec('rm -f "$HOME/unpacked"')
   }
+  // Only a copy of the expected size reaches `after` (which moves it into place in imprint).
+  await assert.rejects(ex.put(src, `${home}/short`, 0o600, { expectBytes: 300_001, after: 'touch "$HOME/after-ran"' }), { code: 'IMPRINT_COPY_FAILED' })
+  // Aborted while the channel is still opening: the command on the host gets no input and must not finish the copy.
+  const early = new AbortController()
+  const putting = ex.put(src, `${home}/aborted`, 0o600, { signal: early.signal, expectBytes: 300_000, after: 'touch "$HOME/after-ran"' })
+  early.abort()
+  await assert.rejects(putting, { code: 'IMPRINT_ABORTED' })
+  await new Promise((resolve) => setTimeout(resolve, 500))
+  assert.equal((await ex.exec('test -e "$HOME/after-ran"')).code, 1, 'the command after a short copy never ran')
+  await ex.exec('rm -f "$HOME/short" "$HOME/aborted"')
   // The executor still works after a timed-out and an aborted command.
   assert.equal((await ex.exec('echo still')).stdout, 'still\n')
   await rm(dir, { recursive: true, force: true })
