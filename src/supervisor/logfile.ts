@@ -97,6 +97,17 @@ export async function tailLines (path: string, n: number, keep = defaultRotate.k
  * Yields the last `lines` lines, then (with follow) each new line until the signal aborts. Rotation is
  * handled by finishing the old file through its open handle before switching to the new one (by inode).
  */
+/** The rotated files newer than the one with inode `ino` (all kept ones if it is gone), oldest first. */
+async function rotatedSince (path: string, ino: number | null, keep: number): Promise<string[]> {
+  const newer: string[] = []
+  for (let i = 1; i <= keep; i++) {
+    const s = await stat(`${path}.${i}`).catch(() => null)
+    if (s == null || s.ino === ino) break
+    newer.unshift(`${path}.${i}`)
+  }
+  return newer
+}
+
 export async function * readLog (path: string, opts: { lines?: number, follow?: boolean, signal?: AbortSignal, pollMs?: number, keep?: number }): AsyncGenerator<string> {
   const want = opts.lines ?? 100
   const signal = opts.signal
@@ -137,6 +148,11 @@ export async function * readLog (path: string, opts: { lines?: number, follow?: 
       // Nothing new in the file we hold: if the path now names another file, the writer rotated.
       const now = await stat(path).catch(() => null)
       if (now != null && now.ino !== ino) {
+        // It may have rotated more than once since we looked (a busy function, a slow reader): the files between ours
+        // (now path.K) and the live one are read whole first, oldest first, so that no line is skipped.
+        for (const between of await rotatedSince(path, ino, opts.keep ?? defaultRotate.keep)) {
+          for (const line of await fileLines(between)) yield line
+        }
         await handle?.close()
         handle = await open(path, 'r').catch(() => null)
         ino = now.ino

@@ -100,9 +100,15 @@ export class FunctionRunner {
     if (this.want && this.s.state !== 'failed') return
     this.want = true
     const gen = ++this.gen
-    const outcome = this.nextOutcome()
+    let outcome = this.nextOutcome()
     void this.launch(gen)
     await outcome
+    // An outcome from before this launch (the exit of the attempt just stopped, seen late on a loaded machine) wakes
+    // us too: wait on while this launch is still under way.
+    while (gen === this.gen && (this.s.state === 'setup' || this.s.state === 'starting')) {
+      outcome = this.nextOutcome()
+      await outcome
+    }
   }
 
   async stop (): Promise<void> {

@@ -50,6 +50,26 @@ test('follow yields new lines and keeps going across a rotation', async (t) => {
   await following
 })
 
+test('follow loses no line when the log rotates several times between two looks', async (t) => {
+  const dir = tempDir(t)
+  const path = join(dir, 'f.log')
+  const log = new RotatingLog(path, { maxBytes: 300, keep: 8 })
+  t.after(() => log.close())
+  log.line('out', 'before')
+  const ac = new AbortController()
+  t.after(() => ac.abort())
+  const seen: string[] = []
+  // A slow reader: it looks every 400 ms, and 30 lines (about four rotations) are written at once in between.
+  const following = (async () => { for await (const l of readLog(path, { lines: 1, follow: true, signal: ac.signal, pollMs: 400, keep: 8 })) seen.push(l.split(' ').slice(1).join(' ')) })()
+  await waitFor('the tail', () => seen.length === 1)
+  for (let i = 0; i < 30; i++) log.line('out', `n${i}`)
+  assert.ok(existsSync(path + '.3'), 'the file rotated at least three times')
+  await waitFor(`all lines (${seen.length})`, () => seen.length >= 31)
+  assert.deepEqual(seen, ['out before', ...Array.from({ length: 30 }, (_, i) => `out n${i}`)])
+  ac.abort()
+  await following
+})
+
 test('a function\'s stdout and stderr land in its log, rotate, and can be followed through the supervisor', async (t) => {
   const sup = await startSupervisor(t, { logMaxBytes: 4096, logKeep: 2, functions: [fnSpec('chatty', { env: { SPAM_LINES: '200' } })] })
   await waitState(sup, 'chatty', 'running')
