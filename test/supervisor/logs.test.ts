@@ -1,5 +1,6 @@
 // Function logs: lines with time and stream, size rotation, tail across rotated files, follow across rotation.
 import { test } from 'node:test'
+import type { TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import { existsSync, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
@@ -31,43 +32,39 @@ test('the writer prefixes lines, keeps partial lines until their newline, and ro
   assert.deepEqual(tail.map((l) => l.split(' ').slice(1).join(' ')), Array.from({ length: 8 }, (_, i) => `err line ${32 + i}`))
 })
 
-test('follow yields new lines and keeps going across a rotation', async (t) => {
-  const dir = tempDir(t)
-  const path = join(dir, 'f.log')
-  const log = new RotatingLog(path, { maxBytes: 300, keep: 3 })
+/** A log with one line, followed from its last line by a reader that looks every pollMs; `stop` ends the reader. */
+async function followed (t: TestContext, o: { keep: number, pollMs: number }): Promise<{ path: string, log: RotatingLog, seen: string[], stop: () => Promise<void> }> {
+  const path = join(tempDir(t), 'f.log')
+  const log = new RotatingLog(path, { maxBytes: 300, keep: o.keep })
   t.after(() => log.close())
   log.line('out', 'before')
   const ac = new AbortController()
   t.after(() => ac.abort())
   const seen: string[] = []
-  const following = (async () => { for await (const l of readLog(path, { lines: 1, follow: true, signal: ac.signal, pollMs: 20 })) seen.push(l.split(' ').slice(1).join(' ')) })()
+  const following = (async () => { for await (const l of readLog(path, { lines: 1, follow: true, signal: ac.signal, pollMs: o.pollMs, keep: o.keep })) seen.push(l.split(' ').slice(1).join(' ')) })()
   await waitFor('the tail', () => seen.length === 1)
+  return { path, log, seen, stop: async () => { ac.abort(); await following } }
+}
+
+const thirtyLines = ['out before', ...Array.from({ length: 30 }, (_, i) => `out n${i}`)]
+
+test('follow yields new lines and keeps going across a rotation', async (t) => {
+  const { path, log, seen, stop } = await followed(t, { keep: 3, pollMs: 20 })
   for (let i = 0; i < 30; i++) { log.line('out', `n${i}`); if (i % 5 === 0) await new Promise((r) => setTimeout(r, 30)) }
   await waitFor(`all lines (${seen.length})`, () => seen.length === 31)
   assert.ok(existsSync(path + '.1'), 'the file rotated while followed')
-  assert.deepEqual(seen, ['out before', ...Array.from({ length: 30 }, (_, i) => `out n${i}`)])
-  ac.abort()
-  await following
+  assert.deepEqual(seen, thirtyLines)
+  await stop()
 })
 
 test('follow loses no line when the log rotates several times between two looks', async (t) => {
-  const dir = tempDir(t)
-  const path = join(dir, 'f.log')
-  const log = new RotatingLog(path, { maxBytes: 300, keep: 8 })
-  t.after(() => log.close())
-  log.line('out', 'before')
-  const ac = new AbortController()
-  t.after(() => ac.abort())
-  const seen: string[] = []
   // A slow reader: it looks every 400 ms, and 30 lines (about four rotations) are written at once in between.
-  const following = (async () => { for await (const l of readLog(path, { lines: 1, follow: true, signal: ac.signal, pollMs: 400, keep: 8 })) seen.push(l.split(' ').slice(1).join(' ')) })()
-  await waitFor('the tail', () => seen.length === 1)
+  const { path, log, seen, stop } = await followed(t, { keep: 8, pollMs: 400 })
   for (let i = 0; i < 30; i++) log.line('out', `n${i}`)
   assert.ok(existsSync(path + '.3'), 'the file rotated at least three times')
   await waitFor(`all lines (${seen.length})`, () => seen.length >= 31)
-  assert.deepEqual(seen, ['out before', ...Array.from({ length: 30 }, (_, i) => `out n${i}`)])
-  ac.abort()
-  await following
+  assert.deepEqual(seen, thirtyLines)
+  await stop()
 })
 
 test('a function\'s stdout and stderr land in its log, rotate, and can be followed through the supervisor', async (t) => {
