@@ -81,11 +81,11 @@ export async function startOrganism (opts: OrganismOptions): Promise<Organism> {
     log.info('joined the organism', { members: node.members().length })
   }
   const sync = createStateSync({
-    transport: { self: node.peerId, members: node.members, publish: node.publish, subscribe: node.subscribe, handle: node.handle, request: node.request },
+    transport: { self: node.peerId, members: node.members, publish: node.publish, subscribe: node.subscribe, handle: node.handle, request: node.request, send: node.send, listen: node.listen },
     signer: stateSigner(node.peerId, identity.privateKey),
     verify: stateVerify(),
     clock: realClock,
-    options: { protocol: names.state }
+    options: { protocol: names.state, channelProtocol: names.stateChannel }
   })
   await sync.start()
   // Where other members can be dialled, from their own records: kept for the next start.

@@ -28,6 +28,7 @@ import { checkOrganismName, checkProtocol, topicName } from './names.ts'
 import { Membership } from './membership.ts'
 import { Roster } from './roster.ts'
 import type { RosterContext } from './roster.ts'
+import { createMessageSender, serveMessages } from './messages.ts'
 import { sendRequest, serveRequest } from './rpc.ts'
 import { streamToDuplex } from './duplex.ts'
 import type { RpcContext } from './rpc.ts'
@@ -104,6 +105,10 @@ export async function createPeerNode (opts: PeerNodeOptions): Promise<PeerNode> 
   const pubsub = libp2p.services.pubsub
 
   const rpc: RpcContext = { isMember, maxBytes, timeoutMs, log, drop }
+  const sender = createMessageSender(rpc, async (to, protocol, signal) => {
+    await findAddrs(to, protocol)
+    return await libp2p.dialProtocol(peerIdFromString(to), protocol, { signal })
+  })
   // A member we cannot reach yet: one pull from another member usually brings its addresses.
   const findAddrs = async (to: string, protocol: string): Promise<void> => {
     if (stopped) throw peersError('PEERS_NOT_STARTED', 'peer node is stopped')
@@ -276,7 +281,7 @@ export async function createPeerNode (opts: PeerNodeOptions): Promise<PeerNode> 
     isMember,
     admissions: () => membership.records(),
     onMember: (listener) => membership.onAdmit((r) => { listener(r.peerId) }),
-    stats: () => ({ dropped: { ...dropped }, strangers: membrane.strangerCount(), connections: libp2p.getConnections().length }),
+    stats: () => ({ dropped: { ...dropped }, strangers: membrane.strangerCount(), connections: libp2p.getConnections().length, channels: sender.size() }),
     join,
 
     admitToken (ttlMs: number): string {
@@ -307,6 +312,11 @@ export async function createPeerNode (opts: PeerNodeOptions): Promise<PeerNode> 
 
     handle: async (protocol, handler) => { checkProtocol(organism, protocol); await handle(protocol, handler) },
     request: async (to, protocol, body, ropts) => { checkProtocol(organism, protocol); return await request(to, protocol, body, ropts?.signal) },
+    send: async (to, protocol, body) => { checkProtocol(organism, protocol); await sender.send(to, protocol, body) },
+    listen: async (protocol, handler) => {
+      checkProtocol(organism, protocol)
+      await libp2p.handle(protocol, (stream, connection) => serveMessages(rpc, stream, connection, handler), { maxInboundStreams: 8 })
+    },
     openStream: async (to, protocol, sopts) => {
       checkProtocol(organism, protocol)
       if (!isMember(to)) throw peersError('PEERS_NOT_MEMBER', `${to} is not a member`)
@@ -326,6 +336,7 @@ export async function createPeerNode (opts: PeerNodeOptions): Promise<PeerNode> 
     async stop (): Promise<void> {
       if (stopped) return
       stopped = true
+      sender.close()
       for (const t of timers) clearTimeout(t)
       timers.clear()
       await libp2p.stop()

@@ -41,6 +41,8 @@ export interface PeerStats {
   dropped: { gossip: number, request: number, join: number }
   strangers: number
   connections: number
+  /** One-way message channels this node holds open (one per peer and protocol). */
+  channels: number
 }
 
 export interface PeerNode {
@@ -72,5 +74,9 @@ export interface PeerNode {
   handleStream: (protocol: string, handler: StreamHandler) => Promise<void>
   /** One request, one response, to a member. */
   request: (peerId: string, protocol: string, body: Uint8Array, opts?: { signal?: AbortSignal }) => Promise<Uint8Array>
+  /** One-way message to a member on its long-lived channel (messages.ts); rejects when it cannot be sent now. */
+  send: (peerId: string, protocol: string, body: Uint8Array) => Promise<void>
+  /** Receives one-way messages from members only. */
+  listen: (protocol: string, handler: (body: Uint8Array, from: string) => void) => Promise<void>
   stop: () => Promise<void>
 }

@@ -23,6 +23,9 @@ export interface StateTransport {
   subscribe: (topic: string, handler: (data: Uint8Array, from: string) => void | Promise<void>) => () => void
   handle: (protocol: string, handler: (body: Uint8Array, from: string) => Promise<Uint8Array> | Uint8Array) => Promise<void> | void
   request: (peer: string, protocol: string, body: Uint8Array, opts?: { signal?: AbortSignal }) => Promise<Uint8Array>
+  /** One-way messages on a long-lived channel per peer (PeerNode.send/listen); without them every message is a request. */
+  send?: (peer: string, protocol: string, body: Uint8Array) => Promise<void>
+  listen?: (protocol: string, handler: (body: Uint8Array, from: string) => void) => Promise<void>
 }
 
 export interface StateSyncOptions extends Partial<EngineOptions> {
@@ -32,6 +35,8 @@ export interface StateSyncOptions extends Partial<EngineOptions> {
   maxMessageBytes?: number
   topic?: string
   protocol?: string
+  /** The channel protocol (transport.send/listen); messages to a peer that lacks it go as requests on `protocol`. */
+  channelProtocol?: string
 }
 
 export interface StateSyncStats {
@@ -80,11 +85,22 @@ export function createStateSync (init: StateSyncInit): StateSync {
   const stopping = new AbortController()
   const empty = new Uint8Array(0)
 
+  // Peers that answered the channel protocol with "unsupported" (an older cell): they get requests.
+  const noChannel = new Set<string>()
+  const request = (to: string, bytes: Uint8Array): void => {
+    const signal = AbortSignal.any([stopping.signal, AbortSignal.timeout(o.requestTimeoutMs ?? 2000)])
+    transport.request(to, protocol, bytes, { signal }).catch(() => { sendFailed++ })
+  }
   const flush = (outs: Outgoing[]): void => {
     for (const { to, msg } of outs) {
-      const signal = AbortSignal.any([stopping.signal, AbortSignal.timeout(o.requestTimeoutMs ?? 2000)])
       // Fire and forget: SWIM's own timeouts decide what a lost message means.
-      transport.request(to, protocol, encodeWire(msg), { signal }).catch(() => { sendFailed++ })
+      const bytes = encodeWire(msg)
+      if (transport.send == null || o.channelProtocol == null || noChannel.has(to)) { request(to, bytes); continue }
+      transport.send(to, o.channelProtocol, bytes).catch((err: unknown) => {
+        if ((err as Error).name !== 'UnsupportedProtocolError') { sendFailed++; return }
+        noChannel.add(to)
+        request(to, bytes)
+      })
     }
     for (const e of engine.drainEvents()) {
       if (e.type === 'record-rejected') log.debug('rejected a record', { code: REJECT_CODES[e.verdict], from: e.from, key: e.key })
@@ -126,6 +142,7 @@ export function createStateSync (init: StateSyncInit): StateSync {
     self: transport.self,
     async start () {
       await transport.handle(protocol, (body, from) => { onBytes(body, from); return empty })
+      if (transport.listen != null && o.channelProtocol != null) await transport.listen(o.channelProtocol, onBytes)
       unsubscribe = transport.subscribe(topic, (data, from) => { onBytes(data, from) })
       refreshRoster()
       const every = o.tickMs ?? 25

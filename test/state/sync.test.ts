@@ -110,3 +110,41 @@ test('a flood from one member is rate-limited per sender and counted; other memb
   assert.equal(syncs[0].records().length, 1, 'p2 is not punished for p1')
   await Promise.all(syncs.map((s) => s.stop()))
 })
+
+test('state messages go on the channel where the transport has one; a cell without it gets requests', async () => {
+  const b = bus()
+  const listeners = new Map<string, (body: Uint8Array, from: string) => void>()
+  const old = new Set(['p2'])
+  const used = { channel: 0, request: 0 }
+  const withChannel = (self: string): StateTransport => {
+    const base = b.transport(self)
+    return {
+      ...base,
+      request: async (peer, p, bytes, o) => { used.request++; return await base.request(peer, p, bytes, o) },
+      send: async (peer, _p, bytes) => {
+        await tick()
+        if (old.has(peer)) throw Object.assign(new Error('protocol selection failed'), { name: 'UnsupportedProtocolError' })
+        const l = listeners.get(peer)
+        if (l == null || b.down.has(peer) || b.down.has(self)) throw new Error('unreachable')
+        used.channel++
+        l(bytes, self)
+      },
+      listen: async (_p, handler) => { listeners.set(self, handler) }
+    }
+  }
+  const clock = new FakeClock(1_000_000)
+  const verify = fakeSignatureVerify()
+  const syncs: StateSync[] = []
+  for (const id of ['p0', 'p1', 'p2']) {
+    // p2 is an older cell: no channel protocol at all.
+    const transport = old.has(id) ? b.transport(id) : withChannel(id)
+    const s = createStateSync({ transport, signer: fakeSignatureSigner(id), verify, clock, seed: syncs.length + 1, options: { tickMs: 0, channelProtocol: '/organism/t/state/2.0.0' } })
+    await s.start()
+    syncs.push(s)
+  }
+  syncs.forEach((s, i) => s.setOwnRecord(body(`cell ${i}`)))
+  for (let t = 0; t < 3000; t += 10) { clock.advance(10); for (const s of syncs) s.tick(); await tick(); await tick() }
+  for (const s of syncs) assert.deepEqual(s.cells().map((c) => c.record?.body.name).sort(), ['cell 0', 'cell 1', 'cell 2'])
+  assert.ok(used.channel > 0, 'p0 and p1 talk on channels')
+  assert.ok(used.request > 0, 'p2 gets requests')
+})
