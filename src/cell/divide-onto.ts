@@ -54,13 +54,13 @@ export async function cellBundle (stateDir: string): Promise<string> {
 const runtimeCache = (stateDir: string): string => join(stateDir, 'runtime')
 
 /**
- * What a division copies, made ahead of it when the pool has a host to grow onto: the cell bundle and the packed
- * runtime (packing 127 MB takes seconds of CPU: too long to spend inside a division, which copies the binary
- * as it is when the pack is not ready).
+ * What a division copies, made ahead of it when the pool has a host to grow onto: the cell bundle and the runtime
+ * packed with zstd (packing 127 MB takes seconds of CPU: too long to spend inside a division, which copies the binary
+ * as it is when no pack fits). A gzip pack is made only once a host turns out to lack zstd (~4 s of CPU).
  */
 export async function prepareDivision (stateDir: string): Promise<void> {
   await cellBundle(stateDir)
-  await makeRuntimePacks(runtimeCache(stateDir), process.execPath)
+  await makeRuntimePacks(runtimeCache(stateDir), process.execPath, ['zstd'])
 }
 
 /** A DNS label for the new cell from its host: ssh://org@10.0.0.7 -> c-10-0-0-7. */
@@ -113,6 +113,9 @@ export async function divideOnto (opts: DivideOntoOptions): Promise<DivideResult
     onProgress: opts.onProgress,
     calledHome
   })
+  if (!result.hostTools.zstd && result.hostTools.gzip) {
+    void makeRuntimePacks(runtimeCache(opts.stateDir), process.execPath, ['gzip']).catch(() => { /* the next division copies the binary as is */ })
+  }
   const handoffStarted = Date.now()
   opts.onProgress?.({ step: 'handoff' as never, phase: 'start', detail: `${opts.fn} to ${name}` })
   // The new cell is a member now; moving to it waits until its record has reached us (at once when it called home here).

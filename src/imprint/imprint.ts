@@ -74,6 +74,8 @@ export interface ImprintResult {
   readonly cellId: string
   readonly service: 'systemd' | 'detached'
   readonly runtime: 'copied' | 'skipped'
+  /** What the host can unpack a packed runtime with. */
+  readonly hostTools: { readonly zstd: boolean, readonly gzip: boolean }
   readonly bytes: number
   readonly timings: Partial<Record<StepName, number>>
 }
@@ -159,12 +161,18 @@ export async function imprint (target: ImprintTarget, opts: ImprintOptions): Pro
     const c: StepContext = { ex: connected, layout: layoutFor(probe.home), probe, imprintId, transient: opts.transient === true, signal: opts.signal, copied: (n) => { bytes += n } }
     // The three copies share the connection at once: the small ones finish while the runtime is still on its way.
     // Each is still its own step (progress, timings, an injected failure); a failure names the step that failed.
-    const copying = <T>(name: StepName, body: () => Promise<T>): Promise<T> => step(name, body).catch((err: unknown) => { current = name; throw err })
+    let failedFirst: { name: StepName, err: unknown } | null = null
+    const copying = <T>(name: StepName, body: () => Promise<T>): Promise<T> => step(name, body).catch((err: unknown) => { failedFirst ??= { name, err }; throw err })
     const [runtime] = await allSettled([
       copying('copy-runtime', async () => await copyRuntime(c, localRuntimeFor(platform, opts.nodeBinary), runtimeSuitable(probe.nodeVersion), opts.runtimePacks)),
       copying('copy-cell', async () => { await copyCell(c, opts.bundlePath) }),
       copying('copy-genome', async () => { await copyGenome(c, genome.file, genome.commit) })
-    ])
+    ]).catch((err: unknown) => {
+      // The first copy to fail is the one reported (the others may have failed only because of it).
+      const first = failedFirst as { name: StepName, err: unknown } | null
+      current = first?.name ?? current
+      throw first?.err ?? err
+    })
     current = 'configure'
     const token = typeof opts.token === 'string' ? opts.token : await opts.token()
     await step(current, async () => { await configure(c, { ...opts.cell, commit: genome.commit }, token) })
@@ -175,7 +183,7 @@ export async function imprint (target: ImprintTarget, opts: ImprintOptions): Pro
     const joined = await step(current, async () => await waitJoined(c, mode, opts.joinTimeoutMs ?? 60_000, opts.calledHome))
     await finish(c)
     log.info('imprinted', { host: connected.name, cell: joined.cellId, members: joined.members, timings })
-    return { host: connected.name, executor: connected.kind, home: probe.home, commit: genome.commit, cellId: joined.cellId, service: mode, runtime, bytes, timings }
+    return { host: connected.name, executor: connected.kind, home: probe.home, commit: genome.commit, cellId: joined.cellId, service: mode, runtime, hostTools: { zstd: probe.zstd, gzip: probe.gzip }, bytes, timings }
   } catch (err) {
     emit({ step: current, phase: 'fail', detail: isOrganismError(err) ? err.code : (err as Error).message })
     if (claimed && opts.noRollback !== true) await rollback(target, ex, opts.claimant, emit, err)

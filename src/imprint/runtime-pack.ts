@@ -34,10 +34,10 @@ export async function findRuntimePacks (cacheDir: string, binary: string): Promi
   return out
 }
 
-/** Makes each pack once (concurrent callers share the work), zstd first; written to a temp name, renamed when complete. */
-export async function makeRuntimePacks (cacheDir: string, binary: string): Promise<RuntimePacks> {
+/** Makes each pack asked for once (concurrent callers share the work); written to a temp name, renamed when complete. */
+export async function makeRuntimePacks (cacheDir: string, binary: string, formats: readonly PackFormat[] = ['zstd', 'gzip']): Promise<RuntimePacks> {
   const made = await findRuntimePacks(cacheDir, binary)
-  for (const format of Object.keys(FORMATS) as PackFormat[]) {
+  for (const format of formats) {
     if (made[format] == null) made[format] = await makePack(cacheDir, binary, format)
   }
   return made

@@ -62,6 +62,8 @@ test('runtime packs: made once per binary (named for its size and mtime), picked
   await writeFile(bin, 'binary '.repeat(10_000))
   const cache = join(dir, 'cache')
   assert.deepEqual(await findRuntimePacks(cache, bin), {})
+  // What a cell prepares ahead of a division: zstd only (gzip once a host lacks zstd).
+  assert.deepEqual(Object.keys(await makeRuntimePacks(cache, bin, ['zstd'])), ['zstd'])
   const packs = await makeRuntimePacks(cache, bin)
   assert.deepEqual(await findRuntimePacks(cache, bin), packs)
   assert.match(packs.zstd!, /node-linux-\w+-70000-\d+\.zst$/)
