@@ -13,6 +13,7 @@ export const peersError = defineErrors('peers', {
   PEERS_MESSAGE_TOO_LARGE: { hint: 'peer messages are limited in size (maxMessageBytes, 1 MiB by default); split the payload or stream it in parts' },
   PEERS_REQUEST_FAILED: { hint: 'the peer did not answer the request with a valid response; check that it is a member, runs the same protocol and is alive' },
   PEERS_PROTOCOL_INVALID: { hint: 'organism protocols are named /organism/<name>/<what>/<version>; topics are short names without slashes' },
+  PEERS_PROTOCOL_UNSUPPORTED: { hint: 'the member does not serve that protocol (an older cell): use the older protocol with it, or upgrade it' },
   PEERS_PORT_IN_USE: { hint: 'another process (or another cell) listens on the peer port: stop it, or give this cell another with peers.port in organism.yaml or --peer-port' },
   PEERS_NOT_STARTED: { hint: 'the peer node is stopped; create a new one with createPeerNode()' }
 })

@@ -53,7 +53,10 @@ export function createMessageSender (ctx: MessageContext, open: (to: string, pro
       const key = `${to} ${protocol}`
       for (let attempt = 0; ; attempt++) {
         const opening = channel(to, protocol)
-        const stream = await opening
+        const stream = await opening.catch((err: unknown) => {
+          if ((err as Error).name === 'UnsupportedProtocolError') throw peersError('PEERS_PROTOCOL_UNSUPPORTED', `${to} does not serve ${protocol}`, { cause: err })
+          throw peersError('PEERS_REQUEST_FAILED', `cannot open a channel to ${to} on ${protocol}: ${(err as Error).message}`, { cause: err })
+        })
         if (stream.status === 'open' && stream.writeStatus === 'writable') {
           if (stream.writeBufferLength > MAX_QUEUED_BYTES) throw peersError('PEERS_REQUEST_FAILED', `the channel to ${to} has ${stream.writeBufferLength} bytes unsent; message dropped`)
           try {

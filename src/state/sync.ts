@@ -1,6 +1,7 @@
 // The adapter: runs one Engine over a transport (gossip topic + one request protocol) with real or fake time.
 import type { Clock } from '../core/clock.ts'
 import { logger } from '../core/log.ts'
+import { isOrganismError } from '../core/errors.ts'
 import { Feed } from '../core/feed.ts'
 import { Engine, type EngineOptions, type OwnCellBody, type Outgoing, type PlacementClaim } from './engine.ts'
 import { stateError } from './errors.ts'
@@ -97,7 +98,7 @@ export function createStateSync (init: StateSyncInit): StateSync {
       const bytes = encodeWire(msg)
       if (transport.send == null || o.channelProtocol == null || noChannel.has(to)) { request(to, bytes); continue }
       transport.send(to, o.channelProtocol, bytes).catch((err: unknown) => {
-        if ((err as Error).name !== 'UnsupportedProtocolError') { sendFailed++; return }
+        if (!isOrganismError(err, 'PEERS_PROTOCOL_UNSUPPORTED')) { sendFailed++; return }
         noChannel.add(to)
         request(to, bytes)
       })

@@ -66,6 +66,10 @@ test('member messages', async (t) => {
     assert.equal(got.length, count, 'nothing from the stranger reached the handler')
   })
 
+  await t.test('a protocol the member does not serve is PEERS_PROTOCOL_UNSUPPORTED (an older cell: callers fall back)', async () => {
+    await assert.rejects(member.send(genesis.peerId, '/organism/demo/nobody-listens/1.0.0', new Uint8Array(1)), (err) => isOrganismError(err, 'PEERS_PROTOCOL_UNSUPPORTED'))
+  })
+
   await t.test('sending to a non-member fails with a clear code', async () => {
     await assert.rejects(member.send('12D3KooWNotAMemberAtAllxxxxxxxxxxxxxxxxxxxxxxxxxxxxx', P, new Uint8Array(1)), (err) => isOrganismError(err, 'PEERS_NOT_MEMBER'))
   })

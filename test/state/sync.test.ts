@@ -3,6 +3,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { setImmediate as tick } from 'node:timers/promises'
 import { FakeClock } from '../../src/core/clock.ts'
+import { peersError } from '../../src/peers/errors.ts'
 import { createStateSync, fakeSignatureSigner, fakeSignatureVerify, encodeWire, type StateSync, type StateTransport, type StateEvent } from '../../src/state/index.ts'
 
 type Handler = (body: Uint8Array, from: string) => Promise<Uint8Array> | Uint8Array
@@ -123,7 +124,7 @@ test('state messages go on the channel where the transport has one; a cell witho
       request: async (peer, p, bytes, o) => { used.request++; return await base.request(peer, p, bytes, o) },
       send: async (peer, _p, bytes) => {
         await tick()
-        if (old.has(peer)) throw Object.assign(new Error('protocol selection failed'), { name: 'UnsupportedProtocolError' })
+        if (old.has(peer)) throw peersError('PEERS_PROTOCOL_UNSUPPORTED', `${peer} does not serve it`)
         const l = listeners.get(peer)
         if (l == null || b.down.has(peer) || b.down.has(self)) throw new Error('unreachable')
         used.channel++
