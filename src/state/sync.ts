@@ -1,4 +1,4 @@
-// The adapter: runs one Engine over a transport (gossip topic + one request protocol) with real or fake time.
+// The adapter: runs one Engine over a transport (gossip topic, a message channel per peer or one request per message) with real or fake time.
 import type { Clock } from '../core/clock.ts'
 import { logger } from '../core/log.ts'
 import { isOrganismError } from '../core/errors.ts'
