@@ -2,17 +2,9 @@
 // use and again after it breaks. A request (rpc.ts) opens a stream, negotiates it and waits for an answer each time;
 // on a busy host that cost 200 ms one way at the median, and the failure detector's pings rode on it.
 import type { Connection, Stream } from '@libp2p/interface'
-import type { Logger } from '../core/log.ts'
 import { peersError } from './errors.ts'
 import { frame } from './frame.ts'
-
-export interface MessageContext {
-  isMember: (peerId: string) => boolean
-  maxBytes: number
-  timeoutMs: number
-  log: Logger
-  drop: (kind: 'request', from: string, reason: string) => void
-}
+import type { RpcContext } from './rpc.ts'
 
 /** Bytes a channel may hold unsent before new messages are refused rather than queued (a stalled peer). */
 export const MAX_QUEUED_BYTES = 1024 * 1024
@@ -26,7 +18,7 @@ export interface MessageSender {
   close: () => void
 }
 
-export function createMessageSender (ctx: MessageContext, open: (to: string, protocol: string, signal: AbortSignal) => Promise<Stream>): MessageSender {
+export function createMessageSender (ctx: RpcContext, open: (to: string, protocol: string, signal: AbortSignal) => Promise<Stream>): MessageSender {
   const channels = new Map<string, Promise<Stream>>()
   const channel = (to: string, protocol: string): Promise<Stream> => {
     const key = `${to} ${protocol}`
@@ -84,7 +76,7 @@ export function createMessageSender (ctx: MessageContext, open: (to: string, pro
  * Reads frames from one inbound channel until it ends, handing each to `handler`. A non-member is cut off before a
  * byte is read; an oversized or torn frame ends the channel (the sender opens a new one), never the cell.
  */
-export async function serveMessages (ctx: MessageContext, stream: Stream, connection: Connection, handler: (body: Uint8Array, from: string) => void): Promise<void> {
+export async function serveMessages (ctx: RpcContext, stream: Stream, connection: Connection, handler: (body: Uint8Array, from: string) => void): Promise<void> {
   const from = connection.remotePeer.toString()
   if (!ctx.isMember(from)) {
     ctx.drop('request', from, `not a member (${stream.protocol})`)

@@ -12,6 +12,8 @@ import type { Identify } from '@libp2p/identify'
 import { gossipsub } from '@libp2p/gossipsub'
 import type { GossipSub } from '@libp2p/gossipsub'
 import type { PrivateKey } from '@libp2p/interface'
+import { createPeerNode } from '../../src/peers/index.ts'
+import type { PeerNode } from '../../src/peers/index.ts'
 
 /** Polls until cond() is true; fails after `tries` rounds (no wall-clock assertion, only a bound). */
 export async function waitFor (what: string, cond: () => boolean | Promise<boolean>, tries = 200, everyMs = 50): Promise<void> {
@@ -26,6 +28,23 @@ export async function tempDir (t: { after: (fn: () => Promise<void>) => void }):
   const dir = await mkdtemp(join(tmpdir(), 'organism-peers-'))
   t.after(async () => { await rm(dir, { recursive: true, force: true }) })
   return dir
+}
+
+/**
+ * A genesis node and one member that joined it with a token; `prepare` runs on genesis before the join (handlers).
+ * Both, and anything pushed to `nodes`, stop after the test.
+ */
+export async function memberPair (t: { after: (fn: () => Promise<void>) => void }, prepare: (genesis: PeerNode) => Promise<void> = async () => {}): Promise<{ genesis: PeerNode, member: PeerNode, nodes: Array<PeerNode | RawNode> }> {
+  const dir = await tempDir(t)
+  const nodes: Array<PeerNode | RawNode> = []
+  t.after(async () => { await Promise.all(nodes.map(async (n) => { await n.stop() })) })
+  const genesis = await createPeerNode({ identityFile: join(dir, 'g.key'), organism: 'demo', found: true })
+  const member = await createPeerNode({ identityFile: join(dir, 'm.key'), organism: 'demo' })
+  nodes.push(genesis, member)
+  await prepare(genesis)
+  await member.join(genesis.addrs()[0], genesis.admitToken(60_000))
+  await waitFor('membership on both sides', () => genesis.members().length === 2 && member.members().length === 2)
+  return { genesis, member, nodes }
 }
 
 export type RawNode = Libp2p<{ identify: Identify, pubsub: GossipSub }>

@@ -2,30 +2,18 @@
 // a broken channel replaced (the reopen logic with FakeStream, a stand-in for a libp2p stream).
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { join } from 'node:path'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Stream } from '@libp2p/interface'
-import { createPeerNode } from '../../src/peers/index.ts'
-import type { PeerNode } from '../../src/peers/index.ts'
 import { createMessageSender } from '../../src/peers/messages.ts'
 import { logger } from '../../src/core/log.ts'
 import { isOrganismError } from '../../src/core/errors.ts'
-import { tempDir, rawNode, waitFor } from './helpers.ts'
-import type { RawNode } from './helpers.ts'
+import { memberPair, rawNode, waitFor } from './helpers.ts'
 
 const P = '/organism/demo/notes/1.0.0'
 
 test('member messages', async (t) => {
-  const dir = await tempDir(t)
-  const nodes: Array<PeerNode | RawNode> = []
-  t.after(async () => { await Promise.all(nodes.map(async (n) => { await n.stop() })) })
-  const genesis = await createPeerNode({ identityFile: join(dir, 'g.key'), organism: 'demo', found: true })
-  const member = await createPeerNode({ identityFile: join(dir, 'm.key'), organism: 'demo' })
-  nodes.push(genesis, member)
   const got: Array<{ text: string, from: string }> = []
-  await genesis.listen(P, (body, from) => { got.push({ text: new TextDecoder().decode(body), from }) })
-  await member.join(genesis.addrs()[0], genesis.admitToken(60_000))
-  await waitFor('membership on both sides', () => genesis.members().length === 2 && member.members().length === 2)
+  const { genesis, member, nodes } = await memberPair(t, async (g) => { await g.listen(P, (body, from) => { got.push({ text: new TextDecoder().decode(body), from }) }) })
 
   await t.test('200 messages arrive in order, from the member, over one channel', async () => {
     for (let i = 0; i < 200; i++) await member.send(genesis.peerId, P, new TextEncoder().encode(`m${i}`))

@@ -1,29 +1,17 @@
 // Byte streams between members: large data both ways with backpressure; a stranger's stream is reset.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { join } from 'node:path'
 import { createHash, randomBytes } from 'node:crypto'
 import { pipeline } from 'node:stream/promises'
 import { multiaddr } from '@multiformats/multiaddr'
-import { createPeerNode } from '../../src/peers/index.ts'
-import type { PeerNode } from '../../src/peers/index.ts'
-import { tempDir, rawNode, waitFor } from './helpers.ts'
-import type { RawNode } from './helpers.ts'
+import { memberPair, rawNode, waitFor } from './helpers.ts'
 
 const ECHO = '/organism/demo/echo-stream/1.0.0'
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex')
 
 test('member streams', async (t) => {
-  const dir = await tempDir(t)
-  const nodes: Array<PeerNode | RawNode> = []
-  t.after(async () => { await Promise.all(nodes.map(async (n) => { await n.stop() })) })
-  const genesis = await createPeerNode({ identityFile: join(dir, 'g.key'), organism: 'demo', found: true })
-  const member = await createPeerNode({ identityFile: join(dir, 'm.key'), organism: 'demo' })
-  nodes.push(genesis, member)
   // The echo side pipes what it reads straight back: both directions are busy at once.
-  await genesis.handleStream(ECHO, (stream) => { void pipeline(stream, stream).catch(() => {}) })
-  await member.join(genesis.addrs()[0], genesis.admitToken(60_000))
-  await waitFor('membership on both sides', () => genesis.members().length === 2 && member.members().length === 2)
+  const { genesis, member, nodes } = await memberPair(t, async (g) => { await g.handleStream(ECHO, (stream) => { void pipeline(stream, stream).catch(() => {}) }) })
 
   await t.test('8 MB go out and come back intact', async () => {
     const data = randomBytes(8 * 1024 * 1024)

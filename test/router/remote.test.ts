@@ -11,7 +11,7 @@ import { createPeerNode } from '../../src/peers/index.ts'
 import type { PeerNode } from '../../src/peers/index.ts'
 import { setLogSink } from '../../src/core/log.ts'
 import { tempDir, waitFor } from '../peers/helpers.ts'
-import { startUpstream, send, sha256, wsEcho } from './helpers.ts'
+import { startUpstream, send, sha256, wsEcho, wsExchange } from './helpers.ts'
 
 setLogSink(() => {}, 'error')
 
@@ -168,15 +168,7 @@ test('owner change: requests follow the new owner; the old owner\'s idle streams
 
 test('a WebSocket to a remote owner is tunnelled over its own stream', async (t) => {
   const s = await setup(t, 1)
-  const ws = new WebSocket(`ws://127.0.0.1:${s.forwarder.port}/chat`)
-  const messages: string[] = []
-  await new Promise<void>((resolve, reject) => {
-    ws.addEventListener('open', () => { ws.send('hello'); ws.send('y'.repeat(1000)) })
-    ws.addEventListener('message', (e) => { messages.push(String(e.data)); if (messages.length === 2) ws.close() })
-    ws.addEventListener('close', () => { resolve() })
-    ws.addEventListener('error', () => { reject(new Error('websocket error')) })
-  })
-  assert.deepEqual(messages, ['hello', 'y'.repeat(1000)])
+  assert.deepEqual(await wsExchange(`ws://127.0.0.1:${s.forwarder.port}/chat`, ['hello', 'y'.repeat(1000)]), ['hello', 'y'.repeat(1000)])
 })
 
 test('an owner that cannot be reached gets the 502 page, twice in a row (no failed stream is kept)', async (t) => {

@@ -10,7 +10,7 @@ import { createRouter, buildRouteTable } from '../../src/router/index.ts'
 import type { Router, Upstream, RouteEntry } from '../../src/router/index.ts'
 import { formatPrometheus } from '../../src/core/prometheus.ts'
 import { setLogSink } from '../../src/core/log.ts'
-import { startUpstream, send, sha256, wsEcho } from './helpers.ts'
+import { startUpstream, send, sha256, wsEcho, wsExchange } from './helpers.ts'
 
 setLogSink(() => {}, 'error')
 
@@ -151,15 +151,7 @@ test('a client abort cancels the upstream request', { timeout: 30_000 }, async (
 test('WebSocket echo through the router', { timeout: 30_000 }, async (t) => {
   const up = await startUpstream(t, (_req, res) => { res.end() }, wsEcho)
   const router = await startRouter(t, [{ function: 'ws', domain: '127.0.0.1', pathPrefix: null }], { ws: { kind: 'local', port: up.port } })
-  const ws = new WebSocket(`ws://127.0.0.1:${router.port}/chat`)
-  const messages: string[] = []
-  await new Promise<void>((resolve, reject) => {
-    ws.addEventListener('open', () => { ws.send('hello'); ws.send('x'.repeat(1000)) })
-    ws.addEventListener('message', (e) => { messages.push(String(e.data)); if (messages.length === 2) ws.close() })
-    ws.addEventListener('close', () => { resolve() })
-    ws.addEventListener('error', () => { reject(new Error('websocket error')) })
-  })
-  assert.deepEqual(messages, ['hello', 'x'.repeat(1000)])
+  assert.deepEqual(await wsExchange(`ws://127.0.0.1:${router.port}/chat`, ['hello', 'x'.repeat(1000)]), ['hello', 'x'.repeat(1000)])
 })
 
 test('WebSocket to an unknown host or a dead function gets an HTTP error, not a hang', { timeout: 30_000 }, async (t) => {
