@@ -34,7 +34,7 @@ export async function tempDir (t: { after: (fn: () => Promise<void>) => void }):
  * A genesis node and one member that joined it with a token; `prepare` runs on genesis before the join (handlers).
  * Both, and anything pushed to `nodes`, stop after the test.
  */
-export async function memberPair (t: { after: (fn: () => Promise<void>) => void }, prepare: (genesis: PeerNode) => Promise<void> = async () => {}): Promise<{ genesis: PeerNode, member: PeerNode, nodes: Array<PeerNode | RawNode> }> {
+export async function memberPair (t: { after: (fn: () => Promise<void>) => void }, prepare: (genesis: PeerNode) => Promise<void> = async () => {}): Promise<{ genesis: PeerNode, member: PeerNode, nodes: Array<PeerNode | RawNode>, dir: string }> {
   const dir = await tempDir(t)
   const nodes: Array<PeerNode | RawNode> = []
   t.after(async () => { await Promise.all(nodes.map(async (n) => { await n.stop() })) })
@@ -44,7 +44,7 @@ export async function memberPair (t: { after: (fn: () => Promise<void>) => void 
   await prepare(genesis)
   await member.join(genesis.addrs()[0], genesis.admitToken(60_000))
   await waitFor('membership on both sides', () => genesis.members().length === 2 && member.members().length === 2)
-  return { genesis, member, nodes }
+  return { genesis, member, nodes, dir }
 }
 
 export type RawNode = Libp2p<{ identify: Identify, pubsub: GossipSub }>

@@ -45,7 +45,6 @@ export async function send (port: number, opts: { method?: string, path?: string
 
 export const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
 
-/** Server side of RFC 6455, just enough for an echo: handshake, then unmask client frames and send them back. */
 /** Opens a WebSocket, sends `out`, and resolves with what came back once as many messages arrived (then closes). */
 export async function wsExchange (url: string, out: readonly string[]): Promise<string[]> {
   const ws = new WebSocket(url)
@@ -59,6 +58,7 @@ export async function wsExchange (url: string, out: readonly string[]): Promise<
   return got
 }
 
+/** Server side of RFC 6455, just enough for an echo: handshake, then unmask client frames and send them back. */
 export function wsEcho (req: IncomingMessage, socket: Duplex): void {
   const key = req.headers['sec-websocket-key'] ?? ''
   const accept = createHash('sha1').update(key + '258EAFA5-E914-47DA-95CA-C5AB0DC85B11').digest('base64')
