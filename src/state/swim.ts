@@ -127,9 +127,10 @@ function apply (st: DetectorState, u: MemberUpdate, now: number, actions: SwimAc
       st.lhm = Math.min(st.opts.maxLocalHealth, st.lhm + 1)
       enqueue(st, { id: st.self, s: 'alive', inc: st.inc, from: st.self })
       actions.push({ type: 'refute', inc: st.inc })
-    } else if (u.s !== 'alive' && u.from !== st.self) {
+    } else if (u.s !== 'alive' && u.from !== st.self && !st.queue.some((q) => q.u.id === st.self)) {
       // u.from holds us suspect or dead at an incarnation we already refuted (it was cut off when we did,
       // and that news is spent): nothing we send would say so again, so tell it the current one directly.
+      // While our refutation is still being gossiped, stale echoes of the accusation need no answer of their own.
       const current = { id: st.self, s: 'alive' as const, inc: st.inc, from: st.self }
       enqueue(st, current)
       send(actions, u.from, { t: 'ping', seq: ++st.seq, m: [current] })
