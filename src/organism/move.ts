@@ -44,12 +44,12 @@ export async function createMover (org: Organism, supervisor: Supervisor, organi
   const arriving = new Set<string>()
   const warnedFallback = new Set<string>()
 
-  // move/2.0.0 first; a cell without it answers UnsupportedProtocolError and gets the 1.0.0 stream it knows.
+  // move/2.0.0 first; a cell without it (PEERS_PROTOCOL_UNSUPPORTED) gets the 1.0.0 stream it knows.
   const openMove = async (toId: string): Promise<{ stream: Duplex, v2: boolean }> => {
     try {
       return { stream: await org.node.openStream(toId, names.moveV2), v2: true }
     } catch (err) {
-      if ((err as Error).name !== 'UnsupportedProtocolError') throw err
+      if (!isOrganismError(err, 'PEERS_PROTOCOL_UNSUPPORTED')) throw err
       return { stream: await org.node.openStream(toId, names.move), v2: false }
     }
   }

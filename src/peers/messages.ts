@@ -2,6 +2,7 @@
 // use and again after it breaks. A request (rpc.ts) opens a stream, negotiates it and waits for an answer each time;
 // on a busy host that cost 200 ms one way at the median, and the failure detector's pings rode on it.
 import type { Connection, Stream } from '@libp2p/interface'
+import { isModuleError } from '../core/errors.ts'
 import { peersError } from './errors.ts'
 import { frame } from './frame.ts'
 import type { RpcContext } from './rpc.ts'
@@ -46,7 +47,7 @@ export function createMessageSender (ctx: RpcContext, open: (to: string, protoco
       for (let attempt = 0; ; attempt++) {
         const opening = channel(to, protocol)
         const stream = await opening.catch((err: unknown) => {
-          if ((err as Error).name === 'UnsupportedProtocolError') throw peersError('PEERS_PROTOCOL_UNSUPPORTED', `${to} does not serve ${protocol}`, { cause: err })
+          if (isModuleError(err, 'peers')) throw err
           throw peersError('PEERS_REQUEST_FAILED', `cannot open a channel to ${to} on ${protocol}: ${(err as Error).message}`, { cause: err })
         })
         if (stream.status === 'open' && stream.writeStatus === 'writable') {

@@ -12,7 +12,7 @@ import { gossipsub, TopicValidatorResult } from '@libp2p/gossipsub'
 import type { GossipSub, Message } from '@libp2p/gossipsub'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
-import type { PeerId } from '@libp2p/interface'
+import type { PeerId, Stream } from '@libp2p/interface'
 import { logger } from '../core/log.ts'
 import { isModuleError } from '../core/errors.ts'
 import { realClock } from '../core/clock.ts'
@@ -105,10 +105,6 @@ export async function createPeerNode (opts: PeerNodeOptions): Promise<PeerNode> 
   const pubsub = libp2p.services.pubsub
 
   const rpc: RpcContext = { isMember, maxBytes, timeoutMs, log, drop }
-  const sender = createMessageSender(rpc, async (to, protocol, signal) => {
-    await findAddrs(to, protocol)
-    return await libp2p.dialProtocol(peerIdFromString(to), protocol, { signal })
-  })
   // A member we cannot reach yet: one pull from another member usually brings its addresses.
   const findAddrs = async (to: string, protocol: string): Promise<void> => {
     if (stopped) throw peersError('PEERS_NOT_STARTED', 'peer node is stopped')
@@ -116,10 +112,20 @@ export async function createPeerNode (opts: PeerNodeOptions): Promise<PeerNode> 
       await roster.syncRandom().catch((err) => log.debug('address sync failed', { err }))
     }
   }
-  const request = async (to: string, protocol: string, body: Uint8Array, signal?: AbortSignal): Promise<Uint8Array> => {
+  // Every dial of a member's protocol (requests, channels, streams): its addresses found first; a protocol it does
+  // not serve (an older cell) is a typed error the callers can fall back on.
+  const dialMember = async (to: string, protocol: string, signal: AbortSignal): Promise<Stream> => {
     await findAddrs(to, protocol)
-    return await sendRequest(rpc, async (s) => await libp2p.dialProtocol(peerIdFromString(to), protocol, { signal: s }), to, protocol, body, signal)
+    try {
+      return await libp2p.dialProtocol(peerIdFromString(to), protocol, { signal })
+    } catch (err) {
+      if ((err as Error).name === 'UnsupportedProtocolError') throw peersError('PEERS_PROTOCOL_UNSUPPORTED', `${to} does not serve ${protocol}`, { cause: err })
+      throw err
+    }
   }
+  const request = async (to: string, protocol: string, body: Uint8Array, signal?: AbortSignal): Promise<Uint8Array> =>
+    await sendRequest(rpc, async (s) => await dialMember(to, protocol, s), to, protocol, body, signal)
+  const sender = createMessageSender(rpc, dialMember)
   const handle = async (protocol: string, handler: RequestHandler): Promise<void> => {
     await libp2p.handle(protocol, (stream, connection) => serveRequest(rpc, stream, connection, handler), { maxInboundStreams: 64 })
   }
@@ -320,9 +326,8 @@ export async function createPeerNode (opts: PeerNodeOptions): Promise<PeerNode> 
     openStream: async (to, protocol, sopts) => {
       checkProtocol(organism, protocol)
       if (!isMember(to)) throw peersError('PEERS_NOT_MEMBER', `${to} is not a member`)
-      await findAddrs(to, protocol)
       const signal = AbortSignal.any([AbortSignal.timeout(timeoutMs), ...(sopts?.signal != null ? [sopts.signal] : [])])
-      return streamToDuplex(await libp2p.dialProtocol(peerIdFromString(to), protocol, { signal }))
+      return streamToDuplex(await dialMember(to, protocol, signal))
     },
     handleStream: async (protocol, handler: StreamHandler) => {
       checkProtocol(organism, protocol)

@@ -5,6 +5,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { pipeline } from 'node:stream/promises'
 import { multiaddr } from '@multiformats/multiaddr'
 import { memberPair, rawNode, waitFor } from './helpers.ts'
+import { isOrganismError } from '../../src/core/errors.ts'
 
 const ECHO = '/organism/demo/echo-stream/1.0.0'
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex')
@@ -37,6 +38,11 @@ test('member streams', async (t) => {
     try { for await (const c of s) got += c.byteLength } catch { /* reset: expected */ }
     assert.equal(got, 0, 'nothing came back to the stranger')
     await waitFor('the attempt counted', () => genesis.stats().dropped.request >= 1)
+  })
+
+  await t.test('a stream on a protocol the member does not serve is PEERS_PROTOCOL_UNSUPPORTED (a move then falls back to move/1.0.0)', async () => {
+    await assert.rejects(member.openStream(genesis.peerId, '/organism/demo/move/9.0.0'), (err) => isOrganismError(err, 'PEERS_PROTOCOL_UNSUPPORTED'))
+    await assert.rejects(member.request(genesis.peerId, '/organism/demo/nobody/1.0.0', new Uint8Array(1)), (err) => isOrganismError(err, 'PEERS_PROTOCOL_UNSUPPORTED'))
   })
 
   await t.test('opening a stream to a non-member fails with a clear code', async () => {
