@@ -24,11 +24,19 @@ export const jsonFrame = (type: FrameType, value: unknown): Buffer => encodeFram
  */
 export const QUEUE_BYTES = 4 * 1024 * 1024
 
-/** Writes a frame, waiting for drain once QUEUE_BYTES are queued: a slow receiver slows the sender instead of filling memory. */
-export async function writeFrame (out: Writable, type: FrameType, payload: Uint8Array): Promise<void> {
+/** Writes bytes, waiting for drain once QUEUE_BYTES are queued: a slow receiver slows the sender instead of filling memory. */
+export async function writeQueued (out: Writable, bytes: Uint8Array): Promise<void> {
   if (out.destroyed) throw closedError()
-  out.write(encodeFrame(type, payload))
+  out.write(bytes)
   if (out.writableLength > QUEUE_BYTES) await drained(out)
+}
+
+export async function writeFrame (out: Writable, type: FrameType, payload: Uint8Array): Promise<void> {
+  await writeQueued(out, encodeFrame(type, payload))
+}
+
+export async function writeJson (out: Writable, type: FrameType, value: unknown): Promise<void> {
+  await writeQueued(out, jsonFrame(type, value))
 }
 
 const closedError = (): Error => migrateError('MIGRATE_TRUNCATED', 'the connection closed during the transfer')

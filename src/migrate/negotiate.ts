@@ -7,9 +7,9 @@ import { once } from 'node:events'
 import { isOrganismError } from '../core/errors.ts'
 import { logger } from '../core/log.ts'
 import { connectBulk, openBulkServer, parseOffer } from './bulk.ts'
-import type { BulkOffer } from './bulk.ts'
+import type { BulkOffer, BulkServer } from './bulk.ts'
 import { migrateError } from './errors.ts'
-import { FRAME, drained, jsonFrame, writeFrame } from './frames.ts'
+import { FRAME, writeJson } from './frames.ts'
 import { readTrailer, receiveDir, receiveRaw, sendDir, sendRaw } from './transfer.ts'
 import type { TransferSummary } from './transfer.ts'
 
@@ -69,7 +69,7 @@ export async function sendOffered (stream: Writable, frames: Frames, dir: string
       opts.onFallback?.(err as Error)
     }
   }
-  await writeFrame(stream, FRAME.path, Buffer.from(JSON.stringify({ bulk: side != null })))
+  await writeJson(stream, FRAME.path, { bulk: side != null })
   if (side == null) return { ...await sendDir(dir, stream), via: 'stream' }
   const sock = side
   sock.on('error', () => { /* a write fails as MIGRATE_TRUNCATED through writeFrame */ })
@@ -78,7 +78,7 @@ export async function sendOffered (stream: Writable, frames: Frames, dir: string
     const closed = once(sock, 'close')
     const sent = await sendRaw(dir, sock)
     sock.end()
-    await writeFrame(stream, FRAME.trailer, Buffer.from(JSON.stringify(sent)))
+    await writeJson(stream, FRAME.trailer, sent)
     // The receiver closes the side connection once it has read it to the end; the data is then all out of our hands.
     await closed
     return { ...sent, via: 'bulk' }
@@ -92,7 +92,7 @@ export async function sendOffered (stream: Writable, frames: Frames, dir: string
  * sender says. Only a complete, verified copy replaces dest, whichever path it came by.
  */
 export async function receiveOffered (stream: Writable, frames: Frames, dest: string, bulk?: BulkHost | null): Promise<TransferSummary & { via: DataPath }> {
-  let server: Awaited<ReturnType<typeof openBulkServer>> | null = null
+  let server: BulkServer | null = null
   if (bulk != null) {
     try {
       server = await openBulkServer(bulk)
@@ -101,7 +101,7 @@ export async function receiveOffered (stream: Writable, frames: Frames, dest: st
     }
   }
   try {
-    if (!stream.write(jsonFrame(FRAME.offer, server?.offer ?? null))) await drained(stream)
+    await writeJson(stream, FRAME.offer, server?.offer ?? null)
     const choice = await nextJson(frames, FRAME.path, 'path choice') as { bulk?: unknown }
     if (choice?.bulk !== true) {
       server?.close()

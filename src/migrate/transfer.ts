@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto'
 import { mkdir, rm, rename } from 'node:fs/promises'
 import type { Writable } from 'node:stream'
 import { migrateError } from './errors.ts'
-import { FRAME, QUEUE_BYTES, writeFrame, jsonFrame, drained } from './frames.ts'
+import { FRAME, QUEUE_BYTES, writeFrame, writeJson, writeQueued } from './frames.ts'
 import { once } from 'node:events'
 
 export interface TransferSummary { bytes: number, sha256: string }
@@ -37,17 +37,13 @@ async function packDir (dir: string, put: (chunk: Buffer) => Promise<void>, sign
 /** Packs `dir` and writes data frames then a trailer with size and checksum. */
 export async function sendDir (dir: string, out: Writable, signal?: AbortSignal): Promise<TransferSummary> {
   const summary = await packDir(dir, (chunk) => writeFrame(out, FRAME.data, chunk), signal)
-  if (!out.write(jsonFrame(FRAME.trailer, summary))) await drained(out)
+  await writeJson(out, FRAME.trailer, summary)
   return summary
 }
 
 /** Packs `dir` as bare tar bytes (no frames: nothing to copy or parse per chunk); the caller sends the trailer. */
 export async function sendRaw (dir: string, out: Writable, signal?: AbortSignal): Promise<TransferSummary> {
-  return await packDir(dir, async (chunk) => {
-    if (out.destroyed) throw migrateError('MIGRATE_TRUNCATED', 'the connection closed during the transfer')
-    out.write(chunk)
-    if (out.writableLength > QUEUE_BYTES) await drained(out)
-  }, signal)
+  return await packDir(dir, async (chunk) => { await writeQueued(out, chunk) }, signal)
 }
 
 /**

@@ -6,7 +6,7 @@ import type { Duplex } from 'node:stream'
 import { logger } from '../core/log.ts'
 import { isOrganismError } from '../core/errors.ts'
 import type { Supervisor } from '../supervisor/index.ts'
-import { sendDir, receiveDir, readFrames, jsonFrame, writeFrame, FRAME, migrateError, sendOffered, receiveOffered } from '../migrate/index.ts'
+import { sendDir, receiveDir, readFrames, jsonFrame, writeJson, FRAME, migrateError, sendOffered, receiveOffered } from '../migrate/index.ts'
 import type { BulkHost, DataPath } from '../migrate/index.ts'
 import type { Organism } from './organism.ts'
 import { nameOf } from './organism.ts'
@@ -81,7 +81,7 @@ export async function createMover (org: Organism, supervisor: Supervisor, organi
       const opened = await openMove(toId)
       stream = opened.stream
       const frames = readFrames(stream)[Symbol.asyncIterator]()
-      await writeFrame(stream, FRAME.header, Buffer.from(JSON.stringify({ fn, epoch: p.epoch, from: org.self } satisfies Header)))
+      await writeJson(stream, FRAME.header, { fn, epoch: p.epoch, from: org.self } satisfies Header)
       const dir = supervisor.dataDir(fn)
       const sent = opened.v2 ? await sendOffered(stream, frames, dir, { onFallback: onFallback(toId) }) : { ...await sendDir(dir, stream), via: 'stream' as const }
       const sentAt = Date.now()
@@ -120,10 +120,10 @@ export async function createMover (org: Organism, supervisor: Supervisor, organi
         await supervisor.stopFunction(fn)
         const dest = supervisor.dataDir(fn)
         const t0 = Date.now()
-        const got = await (v2 ? receiveOffered(stream, frames, dest, mopts.bulk) : receiveDir(frames, dest))
+        const got = v2 ? await receiveOffered(stream, frames, dest, mopts.bulk) : { ...await receiveDir(frames, dest), via: 'stream' }
         const t1 = Date.now()
         await supervisor.startFunction(fn)
-        log.info('data received', { fn, from, via: 'via' in got ? got.via : 'stream', bytes: got.bytes, dataMs: t1 - t0, startMs: Date.now() - t1 })
+        log.info('data received', { fn, from, via: got.via, bytes: got.bytes, dataMs: t1 - t0, startMs: Date.now() - t1 })
         const st = supervisor.get(fn)
         if (st?.state !== 'running') {
           await supervisor.stopFunction(fn)

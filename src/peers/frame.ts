@@ -51,7 +51,7 @@ export async function readFrame (stream: Stream, maxBytes: number, signal?: Abor
   }
 }
 
-function concat (chunks: Uint8Array[], total: number): Uint8Array {
+export function concat (chunks: Uint8Array[], total: number): Uint8Array {
   if (chunks.length === 1) return chunks[0]
   const out = new Uint8Array(total)
   let at = 0

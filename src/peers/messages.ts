@@ -4,11 +4,11 @@
 import type { Connection, Stream } from '@libp2p/interface'
 import { isModuleError } from '../core/errors.ts'
 import { peersError } from './errors.ts'
-import { frame } from './frame.ts'
+import { concat, frame } from './frame.ts'
 import type { RpcContext } from './rpc.ts'
 
 /** Bytes a channel may hold unsent before new messages are refused rather than queued (a stalled peer). */
-export const MAX_QUEUED_BYTES = 1024 * 1024
+const MAX_QUEUED_BYTES = 1024 * 1024
 const OPEN_TIMEOUT_MS = 5000
 
 export interface MessageSender {
@@ -89,7 +89,7 @@ export async function serveMessages (ctx: RpcContext, stream: Stream, connection
   try {
     for await (const chunk of stream) {
       const bytes = chunk instanceof Uint8Array ? chunk : chunk.subarray()
-      buf = buf.byteLength === 0 ? bytes : concat(buf, bytes)
+      buf = buf.byteLength === 0 ? bytes : concat([buf, bytes], buf.byteLength + bytes.byteLength)
       while (buf.byteLength >= 4) {
         const length = new DataView(buf.buffer, buf.byteOffset, 4).getUint32(0)
         if (length > ctx.maxBytes) throw peersError('PEERS_MESSAGE_TOO_LARGE', `peer announced a ${length}-byte message; the limit is ${ctx.maxBytes}`)
@@ -104,11 +104,4 @@ export async function serveMessages (ctx: RpcContext, stream: Stream, connection
     ctx.drop('request', from, `bad channel on ${stream.protocol}: ${(err as Error).message}`)
     stream.abort(err as Error)
   }
-}
-
-function concat (a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.byteLength + b.byteLength)
-  out.set(a, 0)
-  out.set(b, a.byteLength)
-  return out
 }

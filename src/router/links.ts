@@ -16,7 +16,7 @@ export interface LinkOptions {
   maxIdle: number
 }
 
-export const defaultLinkOptions: LinkOptions = { idleMs: 10_000, maxIdle: 32 }
+const defaultLinkOptions: LinkOptions = { idleMs: 10_000, maxIdle: 32 }
 
 /** What http.Agent calls on a socket; a libp2p stream has no socket options, so these are no-ops. */
 const socketShims = { ref () {}, unref () {}, setKeepAlive () {}, setNoDelay () {}, setTimeout () {} }

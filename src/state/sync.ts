@@ -104,6 +104,8 @@ export function createStateSync (init: StateSyncInit): StateSync {
       })
     }
     for (const e of engine.drainEvents()) {
+      // A cell that comes back may have been upgraded: try its channel again.
+      if (e.type === 'cell-alive') noChannel.delete(e.peer)
       if (e.type === 'record-rejected') log.debug('rejected a record', { code: REJECT_CODES[e.verdict], from: e.from, key: e.key })
       feed.publish(e)
     }
