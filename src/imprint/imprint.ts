@@ -161,18 +161,13 @@ export async function imprint (target: ImprintTarget, opts: ImprintOptions): Pro
     const c: StepContext = { ex: connected, layout: layoutFor(probe.home), probe, imprintId, transient: opts.transient === true, signal: opts.signal, copied: (n) => { bytes += n } }
     // The three copies share the connection at once: the small ones finish while the runtime is still on its way.
     // Each is still its own step (progress, timings, an injected failure); a failure names the step that failed.
-    let failedFirst: { name: StepName, err: unknown } | null = null
-    const copying = <T>(name: StepName, body: () => Promise<T>): Promise<T> => step(name, body).catch((err: unknown) => { failedFirst ??= { name, err }; throw err })
+    const failedSteps: StepName[] = []
+    const copying = <T>(name: StepName, body: () => Promise<T>): Promise<T> => step(name, body).catch((err: unknown) => { failedSteps.push(name); throw err })
     const [runtime] = await allSettled([
       copying('copy-runtime', async () => await copyRuntime(c, localRuntimeFor(platform, opts.nodeBinary), runtimeSuitable(probe.nodeVersion), opts.runtimePacks)),
       copying('copy-cell', async () => { await copyCell(c, opts.bundlePath) }),
       copying('copy-genome', async () => { await copyGenome(c, genome.file, genome.commit) })
-    ]).catch((err: unknown) => {
-      // The first copy to fail is the one reported (the others may have failed only because of it).
-      const first = failedFirst as { name: StepName, err: unknown } | null
-      current = first?.name ?? current
-      throw first?.err ?? err
-    })
+    ]).catch((err: unknown) => { current = failedSteps[0] ?? current; throw err })
     current = 'configure'
     const token = typeof opts.token === 'string' ? opts.token : await opts.token()
     await step(current, async () => { await configure(c, { ...opts.cell, commit: genome.commit }, token) })

@@ -31,10 +31,11 @@ export interface StepContext {
  * running, and a copy still writing while the rollback deletes its file would leave that file behind.
  */
 export async function allSettled<T extends readonly unknown[]> (tasks: readonly [...{ [K in keyof T]: Promise<T[K]> }]): Promise<T> {
-  const results = await Promise.allSettled(tasks)
-  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')
-  if (failed != null) throw failed.reason
-  return results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as unknown as T
+  // The first to fail, in time, is the error (the others may have failed only because of it).
+  const failures: unknown[] = []
+  const results = await Promise.all(tasks.map(async (p) => await p.catch((err: unknown) => { failures.push(err) })))
+  if (failures.length > 0) throw failures[0]
+  return results as unknown as T
 }
 
 async function run (c: StepContext, cmd: string, what: string, timeoutMs?: number): Promise<string> {
