@@ -114,8 +114,10 @@ test('an unreachable bulk port falls back to the member stream', async (t) => {
   const ms = performance.now() - t0
   assert.equal(value(swallowed.s).via, 'stream')
   assert.equal(value(swallowed.r).via, 'stream')
-  assert.ok(ms >= 1900 && ms < 6000, `fell back after ${ms.toFixed(0)} ms`)
+  // It waited for its handshake deadline (no upper bound: a loaded machine is only slower), and says that was why.
+  assert.ok(ms >= 1900, `fell back after ${ms.toFixed(0)} ms, before the 2 s handshake deadline`)
   assert.deepEqual(fallbacks.map((e) => isOrganismError(e) ? e.code : e.message), ['MIGRATE_BULK_UNREACHABLE', 'MIGRATE_BULK_UNREACHABLE'])
+  assert.match(fallbacks[1].message, /no TLS handshake with .* within 2000 ms/)
   assert.deepEqual(await tree(dest), await tree(src))
 })
 
