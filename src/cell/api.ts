@@ -3,16 +3,15 @@ import http from 'node:http'
 import { timingSafeEqual } from 'node:crypto'
 import type { AddressInfo } from 'node:net'
 import { formatPrometheus } from '../core/prometheus.ts'
+import type { Startable } from '../core/lifecycle.ts'
 import type { Supervisor } from '../supervisor/index.ts'
 import type { Router } from '../router/index.ts'
 import type { CellStatus } from './status.ts'
 import { cellError } from './errors.ts'
 import { supervisorError } from '../supervisor/index.ts'
 
-export interface LocalApi {
+export interface LocalApi extends Startable {
   readonly port: number
-  start: () => Promise<void>
-  stop: () => Promise<void>
 }
 
 export interface LocalApiOptions {
@@ -102,6 +101,7 @@ export function createLocalApi (opts: LocalApiOptions): LocalApi {
 
   let port = opts.port
   return {
+    name: 'local api',
     get port () { return port },
     start: () => new Promise((resolve, reject) => {
       server.once('error', reject)

@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { imprint, loadPool, sshTarget, parseHostUrl, imprintError, findRuntimePacks, makeRuntimePacks } from '../imprint/index.ts'
 import type { ImprintResult, ImprintTarget, PoolHost, ProgressEvent } from '../imprint/index.ts'
-import type { MoveResult } from '../organism/move.ts'
+import type { MoveResult } from '../migrate/index.ts'
 
 export interface DivideOntoOptions {
   stateDir: string
@@ -31,9 +31,12 @@ export interface DivideOntoOptions {
   move: (fn: string, to: string) => Promise<MoveResult>
   /** The organism's cells as this cell sees them: the new cell has called home when its record arrives, alive. */
   cells?: () => ReadonlyArray<{ peer: string, liveness: string, name?: string }>
-  onProgress?: (e: ProgressEvent) => void
+  onProgress?: (e: DivisionProgress) => void
   signal?: AbortSignal
 }
+
+/** Imprint's steps, then the hand-off of the function to the new cell. */
+export type DivisionProgress = Omit<ProgressEvent, 'step'> & { readonly step: ProgressEvent['step'] | 'handoff' }
 
 export interface DivideResult { imprint: ImprintResult, move: MoveResult, cell: string, ms: number, timings: Record<string, number> }
 
@@ -117,7 +120,7 @@ export async function divideOnto (opts: DivideOntoOptions): Promise<DivideResult
     void makeRuntimePacks(runtimeCache(opts.stateDir), process.execPath, ['gzip']).catch(() => { /* the next division copies the binary as is */ })
   }
   const handoffStarted = Date.now()
-  opts.onProgress?.({ step: 'handoff' as never, phase: 'start', detail: `${opts.fn} to ${name}` })
+  opts.onProgress?.({ step: 'handoff', phase: 'start', detail: `${opts.fn} to ${name}` })
   // The new cell is a member now; moving to it waits until its record has reached us (at once when it called home here).
   let moved: MoveResult | null = null
   for (let i = 0; moved == null; i++) {
@@ -127,6 +130,6 @@ export async function divideOnto (opts: DivideOntoOptions): Promise<DivideResult
     }
   }
   const handoff = Date.now() - handoffStarted
-  opts.onProgress?.({ step: 'handoff' as never, phase: 'done', ms: handoff })
+  opts.onProgress?.({ step: 'handoff', phase: 'done', ms: handoff })
   return { imprint: result, move: moved, cell: name, ms: Date.now() - started, timings: { ...result.timings, handoff } as Record<string, number> }
 }

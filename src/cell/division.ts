@@ -1,62 +1,110 @@
-// Division by itself: sample this cell's load, ask the pure policy, and divide onto a free pool host when it says so.
+// Division, as this cell does it: on command (`cell divide`) and by itself (the driver in divide/), onto a pool host,
+// with what a division copies prepared ahead of time once the pool has a host to grow onto.
+import { homedir } from 'node:os'
+import { join } from 'node:path'
 import { logger } from '../core/log.ts'
-import type { DivisionLimits } from '../genome/types.ts'
-import type { Supervisor } from '../supervisor/index.ts'
-import type { Router } from '../router/index.ts'
-import { createSampler, observe, decide, sampleOf, sampleEveryMs } from '../divide/index.ts'
-import type { CpuReading, Decision } from '../divide/index.ts'
+import type { Scheduler } from '../core/clock.ts'
+import type { Genome } from '../genome/types.ts'
+import { loadPool } from '../imprint/index.ts'
+import type { ImprintTarget, PoolHost } from '../imprint/index.ts'
+import { createDivisionDriver, functionToHandOff, freePoolHost } from '../divide/index.ts'
+import type { DivisionDriver, FunctionReading } from '../divide/index.ts'
+import type { Mover } from '../migrate/index.ts'
+import type { Organism } from '../organism/index.ts'
+import { divideOnto, prepareDivision } from './divide-onto.ts'
+import type { DivideResult } from './divide-onto.ts'
 
 const log = logger('division')
 
-export interface DivisionLoopOptions {
-  limits: DivisionLimits
-  supervisor: Supervisor
-  router: Router
-  localFunctions: () => string[]
-  /** True when the host pool has a host no cell has claimed. */
-  poolHasFreeHost: () => Promise<boolean>
-  /** Performs one division handing off `fn`; resolves when the new cell serves it. */
-  divide: (fn: string, reason: string) => Promise<void>
+/** Hosts beyond the pool files, with their own way in (the demo's hosts on this machine). */
+export interface ExtraPool {
+  readonly hosts: readonly PoolHost[]
+  readonly targetFor: (host: PoolHost) => ImprintTarget | null
+  readonly privateKey: string | null
 }
 
-export interface DivisionLoop {
-  /** The last decision in words, for `cell status`. */
-  lastDecision: () => string
-  stop: () => void
+export interface DivisionDeps {
+  stateDir: string
+  genome: Genome
+  genomeRepo: string
+  commit: string
+  clock: Scheduler
+  organism: () => Organism
+  mover: () => Mover
+  admitToken: (ttlMs: number) => string
+  rps: (fn: string) => number
+  readings: () => FunctionReading[]
+  ports: () => { router: number, dns: number }
+  identityFile?: string
+  extraPool?: ExtraPool
 }
 
-export function startDivisionLoop (opts: DivisionLoopOptions): DivisionLoop {
-  let sampler = createSampler(opts.limits.windowMs)
-  let cpu: CpuReading | null = null
-  let lastDivisionAt: number | null = null
-  let dividing = false
-  let last = 'collecting samples'
-  const tick = async (): Promise<void> => {
-    const now = Date.now()
-    const readings = opts.supervisor.status().filter((s) => s.state === 'running').map((s) => ({
-      name: s.name, cpuSeconds: s.cpuSeconds, memoryBytes: s.memoryBytes, dataBytes: s.dataBytes, traffic: opts.router.stats(s.name)
-    }))
-    const next = sampleOf(readings, cpu, now)
-    cpu = next.cpu
-    sampler = observe(sampler, next.sample, now)
-    const poolHasFreeHost = await opts.poolHasFreeHost().catch(() => false)
-    const d: Decision = decide(sampler, { limits: opts.limits, now, lastDivisionAt, poolHasFreeHost, localFunctions: opts.localFunctions(), dividing })
-    last = d.kind === 'divide' ? d.reason.text : d.reason
-    if (d.kind !== 'divide') return
-    dividing = true
-    lastDivisionAt = now
-    log.info('dividing', { function: d.function, reason: d.reason.text })
-    try {
-      await opts.divide(d.function, d.reason.text)
-    } catch (err) {
-      log.warn('division failed; will try again after the cooldown', { function: d.function, err })
-    } finally {
-      dividing = false
-      // A fresh window: the load that made us divide has moved away with the function.
-      sampler = createSampler(opts.limits.windowMs)
+export interface Division {
+  /** One division onto hostUrl handing off fn (default: the busiest local function). */
+  divide: (hostUrl: string, fn: string | null, identity: string | null, progress: (line: string) => void) => Promise<DivideResult>
+  /** Divides by itself when the genome's limits are passed for its window. */
+  readonly driver: DivisionDriver
+}
+
+export function createDivision (d: DivisionDeps): Division {
+  const genomeHostsFile = d.genome.hostPool != null ? join(d.genome.root, d.genome.hostPool) : undefined
+  const pool = async (): Promise<PoolHost[]> => [...await loadPool(d.stateDir, genomeHostsFile), ...d.extraPool?.hosts ?? []]
+  const tried = new Set<string>()
+  const freeHost = async (): Promise<string | null> =>
+    freePoolHost(await pool(), d.organism().cells().map((c) => c.record?.body.addrs.router), tried)
+
+  const divide: Division['divide'] = async (hostUrl, fn, identity, progress) => {
+    const org = d.organism()
+    const pick = fn ?? functionToHandOff([...org.plan().local], d.rps)
+    if (pick == null) throw new Error('this cell runs no function to hand off')
+    const ports = d.ports()
+    const r = await divideOnto({
+      stateDir: d.stateDir, hostUrl, genomeHostsFile, identityFile: identity ?? d.identityFile ?? join(homedir(), '.ssh', 'id_ed25519'),
+      extraHosts: d.extraPool?.hosts, targetFor: d.extraPool?.targetFor, extraKey: d.extraPool?.privateKey,
+      genomeRepo: d.genomeRepo, commit: d.commit, organism: d.genome.organism, self: org.self, fn: pick,
+      routerPort: ports.router, dnsPort: ports.dns, peerPort: d.genome.peerPort,
+      token: async () => d.admitToken(10 * 60_000),
+      move: async (f, to) => await d.mover().move(f, to),
+      cells: () => org.cellRefs(),
+      onProgress: (e) => { progress(`${e.step} ${e.phase}${e.ms != null ? ` ${e.ms} ms` : ''}${e.detail != null ? ` ${e.detail}` : ''}`) }
+    })
+    org.note({ kind: 'join', text: `divided onto ${r.cell}: ${pick} handed off in ${r.ms} ms` })
+    return r
+  }
+
+  // With hosts to grow onto, what imprint copies is made now (and when a host is added) rather than in a division's path.
+  let preparing: Promise<void> | null = null
+  const prepare = (): void => {
+    preparing ??= prepareDivision(d.stateDir).catch((err: unknown) => { preparing = null; log.warn('could not prepare what a division copies', { err }) })
+  }
+  const driver = createDivisionDriver({
+    limits: d.genome.division,
+    clock: d.clock,
+    readings: d.readings,
+    localFunctions: () => [...d.organism().plan().local],
+    poolHasFreeHost: async () => {
+      const free = await freeHost() != null
+      if (free) prepare()
+      return free
+    },
+    divide: async (fn, reason) => {
+      const url = await freeHost()
+      if (url == null) return
+      tried.add(url)
+      log.info('dividing by itself', { fn, host: url, reason })
+      await divide(url, fn, null, (line) => { log.info(`divide: ${line}`) })
+    }
+  })
+  return {
+    divide,
+    driver: {
+      ...driver,
+      start: async () => {
+        await driver.start()
+        void freeHost().then((url) => { if (url != null) prepare() }).catch(() => {})
+      },
+      // A preparation under way (esbuild, zstd) finishes before the cell is gone: it writes beside the state.
+      stop: async () => { await driver.stop(); await preparing }
     }
   }
-  const timer = setInterval(() => { void tick().catch((err) => log.warn('division tick failed', { err })) }, sampleEveryMs(opts.limits.windowMs))
-  timer.unref()
-  return { lastDecision: () => last, stop: () => { clearInterval(timer) } }
 }

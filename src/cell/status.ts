@@ -3,6 +3,7 @@ import type { Genome } from '../genome/types.ts'
 import type { Supervisor } from '../supervisor/index.ts'
 import type { Router, FunctionTraffic } from '../router/index.ts'
 import type { Plan } from '../placement/index.ts'
+import { shortId } from '../placement/index.ts'
 import type { CellPaths } from './paths.ts'
 import type { OrganismReport } from './views.ts'
 
@@ -56,7 +57,7 @@ export interface StatusParts {
 
 export function cellStatus (parts: StatusParts): CellStatus {
   const { genome, router, supervisor, organism } = parts
-  const nameOf = (id: string): string => organism.members.find((m) => m.id === id)?.name ?? id.slice(-8)
+  const nameOf = (id: string): string => organism.members.find((m) => m.id === id)?.name ?? shortId(id)
   return {
     organism: genome.organism,
     zone: genome.zone,

@@ -1,7 +1,8 @@
 // What the organism looks like from this cell: for `cell status`, the live map and DNS (pure given their inputs).
 import type { CellView, PlacementView } from '../state/index.ts'
 import type { ZoneView } from '../dns/index.ts'
-import type { OrganismEvent } from '../organism/events.ts'
+import type { OrganismEvent } from '../organism/index.ts'
+import { nameOf } from '../placement/index.ts'
 import type { OrganismView } from '../dashboard/index.ts'
 
 export interface MemberReport {
@@ -32,7 +33,8 @@ const hostPort = (addr: string | undefined): { host: string, port: number } | nu
 }
 
 export function organismReport (self: string, cells: readonly CellView[], placements: readonly PlacementView[], events: OrganismEvent[]): OrganismReport {
-  const name = (id: string): string => cells.find((c) => c.peer === id)?.record?.body.name ?? id.slice(-8)
+  const refs = cells.map((c) => ({ peer: c.peer, liveness: c.liveness, name: c.record?.body.name }))
+  const name = (id: string): string => nameOf(refs, id)
   const members = cells.filter((c) => c.record != null || c.peer === self).map((c) => {
     const b = c.record?.body
     const router = hostPort(b?.addrs.router)

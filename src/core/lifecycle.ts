@@ -29,3 +29,20 @@ export async function startAll (parts: readonly Startable[]): Promise<() => Prom
   }
   return stopStarted
 }
+
+/**
+ * A part made when it starts, from what earlier parts made (a peer node, the organism on it): later parts read it
+ * with get() once it has started. Declared up front, it stops in its place like any other part.
+ */
+export function startableOf<T> (name: string, make: () => Promise<T>, stop: (made: T) => Promise<void>): Startable & { get: () => T } {
+  let made: { value: T } | null = null
+  return {
+    name,
+    get: () => {
+      if (made == null) throw new Error(`${name} is used before it started: declare it earlier in startAll's list`)
+      return made.value
+    },
+    start: async () => { made = { value: await make() } },
+    stop: async () => { if (made != null) await stop(made.value) }
+  }
+}

@@ -17,3 +17,6 @@ export type { Measures, MeasureName, Sample, TimedSample, SamplerState, DecideIn
 export { runLoad, formatReport, mostlyFailed, MAX_SECONDS, MAX_RPS, DEFAULT_MAX_IN_FLIGHT } from './load.ts'
 export type { LoadOptions, LoadReport } from './load.ts'
 export { divideError } from './errors.ts'
+export { createDivisionDriver } from './driver.ts'
+export type { DivisionDriver, DivisionDriverOptions } from './driver.ts'
+export { functionToHandOff, freePoolHost, hostOf } from './pick.ts'

@@ -5,6 +5,8 @@ import { migrateError } from './errors.ts'
 // offer and path exist only on move/2.0.0 streams: the receiver's side-path offer, and the sender's choice.
 export const FRAME = { header: 1, data: 2, trailer: 3, result: 4, offer: 5, path: 6 } as const
 export type FrameType = typeof FRAME[keyof typeof FRAME]
+/** Frames as they are read from a stream, one at a time. */
+export type Frames = AsyncIterator<{ type: number, payload: Buffer }>
 const MAX_FRAME = 4 * 1024 * 1024
 
 export function encodeFrame (type: FrameType, payload: Uint8Array): Buffer {
@@ -76,4 +78,17 @@ export async function * readFrames (input: Readable): AsyncGenerator<{ type: num
     }
   }
   if (have > 0) throw migrateError('MIGRATE_PROTOCOL', `the stream ended inside a frame (${have} bytes left)`)
+}
+
+/** Reads the next frame as JSON of the given type; a result frame in its place is the receiver's refusal. */
+export async function nextJson (frames: Frames, type: FrameType, what: string): Promise<unknown> {
+  const next = await frames.next()
+  if (next.done === true) throw migrateError('MIGRATE_TRUNCATED', `the stream ended before the ${what}`)
+  if (next.value.type === type) return JSON.parse(next.value.payload.toString()) as unknown
+  // A receiver that refuses early (bad header, stop failed) answers its result instead; pass its reason on.
+  if (next.value.type === FRAME.result) {
+    const r = JSON.parse(next.value.payload.toString()) as { code?: string, message?: string, hint?: string }
+    throw migrateError('MIGRATE_REFUSED', `the receiving cell refused: ${r.code ?? '?'}: ${r.message ?? ''}`, r.hint != null ? { hint: r.hint } : {})
+  }
+  throw migrateError('MIGRATE_PROTOCOL', `expected the ${what}, got frame type ${next.value.type}`)
 }

@@ -9,14 +9,14 @@ import { logger } from '../core/log.ts'
 import { connectBulk, openBulkServer, parseOffer } from './bulk.ts'
 import type { BulkOffer, BulkServer } from './bulk.ts'
 import { migrateError } from './errors.ts'
-import { FRAME, writeJson } from './frames.ts'
+import { FRAME, nextJson, writeJson } from './frames.ts'
+import type { Frames } from './frames.ts'
+import type { DataPath } from './ports.ts'
 import { readTrailer, receiveDir, receiveRaw, sendDir, sendRaw } from './transfer.ts'
 import type { TransferSummary } from './transfer.ts'
 
 const log = logger('migrate')
 
-type Frames = AsyncIterator<{ type: number, payload: Buffer }>
-export type DataPath = 'bulk' | 'stream'
 
 /** Where the receiver's bulk server listens (bindHost) and the address peers reach it at (advertise). */
 export interface BulkHost { bindHost: string, advertise: string }
@@ -26,18 +26,6 @@ export interface SendOptions {
   connect?: (offer: BulkOffer) => Promise<Duplex>
   /** Called when an offered side path could not be used; the data then goes in-stream. */
   onFallback?: (err: Error) => void
-}
-
-async function nextJson (frames: Frames, type: number, what: string): Promise<unknown> {
-  const next = await frames.next()
-  if (next.done === true) throw migrateError('MIGRATE_TRUNCATED', `the stream ended before the ${what}`)
-  // A receiver that refuses early (bad header, stop failed) answers its result instead; pass its reason on.
-  if (next.value.type === FRAME.result) {
-    const r = JSON.parse(next.value.payload.toString()) as { code?: string, message?: string, hint?: string }
-    throw migrateError('MIGRATE_REFUSED', `the receiving cell refused: ${r.code ?? '?'}: ${r.message ?? ''}`, r.hint != null ? { hint: r.hint } : {})
-  }
-  if (next.value.type !== type) throw migrateError('MIGRATE_PROTOCOL', `expected the ${what}, got frame type ${next.value.type}`)
-  return JSON.parse(next.value.payload.toString()) as unknown
 }
 
 /** Socket errors on the side path read as a cut transfer, like a closed member stream. */

@@ -6,10 +6,10 @@ import { mkdir, rm, rename } from 'node:fs/promises'
 import type { Writable } from 'node:stream'
 import { migrateError } from './errors.ts'
 import { FRAME, QUEUE_BYTES, writeFrame, writeJson, writeQueued } from './frames.ts'
+import type { Frames } from './frames.ts'
 import { once } from 'node:events'
 
 export interface TransferSummary { bytes: number, sha256: string }
-type Frames = AsyncIterator<{ type: number, payload: Buffer }>
 
 /** Packs `dir`, handing each chunk to `put`; returns the size and checksum the receiver must match. */
 async function packDir (dir: string, put: (chunk: Buffer) => Promise<void>, signal?: AbortSignal): Promise<TransferSummary> {

@@ -1,160 +1,128 @@
-// One cell's part in the organism: its peer node, the shared state, the placement plan, and the links to other cells.
-import { join } from 'node:path'
+// One cell's part in the organism: the shared state over a peer link, the placement plan, recent events, and
+// the membership kept for the next start. Time and the link are ports: a simulator runs it on fake ones.
 import { logger } from '../core/log.ts'
-import { realClock } from '../core/clock.ts'
-import { createPeerNode, loadOrCreateIdentity } from '../peers/index.ts'
-import type { PeerNode } from '../peers/index.ts'
+import type { Scheduler } from '../core/clock.ts'
 import { createStateSync } from '../state/index.ts'
-import type { StateSync, StateEvent, CellView } from '../state/index.ts'
-import { placementPlan } from '../placement/index.ts'
-import type { Plan, Liveness } from '../placement/index.ts'
-import { loadSaved, saveSaved } from './membership-file.ts'
+import type { StateEvent, Signer, Verify, StateSyncOptions } from '../state/index.ts'
+import { placementPlan, shortId } from '../placement/index.ts'
+import type { Plan, CellRef } from '../placement/index.ts'
+import { saveSaved } from './membership-file.ts'
 import type { SavedOrganism } from './membership-file.ts'
 import { protocols } from './protocols.ts'
-import { stateSigner, stateVerify } from './identity.ts'
-import { organismError } from './errors.ts'
 import { EventLog } from './events.ts'
-import { serveLink } from '../router/index.ts'
+import type { OrganismLink } from './link.ts'
+import type { Organism, OrganismChange } from './types.ts'
 
 export interface OrganismOptions {
-  stateDir: string
   organism: string
   functions: readonly string[]
-  /** libp2p listen multiaddrs. */
-  listen: string[]
-  join?: { address?: string, token: string }
-  /** Local router port: streams from other cells for our functions go there. */
-  routerPort: () => number
-  /** The address the router listens on (default all: reached on 127.0.0.1). */
-  routerHost?: string
-}
-
-export interface Organism {
-  readonly self: string
-  readonly node: PeerNode
-  readonly sync: StateSync
-  readonly events: EventLog
-  plan: () => Plan
-  cells: () => CellView[]
-  liveness: (cell: string) => Liveness
-  /** Called whenever the plan may have changed (placements, liveness). */
-  onChange: (listener: () => void) => void
-  stop: () => Promise<void>
+  link: OrganismLink
+  signer: Signer
+  verify: Verify
+  clock: Scheduler
+  /** This cell founded the organism now: it owns every function. */
+  founding: boolean
+  /** Where the membership is saved for the next start (none in a simulation). */
+  membershipFile?: string
+  /** State sync tuning (the simulator shortens nothing; tests may). */
+  sync?: StateSyncOptions
+  seed?: number
 }
 
 const log = logger('organism')
 
 export async function startOrganism (opts: OrganismOptions): Promise<Organism> {
-  const savedFile = join(opts.stateDir, 'organism.json')
-  const saved = await loadSaved(savedFile)
-  if (opts.join != null && saved != null && saved.organism === opts.organism && saved.admissions.length > 0) {
-    throw organismError('ORGANISM_JOIN_CONFLICT', `${opts.stateDir} already holds a member of organism ${saved.organism}`)
-  }
-  const identityFile = join(opts.stateDir, 'peer.key')
-  const identity = await loadOrCreateIdentity(identityFile)
-  const founding = opts.join == null && (saved == null || saved.admissions.length === 0)
-  const node = await createPeerNode({
-    identityFile,
-    organism: opts.organism,
-    listen: opts.listen,
-    found: founding,
-    admissions: founding ? undefined : saved?.admissions,
-    bootstrap: saved?.bootstrap,
-    timeoutMs: 30_000
-  })
+  const { link, clock } = opts
   const names = protocols(opts.organism)
+  const sync = createStateSync({
+    transport: { self: link.peerId, members: link.members, publish: link.publish, subscribe: link.subscribe, handle: link.handle, request: link.request, send: link.send, listen: link.listen },
+    signer: opts.signer,
+    verify: opts.verify,
+    clock,
+    options: { protocol: names.state, channelProtocol: names.stateChannel, ...opts.sync },
+    seed: opts.seed
+  })
+  await sync.start()
+  const cellRefs = (): CellRef[] => sync.cells().map((c) => ({ peer: c.peer, liveness: c.liveness, name: c.record?.body.name }))
+  // Named on every event: one record looked up, not every cell's view built.
+  const nameOf = (id: string): string => sync.cellRecord(id)?.body.name ?? shortId(id)
+
   // One write at a time, each of the picture as it is when its turn comes; an unchanged picture is not rewritten.
   let saving = Promise.resolve()
   let lastSaved = ''
+  const addrsOf = (id: string): string[] => sync.cells().find((c) => c.peer === id)?.record?.body.addrs.peer ?? []
   const persist = async (): Promise<void> => {
+    const file = opts.membershipFile
+    if (file == null) return
     saving = saving.then(async () => {
-      const bootstrap = node.members().filter((id) => id !== node.peerId).flatMap((id) => addrsOf(id)).slice(0, 16)
-      const next: SavedOrganism = { organism: opts.organism, admissions: node.admissions(), bootstrap }
+      const bootstrap = link.members().filter((id) => id !== link.peerId).flatMap((id) => addrsOf(id)).slice(0, 16)
+      const next: SavedOrganism = { organism: opts.organism, admissions: link.admissions(), bootstrap }
       const text = JSON.stringify(next)
       if (text === lastSaved) return
-      await saveSaved(savedFile, next).then(() => { lastSaved = text }, (err) => log.warn('could not save membership', { err }))
+      await saveSaved(file, next).then(() => { lastSaved = text }, (err) => log.warn('could not save membership', { err }))
     })
     await saving
   }
-  if (opts.join != null) {
-    await node.join(opts.join.address, opts.join.token).catch(async (err) => { await node.stop(); throw err })
-    log.info('joined the organism', { members: node.members().length })
-  }
-  const sync = createStateSync({
-    transport: { self: node.peerId, members: node.members, publish: node.publish, subscribe: node.subscribe, handle: node.handle, request: node.request, send: node.send, listen: node.listen },
-    signer: stateSigner(node.peerId, identity.privateKey),
-    verify: stateVerify(),
-    clock: realClock,
-    options: { protocol: names.state, channelProtocol: names.stateChannel }
-  })
-  await sync.start()
-  // Where other members can be dialled, from their own records: kept for the next start.
-  const addrsOf = (id: string): string[] => sync.cells().find((c) => c.peer === id)?.record?.body.addrs.peer ?? []
   await persist()
-  node.onMember(() => { void persist() })
+  const offMember = link.onMember(() => { void persist() })
 
-  const liveness = (cell: string): Liveness | 'unknown' => {
-    if (cell === node.peerId) return 'alive'
-    return sync.cells().find((c) => c.peer === cell)?.liveness ?? 'unknown'
-  }
   const computePlan = (): Plan => placementPlan({
-    self: node.peerId,
+    self: link.peerId,
     functions: opts.functions,
-    placements: new Map(sync.placements().map((p) => [p.fn, { function: p.fn, owner: p.owner, epoch: p.epoch, state: p.state }])),
-    liveness
+    placements: new Map(sync.placements().map((p) => [p.fn, p])),
+    liveness: sync.liveness
   })
   let current = computePlan()
-  const listeners: Array<() => void> = []
-  const refresh = (): void => {
+  const listeners = new Set<(c: OrganismChange) => void>()
+  const refresh = (change: OrganismChange): void => {
     current = computePlan()
-    for (const l of listeners) { try { l() } catch (err) { log.warn('plan listener failed', { err }) } }
+    for (const l of listeners) { try { l(change) } catch (err) { log.warn('plan listener failed', { err }) } }
   }
 
   // A founding cell owns every function; a restarted cell alone claims what nobody holds.
-  if (founding || node.members().length === 1) {
+  if (opts.founding || link.members().length === 1) {
     const held = new Set(sync.placements().map((p) => p.fn))
     for (const fn of opts.functions) if (!held.has(fn)) sync.claimPlacement(fn)
   }
 
-  const events = new EventLog(50)
+  const events = new EventLog(50, clock)
   const stopping = new AbortController()
   void (async () => {
     for await (const e of sync.changes(stopping.signal)) {
-      events.note(describe(e, (id) => nameOf(sync, id)))
+      events.note(describe(e, nameOf))
       // A member that joined or came back (a restarted one listens on new addresses): where to find it next start.
       if (e.type === 'cell-joined' || e.type === 'cell-alive') void persist()
-      refresh()
+      refresh({ type: 'state', event: e })
     }
   })().catch(() => {})
   // Liveness also changes without an event reaching us first (a timeout here); re-plan now and then.
-  const replan = setInterval(refresh, 1000)
-  replan.unref()
-  refresh()
-
-  // Requests forwarded by other cells enter our own router, which serves them from local functions only.
-  await node.handleStream(names.http, (stream) => { serveLink(stream, opts.routerPort(), opts.routerHost) })
+  const stopReplan = clock.every(1000, () => { refresh({ type: 'replanned' }) })
+  refresh({ type: 'replanned' })
 
   return {
-    self: node.peerId,
-    node,
-    sync,
-    events,
+    self: link.peerId,
     plan: () => current,
     cells: () => sync.cells(),
-    liveness: (cell) => { const l = liveness(cell); return l === 'unknown' ? 'unknown' : l },
-    onChange: (l) => { listeners.push(l) },
+    placements: () => sync.placements(),
+    placement: (fn) => sync.placements().find((p) => p.fn === fn),
+    liveness: sync.liveness,
+    cellRefs,
+    nameOf,
+    claim: (fn, claim) => { sync.claimPlacement(fn, claim); refresh({ type: 'claimed', fn }) },
+    setOwnRecord: (body) => { sync.setOwnRecord({ ...body, at: clock.now() }) },
+    events: () => events.list(),
+    note: (e) => { events.note(e) },
+    onChange: (l) => { listeners.add(l); return () => { listeners.delete(l) } },
+    stats: () => sync.stats(),
     stop: async () => {
-      clearInterval(replan)
+      stopReplan()
+      offMember()
       stopping.abort()
+      listeners.clear()
       await persist()
       await sync.stop()
-      await node.stop()
     }
   }
-}
-
-export function nameOf (sync: StateSync, id: string): string {
-  return sync.cells().find((c) => c.peer === id)?.record?.body.name ?? id.slice(-8)
 }
 
 function describe (e: StateEvent, name: (id: string) => string): { kind: 'join' | 'dead' | 'alive' | 'suspect' | 'move' | 'info', text: string } {

@@ -3,16 +3,12 @@
 //   const plan = placementPlan({ self, functions: ['catalog', 'grades'], placements, liveness })
 //   plan.route('catalog')   // { kind: 'local' } | { kind: 'remote', cell } | { kind: 'unavailable', … }
 //   plan.local              // the functions this cell must run now
+//   handoff(p, self, 'grades', to)   // and arrival, takeover, restoreAfterFailedHandoff, resolveCell: rules.ts
+import type { Liveness, PlacementView } from '../state/types.ts'
 
-export type Liveness = 'alive' | 'suspect' | 'dead' | 'unknown'
-
-export interface PlacementView {
-  readonly function: string
-  readonly owner: string
-  readonly epoch: number
-  /** 'moving' while a cold move is under way: requests wait (503 + Retry-After) until the new owner serves. */
-  readonly state: 'serving' | 'moving'
-}
+export type { Liveness, PlacementView }
+export { handoff, arrival, takeover, restoreAfterFailedHandoff, resolveCell, nameOf, shortId, MIN_ID_PART } from './rules.ts'
+export type { Refusal, CellRef, ArrivalHeader } from './rules.ts'
 
 export type Route =
   | { readonly kind: 'local' }
@@ -24,7 +20,7 @@ export interface PlanInput {
   /** The genome's functions, in genome order. */
   readonly functions: readonly string[]
   readonly placements: ReadonlyMap<string, PlacementView>
-  readonly liveness: (cell: string) => Liveness
+  readonly liveness: (cell: string) => Liveness | 'unknown'
 }
 
 export interface Plan {
@@ -35,7 +31,7 @@ export interface Plan {
 
 /** The founding cell owns every function at epoch 1. */
 export function genesisPlacements (self: string, functions: readonly string[]): PlacementView[] {
-  return functions.map((fn) => ({ function: fn, owner: self, epoch: 1, state: 'serving' }))
+  return functions.map((fn) => ({ fn, owner: self, epoch: 1, state: 'serving', version: 0 }))
 }
 
 export function placementPlan (input: PlanInput): Plan {

@@ -1,15 +1,15 @@
 // The adapter: runs one Engine over a transport (gossip topic, a message channel per peer or one request per message) with real or fake time.
-import type { Clock } from '../core/clock.ts'
+import type { Scheduler } from '../core/clock.ts'
 import { logger } from '../core/log.ts'
 import { isOrganismError } from '../core/errors.ts'
 import { Feed } from '../core/feed.ts'
 import { Engine, type EngineOptions, type OwnCellBody, type Outgoing, type PlacementClaim } from './engine.ts'
 import { stateError } from './errors.ts'
-import { isCellRecord, isPlacementRecord } from './record.ts'
+import { cellKey, isCellRecord, isPlacementRecord } from './record.ts'
 import { seededRng } from './rng.ts'
 import type { Signer, Verify } from './sign.ts'
 import { livenessOf } from './swim.ts'
-import type { CellView, PlacementView, SignedRecord, StateEvent } from './types.ts'
+import type { CellBody, CellView, Liveness, PlacementView, SignedRecord, StateEvent } from './types.ts'
 import { decodeWire, DEFAULT_MAX_MESSAGE_BYTES, encodeWire } from './wire.ts'
 
 /**
@@ -59,11 +59,15 @@ export interface StateSync {
   records: () => SignedRecord[]
   cells: () => CellView[]
   placements: () => PlacementView[]
+  /** One cell's own record, if it reached us. */
+  cellRecord: (peer: string) => SignedRecord<CellBody> | undefined
+  /** This cell's view of one cell (alive for itself; unknown if neither a member nor a writer of a record here). */
+  liveness: (peer: string) => Liveness | 'unknown'
   changes: (signal?: AbortSignal) => AsyncIterable<StateEvent>
   stats: () => StateSyncStats
 }
 
-export interface StateSyncInit { transport: StateTransport, signer: Signer, verify: Verify, clock: Clock, options?: StateSyncOptions, seed?: number }
+export interface StateSyncInit { transport: StateTransport, signer: Signer, verify: Verify, clock: Scheduler, options?: StateSyncOptions, seed?: number }
 
 const REJECT_CODES: Partial<Record<string, string>> = {
   forged: 'STATE_RECORD_FORGED', 'wrong-writer': 'STATE_WRONG_WRITER', malformed: 'STATE_RECORD_MALFORMED', 'too-large': 'STATE_RECORD_TOO_LARGE'
@@ -81,7 +85,7 @@ export function createStateSync (init: StateSyncInit): StateSync {
   const feed = new Feed<StateEvent>()
   const dropped = { malformed: 0, tooLarge: 0 }
   let sendFailed = 0
-  let timer: NodeJS.Timeout | undefined
+  let stopTimer: (() => void) | undefined
   let unsubscribe: (() => void) | undefined
   const stopping = new AbortController()
   const empty = new Uint8Array(0)
@@ -127,10 +131,39 @@ export function createStateSync (init: StateSyncInit): StateSync {
     }
   }
 
-  const refreshRoster = (): void => { engine.setRoster(transport.members().filter((m) => m !== transport.self)) }
+  // The same members array (a simulator's shared roster) is not filtered again on every tick.
+  let lastMembers: string[] | null = null
+  let memberSet = new Set<string>()
+  const refreshRoster = (): void => {
+    const members = transport.members()
+    if (members === lastMembers) return
+    lastMembers = members
+    memberSet = new Set(members)
+    engine.setRoster(members.filter((m) => m !== transport.self))
+  }
+  const liveness = (peer: string): Liveness | 'unknown' => {
+    if (peer === transport.self) return 'alive'
+    refreshRoster()
+    if (!memberSet.has(peer) && !engine.store.has(cellKey(peer))) return 'unknown'
+    return livenessOf(engine.detector, peer).status
+  }
   const tick = (): void => {
     refreshRoster()
     flush(engine.tick(clock.now()))
+  }
+
+  // Placements are read on every change of the plan; they are rebuilt only after a record was applied.
+  let placementsCache: { applied: number, list: PlacementView[] } | null = null
+  const placements = (): PlacementView[] => {
+    if (placementsCache?.applied !== engine.stats.verdicts.applied) {
+      placementsCache = {
+        applied: engine.stats.verdicts.applied,
+        list: [...engine.store.values()].filter(isPlacementRecord).map((r) => ({
+          fn: r.body.fn, owner: r.body.owner, epoch: r.body.epoch, state: r.body.state, to: r.body.to, version: r.version
+        })).sort((a, b) => a.fn.localeCompare(b.fn))
+      }
+    }
+    return [...placementsCache.list]
   }
 
   const publishOwn = (write: () => Outgoing[], key: string): void => {
@@ -149,11 +182,10 @@ export function createStateSync (init: StateSyncInit): StateSync {
       unsubscribe = transport.subscribe(topic, (data, from) => { onBytes(data, from) })
       refreshRoster()
       const every = o.tickMs ?? 25
-      if (every > 0) timer = setInterval(tick, every)
-      timer?.unref()
+      if (every > 0) stopTimer = clock.every(every, tick)
     },
     async stop () {
-      if (timer != null) clearInterval(timer)
+      stopTimer?.()
       unsubscribe?.()
       stopping.abort()
     },
@@ -174,9 +206,9 @@ export function createStateSync (init: StateSyncInit): StateSync {
       }
       return [...views.values()].sort((a, b) => a.peer.localeCompare(b.peer))
     },
-    placements: () => [...engine.store.values()].filter(isPlacementRecord).map((r) => ({
-      fn: r.body.fn, owner: r.body.owner, epoch: r.body.epoch, state: r.body.state, to: r.body.to, version: r.version
-    })).sort((a, b) => a.fn.localeCompare(b.fn)),
+    placements,
+    cellRecord: (peer) => { const r = engine.store.get(cellKey(peer)); return r != null && isCellRecord(r) ? r : undefined },
+    liveness,
     changes: (signal) => feed.subscribe(signal),
     stats: () => ({
       received: engine.stats.received,

@@ -252,7 +252,10 @@ export class FunctionRunner {
   private async endAttempt (a: Attempt, graceMs: number): Promise<void> {
     if (graceMs > 0) await terminateGroup(a.proc.pgid, graceMs)
     else { signalGroup(a.proc.pgid, 'SIGKILL'); await waitGroupGone(a.proc.pgid, 5_000) }
-    await Promise.race([a.proc.exited, sleep(1_000)])
+    // The bound's timer is cancelled once the process has exited: a stopped supervisor leaves no timer behind.
+    const bound = new AbortController()
+    await Promise.race([a.proc.exited, sleep(1_000, bound.signal)])
+    bound.abort()
     await a.proc.drained(1_000)
     if (this.attempt === a) {
       this.cpuBase = this.s.cpuSeconds

@@ -5,8 +5,8 @@ import { placementPlan, genesisPlacements, reconcile } from '../../src/placement
 import type { PlacementView, Liveness } from '../../src/placement/index.ts'
 
 const fns = ['catalog', 'grades', 'media']
-const byFn = (list: PlacementView[]): Map<string, PlacementView> => new Map(list.map((p) => [p.function, p]))
-const live = (states: Record<string, Liveness>) => (id: string): Liveness => states[id] ?? 'unknown'
+const byFn = (list: PlacementView[]): Map<string, PlacementView> => new Map(list.map((p) => [p.fn, p]))
+const live = (states: Record<string, Liveness>) => (id: string): Liveness | 'unknown' => states[id] ?? 'unknown'
 
 test('the genesis cell owns every function at epoch 1 and routes them locally', () => {
   const plan = placementPlan({ self: 'A', functions: fns, placements: byFn(genesisPlacements('A', fns)), liveness: live({ A: 'alive' }) })
@@ -16,9 +16,9 @@ test('the genesis cell owns every function at epoch 1 and routes them locally', 
 
 test('a function owned by a live or suspect peer is forwarded; a dead owner gives 503', () => {
   const placements = byFn([
-    { function: 'catalog', owner: 'B', epoch: 2, state: 'serving' },
-    { function: 'grades', owner: 'C', epoch: 1, state: 'serving' },
-    { function: 'media', owner: 'D', epoch: 1, state: 'serving' }
+    { fn: 'catalog', owner: 'B', epoch: 2, state: 'serving', version: 1 },
+    { fn: 'grades', owner: 'C', epoch: 1, state: 'serving', version: 1 },
+    { fn: 'media', owner: 'D', epoch: 1, state: 'serving', version: 1 }
   ])
   const plan = placementPlan({ self: 'A', functions: fns, placements, liveness: live({ B: 'alive', C: 'suspect', D: 'dead' }) })
   assert.deepEqual(plan.route('catalog'), { kind: 'remote', cell: 'B' })
@@ -30,7 +30,7 @@ test('a function owned by a live or suspect peer is forwarded; a dead owner give
 })
 
 test('a moving function is unavailable everywhere, also at its owner, and is not run locally', () => {
-  const placements = byFn([{ function: 'catalog', owner: 'A', epoch: 3, state: 'moving' }])
+  const placements = byFn([{ fn: 'catalog', owner: 'A', epoch: 3, state: 'moving', version: 1 }])
   const plan = placementPlan({ self: 'A', functions: ['catalog'], placements, liveness: live({ A: 'alive' }) })
   const r = plan.route('catalog')
   assert.equal(r.kind, 'unavailable')
@@ -45,7 +45,7 @@ test('unclaimed and unknown functions are unavailable with a reason', () => {
 })
 
 test('reconcile starts what the plan adds and stops what it drops', () => {
-  const plan = placementPlan({ self: 'A', functions: fns, placements: byFn([{ function: 'catalog', owner: 'A', epoch: 1, state: 'serving' }, { function: 'grades', owner: 'B', epoch: 2, state: 'serving' }]), liveness: live({ A: 'alive', B: 'alive' }) })
+  const plan = placementPlan({ self: 'A', functions: fns, placements: byFn([{ fn: 'catalog', owner: 'A', epoch: 1, state: 'serving', version: 1 }, { fn: 'grades', owner: 'B', epoch: 2, state: 'serving', version: 1 }]), liveness: live({ A: 'alive', B: 'alive' }) })
   assert.deepEqual(reconcile(new Set(['grades']), plan), { start: ['catalog'], stop: ['grades'] })
   assert.deepEqual(reconcile(new Set(['catalog']), plan), { start: [], stop: [] })
 })

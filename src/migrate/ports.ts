@@ -1,0 +1,56 @@
+// What the move protocol needs from the rest of the cell, as small interfaces: the placements (the organism), the
+// function host (the supervisor), the peer link, and the data path. A simulator fakes each one.
+import type { Duplex } from 'node:stream'
+import type { Clock } from '../core/clock.ts'
+import type { Liveness, PlacementView, PlacementClaim } from '../state/index.ts'
+import type { CellRef } from '../placement/index.ts'
+import type { Frames } from './frames.ts'
+
+export interface MovePlacements {
+  readonly self: string
+  placement: (fn: string) => PlacementView | undefined
+  claim: (fn: string, claim?: PlacementClaim) => void
+  liveness: (cell: string) => Liveness | 'unknown'
+  cellRefs: () => CellRef[]
+  nameOf: (id: string) => string
+  note: (e: { kind: 'move', text: string }) => void
+}
+
+export interface FunctionHost {
+  stopFunction: (fn: string) => Promise<void>
+  /** Resolves at the function's first outcome; get() then says whether it runs. */
+  startFunction: (fn: string) => Promise<void>
+  get: (fn: string) => { readonly state: string, readonly error: { readonly message: string } | null } | undefined
+  dataDir: (fn: string) => string
+}
+
+export interface MoveLink {
+  openStream: (peer: string, protocol: string) => Promise<Duplex>
+  handleStream: (protocol: string, handler: (stream: Duplex, from: string) => void) => Promise<void>
+  request: (peer: string, protocol: string, body: Uint8Array) => Promise<Uint8Array>
+  handle: (protocol: string, handler: (body: Uint8Array, from: string) => Promise<Uint8Array> | Uint8Array) => Promise<void>
+}
+
+export type DataPath = 'bulk' | 'stream'
+export interface Sent { bytes: number, sha256: string, via: DataPath }
+
+/** How a function's data dir travels; the real one is tar over the stream or a TLS side path (data-path.ts). */
+export interface DataMover {
+  /** After the header: sends dir (move/2.0.0 streams may take the receiver's bulk offer). */
+  send: (stream: Duplex, frames: Frames, dir: string, v2: boolean, onFallback: (err: Error) => void) => Promise<Sent>
+  /** Receives into dest, checked before it replaces what was there. */
+  receive: (stream: Duplex, frames: Frames, dest: string, v2: boolean) => Promise<Sent>
+  /** Drops the old owner's copy once the new owner serves the verified one. */
+  discard: (dir: string, tag: string) => Promise<void>
+}
+
+export interface MoverPorts {
+  placements: MovePlacements
+  host: FunctionHost
+  link: MoveLink
+  data: DataMover
+  clock: Clock
+  /** The genome's functions: nothing else may arrive. */
+  functions: readonly string[]
+  protocols: { move: string, moveV2: string, moveRequest: string }
+}

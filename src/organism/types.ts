@@ -1,0 +1,34 @@
+// The organism as the rest of the cell sees it: the plan, the cells, placements and claims, its own record, events.
+import type { CellView, PlacementView, Liveness, OwnCellBody, PlacementClaim, StateEvent, StateSyncStats } from '../state/index.ts'
+import type { Plan, CellRef } from '../placement/index.ts'
+import type { OrganismEvent } from './events.ts'
+
+/** Why the plan may have changed: a state event, a claim made here, or the periodic re-plan (liveness timeouts). */
+export type OrganismChange =
+  | { readonly type: 'state', readonly event: StateEvent }
+  | { readonly type: 'claimed', readonly fn: string }
+  | { readonly type: 'replanned' }
+
+export interface Organism {
+  readonly self: string
+  /** Who serves what, as this cell sees it now. */
+  plan: () => Plan
+  cells: () => CellView[]
+  /** The cells as the placement rules take them (id, liveness, name). */
+  cellRefs: () => CellRef[]
+  placements: () => PlacementView[]
+  placement: (fn: string) => PlacementView | undefined
+  liveness: (cell: string) => Liveness | 'unknown'
+  /** A cell's name for people (its record's name, else the end of its id). */
+  nameOf: (id: string) => string
+  /** Writes fn's placement with this cell as owner (throws STATE_NOT_OWNER where the rules of epochs forbid it). */
+  claim: (fn: string, claim?: PlacementClaim) => void
+  /** Signs and spreads this cell's own record (the time is added here). */
+  setOwnRecord: (body: Omit<OwnCellBody, 'at'>) => void
+  events: () => OrganismEvent[]
+  note: (e: Omit<OrganismEvent, 'at'>) => void
+  /** Called on every change that may move the plan; returns the unsubscribe function. */
+  onChange: (listener: (change: OrganismChange) => void) => () => void
+  stats: () => StateSyncStats
+  stop: () => Promise<void>
+}
