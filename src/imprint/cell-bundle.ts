@@ -1,12 +1,14 @@
 // The cell as one file (cell.mjs), built with esbuild from a checkout: what imprint copies onto a host beside its Node binary.
 import { statSync } from 'node:fs'
-import { join } from 'node:path'
+import { join, relative, resolve, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Plugin } from 'esbuild'
 import { imprintError } from './errors.ts'
 
 /** The bundle's entry, from the checkout's root. */
 export const CELL_ENTRY = 'src/cli/main.ts'
+/** Code that runs only from a checkout (the lab's network namespaces and sshd hosts): left out of the bundle. */
+export const CHECKOUT_ONLY = ['src/lab/'] as const
 
 export interface CellBundle {
   readonly outfile: string
@@ -39,7 +41,7 @@ export async function buildCellBundle (outfile = join(checkoutRoot(), 'dist', 'c
     legalComments: 'none',
     metafile: true,
     external: ['esbuild'],
-    plugins: [noNativeAddons],
+    plugins: [noNativeAddons, checkoutOnly(root)],
     banner: { js: "import { createRequire as __organismRequire } from 'node:module'; const require = __organismRequire(import.meta.url); const __filename = import.meta.filename; const __dirname = import.meta.dirname;" }
   })
   return { outfile, bytes: statSync(outfile).size, inputs: Object.keys(result.metafile.inputs) }
@@ -57,3 +59,24 @@ const noNativeAddons: Plugin = {
   }
 }
 
+/**
+ * A file under CHECKOUT_ONLY becomes a stub that throws CLI_CHECKOUT_ONLY when loaded. Code that may run from the
+ * bundle reaches such a file only through a dynamic import(), so the bundle starts, and only that path fails.
+ */
+function checkoutOnly (root: string): Plugin {
+  const dirs = CHECKOUT_ONLY.map((d) => join(root, d))
+  return {
+    name: 'checkout-only',
+    setup (b) {
+      b.onResolve({ filter: /^\.\.?\// }, (args) => {
+        const file = resolve(args.resolveDir, args.path)
+        return dirs.some((d) => file.startsWith(d)) ? { path: relative(root, file).split(sep).join('/'), namespace: 'checkout-only' } : undefined
+      })
+      b.onLoad({ filter: /.*/, namespace: 'checkout-only' }, (args) => ({
+        resolveDir: root,
+        loader: 'ts',
+        contents: `import { cliError } from './src/cli/errors.ts'\nthrow cliError('CLI_CHECKOUT_ONLY', ${JSON.stringify(`${args.path} runs only from a checkout of Organism: the shipped cell bundle leaves it out`)})\n`
+      }))
+    }
+  }
+}
