@@ -2,8 +2,7 @@
 import { readFile, stat } from 'node:fs/promises'
 import { isOrganismError } from '../core/errors.ts'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { imprint, loadPool, sshTarget, parseHostUrl, imprintError, findRuntimePacks, makeRuntimePacks } from '../imprint/index.ts'
+import { imprint, loadPool, sshTarget, parseHostUrl, imprintError, findRuntimePacks, makeRuntimePacks, buildCellBundle } from '../imprint/index.ts'
 import type { ImprintResult, ImprintTarget, PoolHost, ProgressEvent } from '../imprint/index.ts'
 import type { MoveResult } from '../migrate/index.ts'
 
@@ -46,10 +45,7 @@ export async function cellBundle (stateDir: string): Promise<string> {
   if (running.endsWith('.mjs')) return running
   const out = join(stateDir, 'cell.mjs')
   const fresh = await stat(out).then((s) => Date.now() - s.mtimeMs < 10 * 60_000, () => false)
-  if (!fresh) {
-    const { buildCellBundle } = await import(fileURLToPath(new URL('../../scripts/bundle.ts', import.meta.url))) as { buildCellBundle: (f: string) => Promise<unknown> }
-    await buildCellBundle(out)
-  }
+  if (!fresh) await buildCellBundle(out)
   return out
 }
 

@@ -1,5 +1,4 @@
 // Pushes the organism's records to an existing primary DNS server (RFC 2136 + TSIG) whenever they change.
-import { readFile } from 'node:fs/promises'
 import { logger } from '../core/log.ts'
 import { coalesced } from '../core/coalesce.ts'
 import { realClock } from '../core/clock.ts'
@@ -7,23 +6,10 @@ import type { Scheduler } from '../core/clock.ts'
 import type { Startable } from '../core/lifecycle.ts'
 import { pushRecords, placementRecords } from '../dns/index.ts'
 import type { ZoneView, TsigKey } from '../dns/index.ts'
-import { cliError } from '../cli/errors.ts'
 
 const log = logger('dns-push')
 
 export interface DnsPrimary { host: string, port: number, key: TsigKey }
-
-/** Reads a TSIG key: BIND's `key "name" { algorithm hmac-sha256; secret "…"; };` (what tsig-keygen prints) or JSON. */
-export async function readTsigKey (file: string): Promise<TsigKey> {
-  const text = await readFile(file, 'utf8').catch((cause: unknown) => { throw cliError('CLI_USAGE', `cannot read the TSIG key file ${file}`, { cause }) })
-  const bind = /key\s+"?([^"\s{]+)"?\s*\{[^}]*algorithm\s+([\w-]+)\s*;[^}]*secret\s+"([^"]+)"/s.exec(text)
-  if (bind != null) return { name: bind[1], algorithm: bind[2] as TsigKey['algorithm'], secret: bind[3] }
-  try {
-    const k = JSON.parse(text) as TsigKey
-    if (typeof k.name === 'string' && typeof k.secret === 'string') return { ...k, algorithm: k.algorithm ?? 'hmac-sha256' }
-  } catch {}
-  throw cliError('CLI_USAGE', `${file} holds no TSIG key: give BIND's key clause (tsig-keygen NAME) or {"name","algorithm","secret"}`)
-}
 
 /**
  * One push at a time; a change during a push is pushed right after it. Every cell given a primary pushes

@@ -1,8 +1,8 @@
-// The dns module's error codes: listening, and pushing records to another server (RFC 2136 + TSIG).
+// The dns module's error codes: listening, reading a TSIG key, and pushing records to another server (RFC 2136 + TSIG).
 import { defineErrors } from '../core/errors.ts'
 
 export type DnsErrorCode = 'DNS_LISTEN_FAILED' | 'DNS_UPDATE_REJECTED' | 'DNS_TSIG_REJECTED' | 'DNS_TSIG_RESPONSE_INVALID' |
-  'DNS_UPDATE_UNREACHABLE' | 'DNS_UPDATE_TIMEOUT' | 'DNS_UPDATE_BAD_RESPONSE' | 'DNS_INVALID_KEY' | 'DNS_INVALID_RECORD'
+  'DNS_UPDATE_UNREACHABLE' | 'DNS_UPDATE_TIMEOUT' | 'DNS_UPDATE_BAD_RESPONSE' | 'DNS_INVALID_KEY' | 'DNS_KEY_FILE_INVALID' | 'DNS_INVALID_RECORD'
 
 export const dnsError = defineErrors<DnsErrorCode>('dns', {
   DNS_LISTEN_FAILED: { hint: 'Another process holds the DNS port (UDP or TCP), or the cell may not bind it (ports below 1024 need root or net.ipv4.ip_unprivileged_port_start); free the port or choose another one in organism.yaml.' },
@@ -13,5 +13,6 @@ export const dnsError = defineErrors<DnsErrorCode>('dns', {
   DNS_UPDATE_TIMEOUT: { hint: 'The primary did not answer the update in time; check that it is up and reachable, or raise timeoutMs.' },
   DNS_UPDATE_BAD_RESPONSE: { hint: 'The primary\'s reply was not a DNS answer to our update (wrong id, opcode or malformed); check that the address and port are a DNS server.' },
   DNS_INVALID_KEY: { hint: 'Give the TSIG key as { name, algorithm: "hmac-sha256", secret } with the secret in base64, as in the server\'s `key` clause (tsig-keygen prints one).' },
+  DNS_KEY_FILE_INVALID: { hint: 'Pass --dns-key a readable file holding the key clause that `tsig-keygen NAME` prints (key "NAME" { algorithm hmac-sha256; secret "…"; };) or JSON {"name","algorithm","secret"}.' },
   DNS_INVALID_RECORD: { hint: 'Every pushed record must be an A, AAAA, SRV or TXT record whose name lies inside the zone; fix the record or the zone.' }
 })

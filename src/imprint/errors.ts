@@ -21,5 +21,6 @@ export const imprintError = defineErrors('imprint', {
   IMPRINT_COPY_FAILED: { hint: 'Copying to the host failed (connection lost or disk full); the host was cleaned up, try again.' },
   IMPRINT_START_FAILED: { hint: 'The new cell did not start; its log on the host (~/.organism/cell.out) says why.' },
   IMPRINT_JOIN_TIMEOUT: { hint: 'The new cell did not join in time: check that it can reach the parent\'s advertised address and that the token is fresh.' },
+  IMPRINT_NO_BUNDLER: { hint: 'Run `npm install` in the checkout with its dev dependencies (esbuild builds the cell bundle), or run the cell from a built bundle (`npm run bundle`, then `node dist/cell.mjs start …`), which copies itself.' },
   IMPRINT_INJECTED: { hint: 'A failure injected by a test (failAt); nothing to do.' }
 })

@@ -39,7 +39,7 @@ export interface ImprintOptions {
   readonly genomeRepo: string
   /** The commit (or ref) to imprint; it is verified here, and again by the new cell itself. */
   readonly commit: string
-  /** The cell as one bundled file (scripts/bundle.ts). */
+  /** The cell as one bundled file (buildCellBundle, in cell-bundle.ts). */
   readonly bundlePath: string
   /** Node 24 for the host's platform; default this process's own binary when the platforms match. */
   readonly nodeBinary?: string

@@ -2,7 +2,7 @@
 import { isOrganismError } from '../../src/core/errors.ts'
 import type { OrganismError } from '../../src/core/errors.ts'
 import type { DnsErrorCode } from '../../src/dns/index.ts'
-export { pushRecords, placementRecords, createDnsServer } from '../../src/dns/index.ts'
+export { pushRecords, placementRecords, createDnsServer, readTsigKey } from '../../src/dns/index.ts'
 
 export function isDnsError (err: unknown, code: DnsErrorCode): err is OrganismError {
   return isOrganismError(err, code)

@@ -1,11 +1,10 @@
 // `npm run load -- FN --rps N …`: argv -> a target (from the cell's state dir or flags) -> runLoad, one line a second.
 import { parseArgs } from 'node:util'
 import { cellPaths, defaultStateDir } from '../cell/paths.ts'
-import { callCell, findCell } from '../cli/client.ts'
+import { callCell, findCell } from './client.ts'
 import { formatError } from '../core/errors.ts'
-import { divideError } from './errors.ts'
-import { formatReport, mostlyFailed, runLoad, MAX_RPS, MAX_SECONDS } from './load.ts'
-import type { LoadOptions } from './load.ts'
+import { divideError, formatReport, mostlyFailed, runLoad, MAX_RPS, MAX_SECONDS } from '../divide/index.ts'
+import type { LoadOptions } from '../divide/index.ts'
 
 export interface LoadTarget { router: URL, host: string }
 
