@@ -27,10 +27,10 @@ const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
   lab: ['core'],
   imprint: ['core', 'genome'],
   placement: ['core', 'state'],
-  migrate: ['core', 'state', 'placement', 'type:peers'],
-  divide: ['core', 'genome', 'imprint', 'placement', 'migrate'],
-  organism: ['core', 'genome', 'state', 'peers', 'placement', 'migrate', 'supervisor'],
-  cell: ['core', 'genome', 'state', 'peers', 'supervisor', 'router', 'dns', 'dashboard', 'imprint', 'placement', 'migrate', 'divide', 'organism'],
+  migrate: ['core', 'state', 'placement'],
+  divide: ['core', 'genome'],
+  organism: ['core', 'state', 'peers', 'placement'],
+  cell: ['core', 'genome', 'state', 'supervisor', 'router', 'dns', 'dashboard', 'imprint', 'placement', 'migrate', 'divide', 'organism'],
   cli: ['core', 'genome', 'state', 'peers', 'supervisor', 'router', 'dns', 'dashboard', 'lab', 'imprint', 'placement', 'migrate', 'divide', 'organism', 'cell']
 }
 
