@@ -1,7 +1,9 @@
-// Prints how fast one change reaches 1,000 and 10,000 simulated cells (1% loss), the message rates, and a memberlist model.
+// Prints how fast one change reaches 1,000 and 10,000 simulated cells (1% loss), the message rates, and a memberlist model;
+// then the whole control plane of 1,000 cells: messages, a death and a division until every cell routes to the new owner.
 import { Sim, percentile } from '../test/sim/network.ts'
 import { seededRng } from '../src/state/rng.ts'
 import { Heap } from '../test/sim/heap.ts'
+import { controlPlaneBench } from './control-plane.ts'
 
 function run (n: number): void {
   const wall0 = performance.now()
@@ -69,3 +71,6 @@ for (const n of [1000, 10_000]) {
   console.log(`  memberlist model (gossip 200 ms, fanout 3, retransmit 4·⌈log10(n+1)⌉): every cell in ${Number.isNaN(m.all) ? '— (some never reached)' : `${m.all.toFixed(0)} ms`}, p50 ${m.p50.toFixed(0)} ms, p99 ${m.p99.toFixed(0)} ms`)
 }
 console.log('Serf/memberlist figure for comparison: ~2.2 s for 1,000 nodes (the figure quoted in the issue; the model above is ours).')
+
+console.log('1000 cells, whole control planes (organism, mover, reconciler, division driver; fake hosts), 1% loss, LAN latency')
+for (const line of await controlPlaneBench(1000, 42)) console.log(line)

@@ -3,6 +3,7 @@ import http from 'node:http'
 import { timingSafeEqual } from 'node:crypto'
 import type { AddressInfo } from 'node:net'
 import { formatPrometheus } from '../core/prometheus.ts'
+import { toWireError } from '../core/errors.ts'
 import type { Startable } from '../core/lifecycle.ts'
 import type { Supervisor } from '../supervisor/index.ts'
 import type { Router } from '../router/index.ts'
@@ -58,8 +59,7 @@ export function createLocalApi (opts: LocalApiOptions): LocalApi {
       const fn = url.searchParams.get('fn') ?? ''
       const to = url.searchParams.get('to') ?? ''
       opts.move(fn, to, url.searchParams.get('force') === '1').then((r) => { reply(res, 200, r) }, (err: unknown) => {
-        const e = err as { code?: string, message?: string, hint?: string, details?: { remoteCode?: string } }
-        reply(res, 409, { code: e.details?.remoteCode ?? e.code ?? 'MIGRATE_REFUSED', message: e.message ?? String(err), hint: e.hint ?? 'see the cell log' })
+        reply(res, 409, toWireError(err, 'MIGRATE_REFUSED'))
       })
       return
     }
@@ -68,10 +68,7 @@ export function createLocalApi (opts: LocalApiOptions): LocalApi {
       res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' })
       opts.divide(url.searchParams.get('host') ?? '', url.searchParams.get('fn'), url.searchParams.get('identity'), (line) => res.write(line + '\n')).then(
         (r) => { res.end(`result ${JSON.stringify(r)}\n`) },
-        (err: unknown) => {
-          const e = err as { code?: string, message?: string, hint?: string, details?: { remoteCode?: string } }
-          res.end(`error ${JSON.stringify({ code: e.details?.remoteCode ?? e.code ?? 'IMPRINT_EXEC_FAILED', message: e.message ?? String(err), hint: e.hint ?? 'see the cell log' })}\n`)
-        })
+        (err: unknown) => { res.end(`error ${JSON.stringify(toWireError(err, 'IMPRINT_EXEC_FAILED'))}\n`) })
       return
     }
     if (req.method === 'POST' && url.pathname === '/stop') {

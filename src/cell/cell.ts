@@ -127,7 +127,7 @@ export async function startCell (opts: CellOptions): Promise<Cell> {
         if (s == null) return null
         const t = router.stats(fn)
         return { state: s.state, requestsPerSecond: t.requestsPerSecond, p99Ms: t.p99Ms }
-      }),
+      }, clock.now()),
       pushIntervalMs: 500
     })
     const upstream = upstreamFor({ plan: () => organism.get().plan() }, async (cell) => await link.get().node.openStream(cell, names.http), supervisor, clock)
@@ -155,7 +155,7 @@ export async function startCell (opts: CellOptions): Promise<Cell> {
     let resolveStopped!: () => void
     const stopped = new Promise<void>((resolve) => { resolveStopped = resolve })
     const startedAt = clock.now()
-    const status = (): CellStatus => cellStatus({ genome, commit, paths, router, supervisor, apiPort: api.port, startedAt, name: cellName(), dnsPort: dns.port, organism: report(), plan: organism.get().plan(), division: division.driver.lastDecision() })
+    const status = (): CellStatus => cellStatus({ genome, commit, paths, router, supervisor, apiPort: api.port, startedAt, now: clock.now(), name: cellName(), dnsPort: dns.port, organism: report(), plan: organism.get().plan(), division: division.driver.lastDecision() })
     const token = randomBytes(24).toString('base64url')
     const api = createLocalApi({
       port: opts.apiPort ?? 0,

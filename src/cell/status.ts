@@ -49,6 +49,7 @@ export interface StatusParts {
   apiPort: number
   dnsPort: number
   startedAt: number
+  now: number
   name: string
   organism: OrganismReport
   plan: Plan
@@ -62,7 +63,7 @@ export function cellStatus (parts: StatusParts): CellStatus {
     organism: genome.organism,
     zone: genome.zone,
     genome: { commit: parts.commit },
-    cell: { id: organism.self, name: parts.name, pid: process.pid, stateDir: parts.paths.root, startedAt: new Date(parts.startedAt).toISOString(), uptimeSeconds: Math.round((Date.now() - parts.startedAt) / 1000) },
+    cell: { id: organism.self, name: parts.name, pid: process.pid, stateDir: parts.paths.root, startedAt: new Date(parts.startedAt).toISOString(), uptimeSeconds: Math.round((parts.now - parts.startedAt) / 1000) },
     router: { port: router.port, url: `http://127.0.0.1:${router.port}` },
     dns: { port: parts.dnsPort },
     api: { port: parts.apiPort },

@@ -85,12 +85,12 @@ export function zoneView (zone: string, report: OrganismReport, domains: Readonl
 }
 
 /** The live map's view; per-function traffic is known for this cell's own functions, load for every cell. */
-export function dashboardView (organism: string, zone: string, report: OrganismReport, domains: ReadonlyMap<string, string>, local: (fn: string) => { state: string, requestsPerSecond: number, p99Ms: number } | null): OrganismView {
+export function dashboardView (organism: string, zone: string, report: OrganismReport, domains: ReadonlyMap<string, string>, local: (fn: string) => { state: string, requestsPerSecond: number, p99Ms: number } | null, now: number): OrganismView {
   return {
     organism,
     zone,
     self: report.self,
-    at: Date.now(),
+    at: now,
     cells: report.members.map((m) => ({
       id: m.id,
       name: m.name,

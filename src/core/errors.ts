@@ -59,3 +59,10 @@ export function formatError (err: unknown): string {
   if (err instanceof Error) return `error: ${err.message}`
   return `error: ${String(err)}`
 }
+
+/** An error as an API reply carries it: the remote cell's code when it crossed a link, else its own, else `fallback`. */
+export function toWireError (err: unknown, fallback: string): { code: string, message: string, hint: string } {
+  const e = err as { code?: unknown, message?: string, hint?: string, details?: { remoteCode?: string } } | null
+  const own = typeof e?.code === 'string' ? e.code : undefined
+  return { code: e?.details?.remoteCode ?? own ?? fallback, message: e?.message ?? String(err), hint: e?.hint ?? 'see the cell log' }
+}

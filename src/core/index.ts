@@ -1,5 +1,5 @@
 // Shared foundations: typed errors, named logs, the clock, start/stop order.
-export { OrganismError, defineErrors, declaredErrors, isOrganismError, isModuleError, formatError } from './errors.ts'
+export { OrganismError, defineErrors, declaredErrors, isOrganismError, isModuleError, formatError, toWireError } from './errors.ts'
 export type { ErrorSpec, ErrorFactory } from './errors.ts'
 export { logger, setLogSink } from './log.ts'
 export type { Logger, LogSink } from './log.ts'

@@ -1,5 +1,6 @@
 // Typed frames on a byte stream for moving a function: header, data chunks, trailer (checksum), result.
 import type { Readable, Writable } from 'node:stream'
+import { isOrganismError } from '../core/errors.ts'
 import { migrateError } from './errors.ts'
 
 // offer and path exist only on move/2.0.0 streams: the receiver's side-path offer, and the sender's choice.
@@ -56,13 +57,22 @@ export function drained (out: Writable): Promise<void> {
   })
 }
 
+/** A stream reset or destroyed under the reader (a cut link, a killed peer) reads as a truncated transfer. */
+async function * cutsAreTruncation (input: Readable): AsyncGenerator<unknown> {
+  try {
+    for await (const chunk of input) yield chunk
+  } catch (err) {
+    throw isOrganismError(err) ? err : migrateError('MIGRATE_TRUNCATED', `the connection failed: ${(err as Error).message}`, { cause: err })
+  }
+}
+
 /** Reads frames one by one from a byte stream, whatever the chunking. */
 export async function * readFrames (input: Readable): AsyncGenerator<{ type: number, payload: Buffer }> {
   // Chunks wait in a list and are joined once a whole frame is there: a 64 KB frame that arrives as 16 KB TLS
   // records is copied once, not once per record.
   let parts: Buffer[] = []
   let have = 0
-  for await (const chunk of input) {
+  for await (const chunk of cutsAreTruncation(input)) {
     parts.push(chunk as Buffer)
     have += (chunk as Buffer).length
     while (have >= 5) {

@@ -164,7 +164,7 @@ export class FunctionRunner {
       void proc.exited.then((r) => this.onExit(attempt, r.code, r.signal))
       this.setState('starting', { port, pid: proc.child.pid ?? null, nextRestartAt: null })
       const st = await readStat(proc.pgid)
-      await writePidFile(this.pidPath, { function: this.spec.name, pid: proc.pgid, pgid: proc.pgid, startTime: st?.startTime ?? null, token, startedAt: Date.now() })
+      await writePidFile(this.pidPath, { function: this.spec.name, pid: proc.pgid, pgid: proc.pgid, startTime: st?.startTime ?? null, token, startedAt: this.ctx.clock.now() })
       await this.watch(attempt)
     } catch (err) {
       this.ctx.log.error('launch failed', { function: this.spec.name, err })

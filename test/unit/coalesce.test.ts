@@ -34,3 +34,20 @@ test('an error is reported and the next trigger runs again', async () => {
   assert.equal(runs, 2)
   assert.equal(errors.length, 2)
 })
+
+test('idle() waits for the run under way, and for the one more run a trigger asked for', async () => {
+  let release: () => void = () => {}
+  let runs = 0
+  const trigger = coalesced(async () => { runs++; await new Promise<void>((resolve) => { release = resolve }) }, () => {})
+  await trigger.idle()
+  trigger()
+  trigger()
+  let idle = false
+  const waiting = trigger.idle().then(() => { idle = true })
+  release()
+  await new Promise((r) => setImmediate(r))
+  assert.equal(idle, false, 'the second run is still under way')
+  release()
+  await waiting
+  assert.equal(runs, 2)
+})
