@@ -103,6 +103,7 @@ export async function startCell (opts: CellOptions): Promise<Cell> {
       if (opts.join != null) log.info('joined the organism', { members: opened.node.members().length })
       // Requests forwarded by other cells enter our own router, which serves them from local functions only.
       await opened.node.handleStream(names.http, (stream) => { serveLink(stream, router.port, opts.routerHost) })
+        .catch(async (err: unknown) => { await opened.node.stop(); throw err })
       return opened
     }, async (opened) => { await opened.node.stop() })
     const organism = startableOf('organism', async () => {
