@@ -27,6 +27,7 @@ const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
   lab: ['core'],
   imprint: ['core', 'genome'],
   placement: ['core', 'state'],
+  ownership: ['core'],
   migrate: ['core', 'state', 'placement'],
   divide: ['core', 'genome'],
   organism: ['core', 'state', 'peers', 'placement'],

@@ -1,0 +1,70 @@
+// Runs etcd as a child process of the cell: one member of the organism's store, its data beside the cell's state.
+// Debian's etcd-server is one static binary; ORGANISM_ETCD may name another.
+import { spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
+import { access, mkdir, open } from 'node:fs/promises'
+import { constants } from 'node:fs'
+import { join } from 'node:path'
+import { logger } from '../core/log.ts'
+import { ownershipError } from './errors.ts'
+
+const log = logger('etcd')
+
+export interface EtcdMember {
+  /** The member's name in the etcd cluster (the cell's peer id). */
+  name: string
+  dataDir: string
+  clientUrl: string
+  peerUrl: string
+  /** name=peerUrl,… of every member when the cluster is made; this member alone for a new one. */
+  initialCluster?: string
+  state?: 'new' | 'existing'
+}
+
+export interface EtcdProcess {
+  readonly clientUrl: string
+  readonly pid: number
+  /** SIGTERM, then SIGKILL after graceMs; resolves when it has exited. */
+  stop: (graceMs?: number) => Promise<void>
+  readonly exited: Promise<number | null>
+}
+
+/** The etcd binary: ORGANISM_ETCD, else the usual places; a clear error with the package to install if none. */
+export async function findEtcd (): Promise<string> {
+  const candidates = [process.env.ORGANISM_ETCD, '/usr/bin/etcd', '/usr/local/bin/etcd'].filter((p): p is string => p != null && p !== '')
+  for (const p of candidates) {
+    try { await access(p, constants.X_OK); return p } catch {}
+  }
+  throw ownershipError('OWNERSHIP_NO_ETCD', `no etcd binary found (looked at ${candidates.join(', ')})`)
+}
+
+export async function startEtcd (m: EtcdMember): Promise<EtcdProcess> {
+  const bin = await findEtcd()
+  await mkdir(m.dataDir, { recursive: true, mode: 0o700 })
+  const logFile = await open(join(m.dataDir, '..', `${m.name.slice(-8)}-etcd.log`), 'a')
+  const args = [
+    '--name', m.name, '--data-dir', m.dataDir,
+    '--listen-client-urls', m.clientUrl, '--advertise-client-urls', m.clientUrl,
+    '--listen-peer-urls', m.peerUrl, '--initial-advertise-peer-urls', m.peerUrl,
+    '--initial-cluster', m.initialCluster ?? `${m.name}=${m.peerUrl}`,
+    '--initial-cluster-state', m.state ?? 'new',
+    // Fast failure detection on a LAN; the lease TTLs of cells sit above the election timeout.
+    '--heartbeat-interval', '100', '--election-timeout', '1000',
+    '--log-outputs', 'stderr', '--logger', 'zap'
+  ]
+  const child: ChildProcess = spawn(bin, args, { stdio: ['ignore', logFile.fd, logFile.fd] })
+  const exited = new Promise<number | null>((resolve) => { child.once('exit', (code) => { void logFile.close(); resolve(code) }) })
+  log.info('etcd started', { pid: child.pid, client: m.clientUrl, peer: m.peerUrl })
+  return {
+    clientUrl: m.clientUrl,
+    pid: child.pid ?? -1,
+    exited,
+    stop: async (graceMs = 5000) => {
+      if (child.exitCode != null || child.signalCode != null) return
+      child.kill('SIGTERM')
+      const timer = setTimeout(() => { child.kill('SIGKILL') }, graceMs)
+      await exited
+      clearTimeout(timer)
+    }
+  }
+}

@@ -1,0 +1,108 @@
+// The ownership store of an organism of several cells: etcd (through the etcd3 client). A transition reads the
+// record, applies rules.ts, and commits only if the record is unchanged (and, for a takeover, the owner's lease key
+// is gone), so concurrent changes of one function serialize in etcd's log. Each cell holds a lease with its key.
+import { Etcd3 } from 'etcd3'
+import type { Namespace } from 'etcd3'
+import type { Clock } from '../core/clock.ts'
+import { realClock } from '../core/clock.ts'
+import { isOrganismError } from '../core/errors.ts'
+import { ownershipError } from './errors.ts'
+import { transition, mayServe } from './rules.ts'
+import type { Ownership, Transition } from './types.ts'
+import type { CellLease, OwnershipStore } from './store.ts'
+
+export interface EtcdStoreOptions {
+  endpoints: string[]
+  organism: string
+  clock?: Clock
+  /** Mutual TLS: the organism's CA, and this cell's certificate and key. */
+  tls?: { ca: Buffer, cert: Buffer, key: Buffer }
+  /** Per call (default 3 s): a store that cannot answer is unavailable, not slow. */
+  timeoutMs?: number
+}
+
+const fnKey = (fn: string): string => `fn/${fn}`
+const cellKey = (cell: string): string => `cell/${cell}`
+const MAX_TRIES = 8
+
+function parse (value: Buffer | string): Ownership {
+  return JSON.parse(value.toString()) as Ownership
+}
+
+/** A failure of etcd itself (no leader, unreachable, timed out) is OWNERSHIP_UNAVAILABLE; our own refusals pass. */
+function unavailable (err: unknown): Error {
+  if (isOrganismError(err)) return err
+  return ownershipError('OWNERSHIP_UNAVAILABLE', `the ownership store did not answer: ${(err as Error).message}`, { cause: err })
+}
+
+export async function openEtcdStore (o: EtcdStoreOptions): Promise<OwnershipStore> {
+  const clock = o.clock ?? realClock
+  const client = new Etcd3({
+    hosts: o.endpoints,
+    credentials: o.tls == null ? undefined : { rootCertificate: o.tls.ca, certChain: o.tls.cert, privateKey: o.tls.key },
+    // Calls, not streams (watches, keepalives), get a deadline.
+    defaultCallOptions: (ctx) => ctx.isStream ? {} : { deadline: Date.now() + (o.timeoutMs ?? 3000) }
+  })
+  const ns: Namespace = client.namespace(`/organism/${o.organism}/`)
+  const guard = async <T>(work: () => Promise<T>): Promise<T> => { try { return await work() } catch (err) { throw unavailable(err) } }
+  // Leases still renewed by this client: close() stops renewing them (they then expire as a dead cell's do).
+  const held = new Set<{ release: () => void }>()
+  const alive = async (cell: string): Promise<boolean> => await guard(async () => await ns.get(cellKey(cell)).exists())
+
+  return {
+    kind: 'etcd',
+    list: async () => await guard(async () => Object.values(await ns.getAll().prefix('fn/').strings()).map(parse)),
+    get: async (fn) => await guard(async () => { const v = await ns.get(fnKey(fn)).string(); return v == null ? null : parse(v) }),
+    apply: async (fn, req) => await guard(async () => {
+      for (let i = 0; i < MAX_TRIES; i++) {
+        const res = await ns.get(fnKey(fn)).exec()
+        const kv = res.kvs[0]
+        const cur = kv == null ? null : parse(kv.value)
+        const ownerAlive = req.kind === 'takeover' && cur != null ? await alive(cur.owner) : false
+        const t: Transition = req.kind === 'takeover' ? { ...req, ownerAlive } : req
+        const v = transition(fn, cur, t)
+        if (!v.ok) throw ownershipError('OWNERSHIP_REFUSED', v.message, { details: { why: v.why, fn } })
+        let txn = kv == null ? ns.if(fnKey(fn), 'Create', '==', 0) : ns.if(fnKey(fn), 'Mod', '==', kv.mod_revision)
+        // The owner's lease must still be gone when the takeover commits, not only when we looked.
+        if (req.kind === 'takeover' && cur != null) txn = txn.and(cellKey(cur.owner), 'Create', '==', 0)
+        const done = await txn.then(ns.put(fnKey(fn)).value(JSON.stringify(v.next))).commit()
+        if (done.succeeded) return v.next
+      }
+      throw ownershipError('OWNERSHIP_CONFLICT', `${fn}'s record kept changing during ${MAX_TRIES} tries`)
+    }),
+    lease: async (cell, ttlMs) => await guard(async () => {
+      const ttlMs2 = Math.max(1000, ttlMs)
+      const lease = ns.lease(Math.ceil(ttlMs2 / 1000))
+      held.add(lease)
+      let firedAt: number | null = null
+      let renewedAt: number | null = null
+      let lost = false
+      const lostListeners: Array<() => void> = []
+      lease.on('keepaliveFired', () => { firedAt = clock.now() })
+      lease.on('keepaliveSucceeded', () => { renewedAt = firedAt })
+      lease.on('lost', () => { lost = true; renewedAt = null; for (const l of lostListeners) l() })
+      const asked = clock.now()
+      await lease.grant()
+      renewedAt = asked
+      await lease.put(cellKey(cell)).value('1').exec()
+      const handle: CellLease = {
+        lastRenewedAt: () => renewedAt,
+        mayServe: (now) => !lost && mayServe(renewedAt, ttlMs2, now),
+        onLost: (l) => { lostListeners.push(l) },
+        release: async () => { lost = true; renewedAt = null; held.delete(lease); await lease.revoke().catch(() => {}) }
+      }
+      return handle
+    }),
+    alive,
+    watch: async (l) => await guard(async () => {
+      const w = await ns.watch().prefix('fn/').create()
+      w.on('put', (kv) => { l(parse(kv.value)) })
+      return () => { void w.cancel().catch(() => {}) }
+    }),
+    close: async () => {
+      for (const l of held) l.release()
+      held.clear()
+      client.close()
+    }
+  }
+}

@@ -1,0 +1,38 @@
+// The ownership store's interface: what every implementation (local file, etcd) offers, and the shared way a
+// transition is asked for. The store, not a member, decides: it applies rules.ts to the record it holds, atomically.
+import type { Ownership } from './types.ts'
+
+/** A transition as a cell asks for it: for a takeover the store itself says whether the owner is alive. */
+export type TransitionRequest =
+  | { readonly kind: 'found', readonly by: string }
+  | { readonly kind: 'handoff', readonly by: string, readonly epoch: number, readonly to: string }
+  | { readonly kind: 'complete', readonly by: string, readonly from: string, readonly epoch: number }
+  | { readonly kind: 'abort', readonly by: string, readonly epoch: number }
+  | { readonly kind: 'takeover', readonly by: string, readonly epoch: number }
+
+/** A cell's lease: the store counts the cell alive while it holds it. */
+export interface CellLease {
+  /** When the store last confirmed the lease (the local time the confirmed renewal was sent), or null. */
+  lastRenewedAt: () => number | null
+  /** Whether the holder may still serve writes now: it stops a margin before the store could expire the lease. */
+  mayServe: (now: number) => boolean
+  /** Called once if the store says the lease is gone. */
+  onLost: (listener: () => void) => void
+  /** Gives the lease up at once (a clean stop): other cells may take over without waiting for the TTL. */
+  release: () => Promise<void>
+}
+
+export interface OwnershipStore {
+  readonly kind: 'local' | 'etcd'
+  list: () => Promise<Ownership[]>
+  get: (fn: string) => Promise<Ownership | null>
+  /** Applies the transition atomically; resolves with the new record, or rejects with OWNERSHIP_REFUSED. */
+  apply: (fn: string, t: TransitionRequest) => Promise<Ownership>
+  /** Takes a lease for `cell` with this TTL and keeps it renewed. */
+  lease: (cell: string, ttlMs: number) => Promise<CellLease>
+  /** Whether the store holds a live lease for `cell`. */
+  alive: (cell: string) => Promise<boolean>
+  /** Every record as it changes (after the change committed); returns the unsubscribe function. */
+  watch: (listener: (o: Ownership) => void) => Promise<() => void>
+  close: () => Promise<void>
+}

@@ -1,0 +1,30 @@
+// A real etcd for tests: one member on free loopback ports in a temp dir, stopped and removed by the caller.
+import { createServer } from 'node:net'
+import type { AddressInfo } from 'node:net'
+import { startEtcd, openEtcdStore } from '../../src/ownership/index.ts'
+import type { EtcdProcess, OwnershipStore } from '../../src/ownership/index.ts'
+
+export async function freePort (): Promise<number> {
+  const srv = createServer()
+  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve))
+  const port = (srv.address() as AddressInfo).port
+  await new Promise<void>((resolve) => srv.close(() => { resolve() }))
+  return port
+}
+
+/** Starts one etcd member and waits (bounded) until a store on it answers. */
+export async function oneEtcd (dir: string, name = 'test'): Promise<{ etcd: EtcdProcess, endpoint: string }> {
+  const [client, peer] = [await freePort(), await freePort()]
+  const etcd = await startEtcd({ name, dataDir: `${dir}/${name}.etcd`, clientUrl: `http://127.0.0.1:${client}`, peerUrl: `http://127.0.0.1:${peer}` })
+  const endpoint = etcd.clientUrl
+  const deadline = Date.now() + 20_000
+  for (;;) {
+    const probe: OwnershipStore = await openEtcdStore({ endpoints: [endpoint], organism: 'probe', timeoutMs: 500 })
+    try { await probe.list(); await probe.close(); break } catch (err) {
+      await probe.close()
+      if (Date.now() > deadline) { await etcd.stop(); throw err }
+      await new Promise((r) => setTimeout(r, 100))
+    }
+  }
+  return { etcd, endpoint }
+}

@@ -1,0 +1,35 @@
+// The transitions and the serving rule on their own (pure).
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { transition, mayServe } from '../../src/ownership/index.ts'
+import type { Ownership } from '../../src/ownership/index.ts'
+
+const rec = (owner: string, epoch: number, state: Ownership['state'] = 'serving', to?: string): Ownership => ({ fn: 'forum', owner, epoch, state, ...to != null ? { to } : {} })
+
+test('each transition names the epoch it saw; only the one it names can change', () => {
+  assert.equal(transition('forum', rec('A', 3), { kind: 'handoff', by: 'A', epoch: 2, to: 'B' }).ok, false)
+  assert.equal(transition('forum', rec('A', 3), { kind: 'handoff', by: 'A', epoch: 3, to: 'B' }).ok, true)
+  assert.equal(transition('forum', rec('A', 3, 'moving', 'B'), { kind: 'handoff', by: 'A', epoch: 3, to: 'C' }).ok, false, 'one hand-off at a time')
+  const back = transition('forum', rec('A', 3, 'moving', 'B'), { kind: 'abort', by: 'A', epoch: 3 })
+  assert.deepEqual(back.ok && back.next, rec('A', 3))
+})
+
+test('a takeover takes the next epoch, also from a moving owner; never from a live one, never to itself when serving', () => {
+  const t = transition('forum', rec('A', 3, 'moving', 'B'), { kind: 'takeover', by: 'B', epoch: 3, ownerAlive: false })
+  assert.deepEqual(t.ok && t.next, rec('B', 4))
+  assert.equal(transition('forum', rec('A', 3), { kind: 'takeover', by: 'B', epoch: 3, ownerAlive: true }).ok, false)
+  assert.equal(transition('forum', rec('B', 3), { kind: 'takeover', by: 'B', epoch: 3, ownerAlive: false }).ok, false)
+})
+
+test('a transition naming no cell is a bad request', () => {
+  const v = transition('forum', null, { kind: 'found', by: '' })
+  assert.equal(!v.ok && v.why, 'bad-request')
+})
+
+test('a lease holder serves writes only until a margin before the store could expire its lease', () => {
+  assert.equal(mayServe(null, 3000, 0), false, 'never renewed')
+  assert.equal(mayServe(1000, 3000, 3000), true)
+  assert.equal(mayServe(1000, 3000, 3250), false, 'within the last 750 ms (a quarter of the TTL) it stops')
+  assert.equal(mayServe(1000, 8000, 7999), true)
+  assert.equal(mayServe(1000, 8000, 8000), false, 'the margin is at most 1 s')
+})
