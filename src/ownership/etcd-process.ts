@@ -19,6 +19,8 @@ export interface EtcdMember {
   /** name=peerUrl,… of every member when the cluster is made; this member alone for a new one. */
   initialCluster?: string
   state?: 'new' | 'existing'
+  /** Mutual TLS for clients and peers (files of the organism's CA and this member's certificate); https URLs. */
+  tls?: { caFile: string, certFile: string, keyFile: string }
 }
 
 export interface EtcdProcess {
@@ -50,7 +52,12 @@ export async function startEtcd (m: EtcdMember): Promise<EtcdProcess> {
     '--initial-cluster-state', m.state ?? 'new',
     // Fast failure detection on a LAN; the lease TTLs of cells sit above the election timeout.
     '--heartbeat-interval', '100', '--election-timeout', '1000',
-    '--log-outputs', 'stderr', '--logger', 'zap'
+    '--log-outputs', 'stderr', '--logger', 'zap',
+    // Only holders of a certificate from the organism's CA get in, as clients and as peers.
+    ...m.tls == null
+      ? []
+      : ['--client-cert-auth', '--trusted-ca-file', m.tls.caFile, '--cert-file', m.tls.certFile, '--key-file', m.tls.keyFile,
+          '--peer-client-cert-auth', '--peer-trusted-ca-file', m.tls.caFile, '--peer-cert-file', m.tls.certFile, '--peer-key-file', m.tls.keyFile]
   ]
   const child: ChildProcess = spawn(bin, args, { stdio: ['ignore', logFile.fd, logFile.fd] })
   const exited = new Promise<number | null>((resolve) => { child.once('exit', (code) => { void logFile.close(); resolve(code) }) })

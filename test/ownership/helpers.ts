@@ -13,13 +13,14 @@ export async function freePort (): Promise<number> {
 }
 
 /** Starts one etcd member and waits (bounded) until a store on it answers. */
-export async function oneEtcd (dir: string, name = 'test'): Promise<{ etcd: EtcdProcess, endpoint: string }> {
+export async function oneEtcd (dir: string, name = 'test', tls?: { files: { caFile: string, certFile: string, keyFile: string }, client: { ca: Buffer, cert: Buffer, key: Buffer } }): Promise<{ etcd: EtcdProcess, endpoint: string }> {
   const [client, peer] = [await freePort(), await freePort()]
-  const etcd = await startEtcd({ name, dataDir: `${dir}/${name}.etcd`, clientUrl: `http://127.0.0.1:${client}`, peerUrl: `http://127.0.0.1:${peer}` })
+  const scheme = tls == null ? 'http' : 'https'
+  const etcd = await startEtcd({ name, dataDir: `${dir}/${name}.etcd`, clientUrl: `${scheme}://127.0.0.1:${client}`, peerUrl: `${scheme}://127.0.0.1:${peer}`, tls: tls?.files })
   const endpoint = etcd.clientUrl
   const deadline = Date.now() + 20_000
   for (;;) {
-    const probe: OwnershipStore = await openEtcdStore({ endpoints: [endpoint], organism: 'probe', timeoutMs: 500 })
+    const probe: OwnershipStore = await openEtcdStore({ endpoints: [endpoint], organism: 'probe', timeoutMs: 500, tls: tls?.client })
     try { await probe.list(); await probe.close(); break } catch (err) {
       await probe.close()
       if (Date.now() > deadline) { await etcd.stop(); throw err }
