@@ -12,7 +12,7 @@ import type { Genome } from '../genome/types.ts'
 import { createSupervisor } from '../supervisor/index.ts'
 import { createRouter, buildRouteTable, serveLink } from '../router/index.ts'
 import { createDnsServer } from '../dns/index.ts'
-import { startOrganism, openPeerLink, protocols, stateVerify } from '../organism/index.ts'
+import { startOrganism, openPeerLink, protocols, stateVerify, createOrganismStore } from '../organism/index.ts'
 import type { Organism } from '../organism/index.ts'
 import { createMover, tarDataMover } from '../migrate/index.ts'
 import { createDashboard } from '../dashboard/index.ts'
@@ -106,6 +106,12 @@ export async function startCell (opts: CellOptions): Promise<Cell> {
         .catch(async (err: unknown) => { await opened.node.stop(); throw err })
       return opened
     }, async (opened) => { await opened.node.stop() })
+    // Who owns what, in a store: a local file while alone, etcd with mutual TLS once a second member appears.
+    const ownership = startableOf('ownership store', async () => {
+      const s = createOrganismStore({ stateDir: paths.root, organism: genome.organism, link: link.get().node, protocol: names.store, advertise, bindHost: opts.routerHost })
+      await s.start()
+      return s
+    }, async (s) => { await s.stop() })
     const organism = startableOf('organism', async () => {
       const { node, signer, founding, membershipFile } = link.get()
       return await startOrganism({ organism: genome.organism, functions: fnNames, link: node, signer, verify: stateVerify(), clock, founding, membershipFile })
@@ -156,7 +162,7 @@ export async function startCell (opts: CellOptions): Promise<Cell> {
     let resolveStopped!: () => void
     const stopped = new Promise<void>((resolve) => { resolveStopped = resolve })
     const startedAt = clock.now()
-    const status = (): CellStatus => cellStatus({ genome, commit, paths, router, supervisor, apiPort: api.port, startedAt, now: clock.now(), name: cellName(), dnsPort: dns.port, organism: report(), plan: organism.get().plan(), division: division.driver.lastDecision() })
+    const status = (): CellStatus => cellStatus({ genome, commit, paths, router, supervisor, apiPort: api.port, startedAt, now: clock.now(), name: cellName(), dnsPort: dns.port, organism: report(), store: ownership.get().status(), plan: organism.get().plan(), division: division.driver.lastDecision() })
     const token = randomBytes(24).toString('base64url')
     const api = createLocalApi({
       port: opts.apiPort ?? 0,
@@ -175,7 +181,7 @@ export async function startCell (opts: CellOptions): Promise<Cell> {
       stop: async () => { await rm(paths.apiFile, { force: true }) }
     }
     const parts: Array<Startable | null> = [
-      supervisor, link, organism, mover, router,
+      supervisor, link, ownership, organism, mover, router,
       createReconciler({ plan: () => organism.get().plan(), onChange: (l) => organism.get().onChange(l) }, supervisor, () => mover.get().arriving),
       dns, pusher,
       createRecordPublisher({ setOwnRecord: (b) => { organism.get().setOwnRecord(b) } }, () => ({

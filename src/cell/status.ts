@@ -6,6 +6,7 @@ import type { Plan } from '../placement/index.ts'
 import { shortId } from '../placement/index.ts'
 import type { CellPaths } from './paths.ts'
 import type { OrganismReport } from './views.ts'
+import type { StoreStatus } from '../organism/index.ts'
 
 export interface FunctionReport {
   name: string
@@ -36,6 +37,8 @@ export interface CellStatus {
   members: OrganismReport['members']
   placements: OrganismReport['placements']
   events: OrganismReport['events']
+  /** Where ownership is decided: a local file while alone, else etcd (this cell its holder or a client). */
+  store: StoreStatus
   /** The division policy's last word ("requests/s 240 > 200 for 60 s; …" or why it waits). */
   division: string
 }
@@ -53,6 +56,7 @@ export interface StatusParts {
   name: string
   organism: OrganismReport
   plan: Plan
+  store: StoreStatus
   division: string
 }
 
@@ -89,6 +93,7 @@ export function cellStatus (parts: StatusParts): CellStatus {
     members: organism.members,
     placements: organism.placements,
     events: organism.events,
+    store: parts.store,
     division: parts.division
   }
 }

@@ -12,7 +12,10 @@ export function formatStatus (s: CellStatus): string {
   const head = [
     `organism ${s.organism} (zone ${s.zone}), genome ${s.genome.commit.slice(0, 12)}`,
     `cell ${s.cell.name} (pid ${s.cell.pid}), up ${s.cell.uptimeSeconds}s, state ${s.cell.stateDir}`,
-    `router ${s.router.url}, DNS port ${s.dns.port}, live map ${s.router.url}/`
+    `router ${s.router.url}, DNS port ${s.dns.port}, live map ${s.router.url}/`,
+    s.store.kind === 'local'
+      ? 'ownership: a local file (this cell is alone)'
+      : `ownership: etcd at ${s.store.endpoints.join(', ')} (${s.store.role === 'holder' ? 'run by this cell' : `run by ${s.members.find((m) => m.id === s.store.holder)?.name ?? s.store.holder ?? '?'}`})`
   ]
   const rows = [['FUNCTION', 'ROUTE', 'STATE', 'PORT', 'RESTARTS', 'REQ/S', 'P50', 'P99', 'USERS', 'CPU-S', 'MEM', 'DATA', 'DOMAIN']]
   for (const f of s.functions) {

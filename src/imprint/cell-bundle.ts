@@ -1,5 +1,6 @@
 // The cell as one file (cell.mjs), built with esbuild from a checkout: what imprint copies onto a host beside its Node binary.
-import { statSync } from 'node:fs'
+import { readFileSync, statSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { join, relative, resolve, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Plugin } from 'esbuild'
@@ -41,7 +42,7 @@ export async function buildCellBundle (outfile = join(checkoutRoot(), 'dist', 'c
     legalComments: 'none',
     metafile: true,
     external: ['esbuild'],
-    plugins: [noNativeAddons, checkoutOnly(root)],
+    plugins: [noNativeAddons, checkoutOnly(root), inlineEtcdProtos(root)],
     banner: { js: "import { createRequire as __organismRequire } from 'node:module'; const require = __organismRequire(import.meta.url); const __filename = import.meta.filename; const __dirname = import.meta.dirname;" }
   })
   return { outfile, bytes: statSync(outfile).size, inputs: Object.keys(result.metafile.inputs) }
@@ -77,6 +78,27 @@ function checkoutOnly (root: string): Plugin {
         loader: 'ts',
         contents: `import { cliError } from './src/cli/errors.ts'\nthrow cliError('CLI_CHECKOUT_ONLY', ${JSON.stringify(`${args.path} runs only from a checkout of Organism: the shipped cell bundle leaves it out`)})\n`
       }))
+    }
+  }
+}
+
+/**
+ * etcd3 reads its rpc.proto from disk when it loads, next to its own files, which a one-file bundle does not have:
+ * the definitions are parsed here, at build time, and passed to proto-loader's fromJSON instead.
+ */
+function inlineEtcdProtos (root: string): Plugin {
+  return {
+    name: 'inline-etcd-protos',
+    setup (b) {
+      b.onLoad({ filter: /[\\/]etcd3[\\/]lib[\\/]connection-pool\.js$/ }, (args) => {
+        const source = readFileSync(args.path, 'utf8')
+        const call = /\(0, proto_loader_1\.loadSync\)\(`\$\{__dirname\}\/\.\.\/proto\/rpc\.proto`,/
+        if (!call.test(source)) throw new Error(`${args.path} no longer loads rpc.proto as this build expects: update inlineEtcdProtos`)
+        const req = createRequire(args.path)
+        const protobuf = req(req.resolve('protobufjs', { paths: [req.resolve('@grpc/proto-loader'), root] })) as { Root: new () => { loadSync: (f: string, o: object) => { toJSON: () => unknown } } }
+        const json = new protobuf.Root().loadSync(join(args.path, '..', '..', 'proto', 'rpc.proto'), { keepCase: true }).toJSON()
+        return { contents: source.replace(call, `(0, proto_loader_1.fromJSON)(${JSON.stringify(json)},`), loader: 'js' }
+      })
     }
   }
 }

@@ -5,6 +5,8 @@ export const protocols = (organism: string) => ({
   // 2.0.0 adds the receiver's bulk side-path offer; senders fall back to 1.0.0 for cells that lack it.
   moveV2: `/organism/${organism}/move/2.0.0`,
   moveRequest: `/organism/${organism}/move-request/1.0.0`,
+  // A member asks the store's holder to sign its key for the ownership store (etcd, mutual TLS).
+  store: `/organism/${organism}/store/1.0.0`,
   state: `/organism/${organism}/state/1.0.0`,
   // The same state messages on one long-lived channel per peer (2.0.0); 1.0.0 (a stream each) for cells without it.
   stateChannel: `/organism/${organism}/state/2.0.0`

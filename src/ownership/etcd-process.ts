@@ -2,10 +2,12 @@
 // Debian's etcd-server is one static binary; ORGANISM_ETCD may name another.
 import { spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
-import { access, mkdir, open } from 'node:fs/promises'
+import { access, mkdir, open, readFile } from 'node:fs/promises'
 import { constants } from 'node:fs'
 import { join } from 'node:path'
 import { logger } from '../core/log.ts'
+import { liveStartTime } from '../core/proc-stat.ts'
+import { writeFileAtomic } from '../core/atomic-file.ts'
 import { ownershipError } from './errors.ts'
 
 const log = logger('etcd')
@@ -14,7 +16,9 @@ export interface EtcdMember {
   /** The member's name in the etcd cluster (the cell's peer id). */
   name: string
   dataDir: string
+  /** Where it listens for clients; advertised as advertiseClientUrl (default the same). */
   clientUrl: string
+  advertiseClientUrl?: string
   peerUrl: string
   /** name=peerUrl,… of every member when the cluster is made; this member alone for a new one. */
   initialCluster?: string
@@ -40,13 +44,40 @@ export async function findEtcd (): Promise<string> {
   throw ownershipError('OWNERSHIP_NO_ETCD', `no etcd binary found (looked at ${candidates.join(', ')})`)
 }
 
+const pidFile = (m: EtcdMember): string => join(m.dataDir, '..', 'etcd.pid')
+
+/**
+ * An etcd left running by a cell that was killed (kill -9 takes the cell, not its child) keeps serving the organism;
+ * the restarted cell adopts it instead of starting a second one on the same data.
+ */
+async function adopt (m: EtcdMember): Promise<EtcdProcess | null> {
+  let rec: { pid: number, startTime: string, dataDir: string }
+  try { rec = JSON.parse(await readFile(pidFile(m), 'utf8')) as typeof rec } catch { return null }
+  if (rec.dataDir !== m.dataDir || liveStartTime(rec.pid) !== rec.startTime) return null
+  log.info('adopted the etcd a previous run of this cell left running', { pid: rec.pid })
+  const gone = async (): Promise<void> => { while (liveStartTime(rec.pid) === rec.startTime) await new Promise((r) => setTimeout(r, 50)) }
+  return {
+    clientUrl: m.advertiseClientUrl ?? m.clientUrl,
+    pid: rec.pid,
+    exited: gone().then(() => null),
+    stop: async (graceMs = 5000) => {
+      try { process.kill(rec.pid, 'SIGTERM') } catch { return }
+      const timer = setTimeout(() => { try { process.kill(rec.pid, 'SIGKILL') } catch {} }, graceMs)
+      await gone()
+      clearTimeout(timer)
+    }
+  }
+}
+
 export async function startEtcd (m: EtcdMember): Promise<EtcdProcess> {
+  const adopted = await adopt(m)
+  if (adopted != null) return adopted
   const bin = await findEtcd()
   await mkdir(m.dataDir, { recursive: true, mode: 0o700 })
-  const logFile = await open(join(m.dataDir, '..', `${m.name.slice(-8)}-etcd.log`), 'a')
+  const logFile = await open(join(m.dataDir, '..', 'etcd.log'), 'a')
   const args = [
     '--name', m.name, '--data-dir', m.dataDir,
-    '--listen-client-urls', m.clientUrl, '--advertise-client-urls', m.clientUrl,
+    '--listen-client-urls', m.clientUrl, '--advertise-client-urls', m.advertiseClientUrl ?? m.clientUrl,
     '--listen-peer-urls', m.peerUrl, '--initial-advertise-peer-urls', m.peerUrl,
     '--initial-cluster', m.initialCluster ?? `${m.name}=${m.peerUrl}`,
     '--initial-cluster-state', m.state ?? 'new',
@@ -62,8 +93,10 @@ export async function startEtcd (m: EtcdMember): Promise<EtcdProcess> {
   const child: ChildProcess = spawn(bin, args, { stdio: ['ignore', logFile.fd, logFile.fd] })
   const exited = new Promise<number | null>((resolve) => { child.once('exit', (code) => { void logFile.close(); resolve(code) }) })
   log.info('etcd started', { pid: child.pid, client: m.clientUrl, peer: m.peerUrl })
+  const startTime = child.pid == null ? null : liveStartTime(child.pid)
+  if (child.pid != null && startTime != null) await writeFileAtomic(pidFile(m), JSON.stringify({ pid: child.pid, startTime, dataDir: m.dataDir }), 0o600)
   return {
-    clientUrl: m.clientUrl,
+    clientUrl: m.advertiseClientUrl ?? m.clientUrl,
     pid: child.pid ?? -1,
     exited,
     stop: async (graceMs = 5000) => {

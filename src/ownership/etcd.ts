@@ -94,6 +94,9 @@ export async function openEtcdStore (o: EtcdStoreOptions): Promise<OwnershipStor
       return handle
     }),
     alive,
+    seed: async (rec) => await guard(async () => {
+      await ns.if(fnKey(rec.fn), 'Create', '==', 0).then(ns.put(fnKey(rec.fn)).value(JSON.stringify(rec))).commit()
+    }),
     watch: async (l) => await guard(async () => {
       const w = await ns.watch().prefix('fn/').create()
       w.on('put', (kv) => { l(parse(kv.value)) })

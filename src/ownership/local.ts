@@ -55,6 +55,11 @@ export async function openLocalStore (file: string, clock: Clock = realClock): P
       for (const l of listeners) l(v.next)
       return v.next
     }),
+    seed: async (o) => await serial(async () => {
+      if (records.has(o.fn)) return
+      records.set(o.fn, o)
+      await save()
+    }),
     lease: async (cell): Promise<CellLease> => {
       leases.add(cell)
       return {

@@ -32,6 +32,8 @@ export interface OwnershipStore {
   lease: (cell: string, ttlMs: number) => Promise<CellLease>
   /** Whether the store holds a live lease for `cell`. */
   alive: (cell: string) => Promise<boolean>
+  /** Writes a record as it is where the function has none: a cell's local records moving into a new store. */
+  seed: (o: Ownership) => Promise<void>
   /** Every record as it changes (after the change committed); returns the unsubscribe function. */
   watch: (listener: (o: Ownership) => void) => Promise<() => void>
   close: () => Promise<void>

@@ -16,6 +16,8 @@ export interface CellRef { readonly peer: string, readonly liveness: Liveness, r
 export function handoff (p: PlacementView | undefined, self: string, fn: string, to: string):
 { ok: true, claim: { state: 'moving', to: string, epoch: number } } | Refusal {
   if (p == null || p.owner !== self) return refuse('not-owner', `this cell does not own ${fn}`)
+  // Moving means handed off already (or under way): the receiver may own it by now, whether we heard or not.
+  if (p.state === 'moving') return refuse('not-owner', `${fn} is moving to ${p.to ?? 'another cell'} already`)
   if (to === self) return refuse('unknown-cell', `${fn} is already here`)
   return { ok: true, claim: { state: 'moving', to, epoch: p.epoch } }
 }

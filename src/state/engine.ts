@@ -156,6 +156,9 @@ export class Engine {
     return out
   }
 
+  /** The next digest exchange as soon as tick() runs (a cell that just joined learns every record now). */
+  antiEntropySoon (now: number): void { this.nextAntiEntropy = Math.min(this.nextAntiEntropy, now) }
+
   /** When tick() next has work; a driver may sleep until then (the simulator does). */
   nextDue (): number { return Math.min(nextDue(this.detector), this.nextAntiEntropy) }
 

@@ -181,6 +181,8 @@ export function createStateSync (init: StateSyncInit): StateSync {
       if (transport.listen != null && o.channelProtocol != null) await transport.listen(o.channelProtocol, onBytes)
       unsubscribe = transport.subscribe(topic, (data, from) => { onBytes(data, from) })
       refreshRoster()
+      // A cell that starts among members (it joined, or restarted) asks one of them for every record at once.
+      if ((lastMembers?.length ?? 0) > 1) { engine.antiEntropySoon(clock.now()); tick() }
       const every = o.tickMs ?? 25
       if (every > 0) stopTimer = clock.every(every, tick)
     },

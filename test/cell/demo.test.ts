@@ -4,7 +4,7 @@ import assert from 'node:assert/strict'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { spawnCell, runCli, waitFor, request, functionProcesses } from '../helpers/cell-process.ts'
+import { spawnCell, runCli, waitFor, request, functionProcesses, leftoverProcesses } from '../helpers/cell-process.ts'
 import type { CellProcess } from '../helpers/cell-process.ts'
 import type { CellStatus } from '../../src/cell/status.ts'
 
@@ -12,7 +12,7 @@ const state = await mkdtemp(join(tmpdir(), 'organism-demo-'))
 const cells: CellProcess[] = []
 after(async () => {
   for (const c of cells) if (c.child.exitCode == null) c.child.kill('SIGKILL')
-  for (const pids of (await functionProcesses(state)).values()) for (const pid of pids) { try { process.kill(pid, 'SIGKILL') } catch {} }
+  for (const pids of (await leftoverProcesses(state)).values()) for (const pid of pids) { try { process.kill(pid, 'SIGKILL') } catch {} }
   await rm(state, { recursive: true, force: true })
 })
 

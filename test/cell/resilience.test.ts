@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { initGenome, signedCommit } from '../../src/genome/index.ts'
-import { spawnCell, runCli, waitFor, request, functionProcesses } from '../helpers/cell-process.ts'
+import { spawnCell, runCli, waitFor, request, functionProcesses, leftoverProcesses } from '../helpers/cell-process.ts'
 import type { CellProcess } from '../helpers/cell-process.ts'
 import type { CellStatus } from '../../src/cell/status.ts'
 
@@ -15,7 +15,7 @@ const dir = await mkdtemp(join(tmpdir(), 'organism-resilience-'))
 const cells: CellProcess[] = []
 after(async () => {
   for (const c of cells) if (c.child.exitCode == null) { c.child.kill('SIGTERM'); await c.exited }
-  for (const pids of (await functionProcesses(dir)).values()) for (const pid of pids) { try { process.kill(pid, 'SIGKILL') } catch {} }
+  for (const pids of (await leftoverProcesses(dir)).values()) for (const pid of pids) { try { process.kill(pid, 'SIGKILL') } catch {} }
   await rm(dir, { recursive: true, force: true })
 })
 

@@ -82,3 +82,16 @@ export async function functionProcesses (stateDir: string): Promise<Map<string, 
   }
   return found
 }
+
+/** Every process test cells under `dir` may leave when killed -9: their functions, and the etcd a holder runs. */
+export async function leftoverProcesses (dir: string): Promise<Map<string, number[]>> {
+  const found = await functionProcesses(dir)
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    const cmd = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '')
+    const args = cmd.split('\0')
+    const data = args[args.indexOf('--data-dir') + 1]
+    if (args.includes('--data-dir') && data?.startsWith(`${dir}/`) === true && /etcd$/.test(args[0] ?? '')) found.set('etcd', [...(found.get('etcd') ?? []), Number(entry)])
+  }
+  return found
+}

@@ -4,11 +4,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { execFileSync } from 'node:child_process'
 import { initGenome, signedCommit } from '../../src/genome/index.ts'
-import { spawnCell, runCli, waitFor, functionProcesses } from './cell-process.ts'
+import { spawnCell, runCli, waitFor, leftoverProcesses } from './cell-process.ts'
 import type { CellProcess } from './cell-process.ts'
 import type { CellStatus } from '../../src/cell/status.ts'
 
-export interface TestCell { name: string, state: string, address: string, proc: CellProcess, status: () => Promise<CellStatus> }
+export interface TestCell { name: string, state: string, address: string, proc: CellProcess, args: string[], status: () => Promise<CellStatus> }
 
 /** A signed copy of the demo genome (examples/campus) in a temp dir, with a key made for the test. */
 export async function demoGenomeRepo (dir: string): Promise<string> {
@@ -48,13 +48,24 @@ export class TestOrganism {
       args.push('--token', r.stdout.trim())
     }
     const proc = spawnCell(args)
-    const cell: TestCell = { name, state, address, proc, status: async () => { const s = await this.statusOf(state); if (s == null) throw new Error(`no status from ${name}`); return s } }
+    const cell: TestCell = { name, state, address, proc, args, status: async () => { const s = await this.statusOf(state); if (s == null) throw new Error(`no status from ${name}`); return s } }
     this.cells.push(cell)
     await waitFor(`${name} answers status`, async () => {
       if (proc.child.exitCode != null) throw new Error(`${name} exited: ${proc.output()}`)
       return await this.statusOf(state)
     }, { tries: 300 })
     return cell
+  }
+
+  /** Starts a cell that ran before again, as a reboot would: the same command, without the join token it used. */
+  async restart (cell: TestCell): Promise<void> {
+    if (cell.proc.child.exitCode == null && cell.proc.child.signalCode == null) throw new Error(`${cell.name} still runs`)
+    const i = cell.args.indexOf('--token')
+    cell.proc = spawnCell(i < 0 ? cell.args : [...cell.args.slice(0, i), ...cell.args.slice(i + 2)])
+    await waitFor(`${cell.name} answers status again`, async () => {
+      if (cell.proc.child.exitCode != null) throw new Error(`${cell.name} exited: ${cell.proc.output()}`)
+      return await this.statusOf(cell.state)
+    }, { tries: 300 })
   }
 
   /** Waits (bounded) until every running cell sees `count` members alive. */
@@ -64,6 +75,8 @@ export class TestOrganism {
         if (c.proc.child.exitCode != null) continue
         const s = await this.statusOf(c.state)
         if (s == null || s.members.filter((m) => m.liveness === 'alive').length !== count) return false
+        // Settled means every cell also knows who owns every function (a new member learns it by anti-entropy).
+        if (s.placements.length !== s.functions.length) return false
       }
       return true
     }, { tries: 300 })
@@ -71,7 +84,7 @@ export class TestOrganism {
 
   async destroy (): Promise<void> {
     for (const c of this.cells) if (c.proc.child.exitCode == null) { c.proc.child.kill('SIGKILL'); await c.proc.exited }
-    for (const pids of (await functionProcesses(this.dir)).values()) for (const pid of pids) { try { process.kill(pid, 'SIGKILL') } catch {} }
+    for (const pids of (await leftoverProcesses(this.dir)).values()) for (const pid of pids) { try { process.kill(pid, 'SIGKILL') } catch {} }
     if (process.env.ORGANISM_KEEP_TEST_DIRS !== '1') await rm(this.dir, { recursive: true, force: true })
   }
 }

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process'
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { spawnCell, runCli, waitFor, request, functionProcesses } from '../helpers/cell-process.ts'
+import { spawnCell, runCli, waitFor, request, leftoverProcesses } from '../helpers/cell-process.ts'
 import type { CellProcess } from '../helpers/cell-process.ts'
 import type { CellStatus } from '../../src/cell/status.ts'
 
@@ -15,7 +15,7 @@ const cells: CellProcess[] = []
 after(async () => {
   for (const c of cells) if (c.child.exitCode == null) { c.child.kill('SIGTERM'); await Promise.race([c.exited, new Promise((r) => setTimeout(r, 30_000))]) }
   for (const c of cells) if (c.child.exitCode == null) c.child.kill('SIGKILL')
-  for (const pids of (await functionProcesses(dir)).values()) for (const pid of pids) { try { process.kill(pid, 'SIGKILL') } catch {} }
+  for (const pids of (await leftoverProcesses(dir)).values()) for (const pid of pids) { try { process.kill(pid, 'SIGKILL') } catch {} }
   await rm(dir, { recursive: true, force: true })
 })
 

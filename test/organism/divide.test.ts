@@ -10,7 +10,7 @@ import { createLab } from '../../src/lab/index.ts'
 import type { Lab } from '../../src/lab/index.ts'
 import { signedCommit } from '../../src/genome/index.ts'
 import { demoGenomeRepo } from '../helpers/organism.ts'
-import { spawnCell, runCli, waitFor, request, functionProcesses } from '../helpers/cell-process.ts'
+import { spawnCell, runCli, waitFor, request, leftoverProcesses } from '../helpers/cell-process.ts'
 import type { CellProcess } from '../helpers/cell-process.ts'
 import type { CellStatus } from '../../src/cell/status.ts'
 
@@ -21,7 +21,7 @@ let parent: CellProcess | null = null
 after(async () => {
   if (parent?.child.exitCode == null) { parent?.child.kill('SIGKILL'); await parent?.exited }
   await lab?.destroy()
-  for (const pids of (await functionProcesses(dir)).values()) for (const pid of pids) { try { process.kill(pid, 'SIGKILL') } catch {} }
+  for (const pids of (await leftoverProcesses(dir)).values()) for (const pid of pids) { try { process.kill(pid, 'SIGKILL') } catch {} }
   if (dir !== '') await rm(dir, { recursive: true, force: true })
 })
 

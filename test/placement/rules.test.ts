@@ -11,6 +11,7 @@ test('only the owner hands off, at its own epoch, and never to itself', () => {
   assert.deepEqual(handoff(at('A', 3), 'A', 'forum', 'B'), { ok: true, claim: { state: 'moving', to: 'B', epoch: 3 } })
   assert.equal(handoff(at('B', 3), 'A', 'forum', 'C').ok, false)
   assert.equal(handoff(undefined, 'A', 'forum', 'C').ok, false)
+  assert.equal(handoff({ ...at('A', 3, 'moving'), to: 'B' }, 'A', 'forum', 'C').ok, false, 'a function handed off already is not handed off again (the seed that found it: 3458290)')
   const self = handoff(at('A', 3), 'A', 'forum', 'A')
   assert.equal(self.ok === false && self.why, 'unknown-cell')
 })

@@ -18,7 +18,7 @@ for (const [kind, seed] of [['fixed', FIXED_SEED], ['random', RANDOM_SEED]] as c
     const again = `rerun with SIM_SEED=${seed} npm run test:unit`
     assert.ok(r.ops.move > 30 && r.ops.kill > 5 && r.ops.partition > 2 && r.ops.cut > 10, `the run exercised every fault (${JSON.stringify(r.ops)})`)
     assert.ok(r.moves.ok > 5, 'some moves succeed between the faults')
-    assert.deepEqual(r.violations, [], `two owners in one epoch; ${again}`)
+    assert.deepEqual(r.violations, [], `two owners in one epoch; ${again}; the claims of those functions: ${JSON.stringify(r.evidence)}`)
     assert.equal(r.agreed, 8, `after healing, every live cell agrees on every placement; ${again}`)
   })
 }

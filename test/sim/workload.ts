@@ -1,7 +1,7 @@
 // A seeded run of faults and operator moves against simulated cells: moves of random functions to random cells,
 // kill -9 of random cells (owners too), restarts, partitions that heal. Used by the safety test and the chaos bench.
 import { SimCells } from './cells.ts'
-import type { Violation } from './cells.ts'
+import type { Claim, Violation } from './cells.ts'
 
 export interface ChaosOptions {
   n: number
@@ -17,6 +17,8 @@ export interface ChaosOptions {
 export interface ChaosReport {
   seed: number
   violations: Violation[]
+  /** Every claim of the functions that had a violation, in order: what to read first when a seed fails. */
+  evidence: Claim[]
   ops: Record<string, number>
   claims: number
   moves: { ok: number, failed: number }
@@ -85,5 +87,7 @@ export async function runChaos (o: ChaosOptions): Promise<ChaosReport> {
   const views = sim.alive().map((c) => new Map(c.organism.placements().map((p) => [p.fn, `${p.owner}@${p.epoch}/${p.state}`])))
   const agreed = functions.filter((fn) => new Set(views.map((v) => v.get(fn))).size === 1).length
   const stuckMoving = functions.filter((fn) => sim.ownerAt(sim.alive()[0].id, fn)?.state === 'moving').length
-  return { seed: o.seed, violations: sim.history.violations, ops, claims: sim.history.claims.length, moves, agreed, stuckMoving, simulatedMs: end, wallMs: performance.now() - wall0 }
+  const broken = new Set(sim.history.violations.map((v) => v.fn))
+  const evidence = sim.history.claims.filter((c) => broken.has(c.fn))
+  return { seed: o.seed, violations: sim.history.violations, evidence, ops, claims: sim.history.claims.length, moves, agreed, stuckMoving, simulatedMs: end, wallMs: performance.now() - wall0 }
 }

@@ -30,7 +30,7 @@ const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
   ownership: ['core'],
   migrate: ['core', 'state', 'placement'],
   divide: ['core', 'genome'],
-  organism: ['core', 'state', 'peers', 'placement'],
+  organism: ['core', 'state', 'peers', 'placement', 'ownership'],
   cell: ['core', 'genome', 'state', 'supervisor', 'router', 'dns', 'dashboard', 'imprint', 'placement', 'migrate', 'divide', 'organism'],
   cli: ['core', 'genome', 'state', 'peers', 'supervisor', 'router', 'dns', 'dashboard', 'lab', 'imprint', 'placement', 'migrate', 'divide', 'organism', 'cell']
 }

@@ -1,0 +1,202 @@
+// The organism's ownership store as one cell runs it. A cell alone keeps a local file. When a second member appears,
+// the holder makes the organism's CA, starts etcd with mutual TLS beside its state, and copies the records into it;
+// every other member asks the holder, over the member link, to sign its own public key and learns the endpoint.
+// What a cell learned is saved, so a restart (also of every cell at once) finds the same store again.
+import { createServer } from 'node:net'
+import type { AddressInfo } from 'node:net'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { logger } from '../core/log.ts'
+import type { Startable } from '../core/lifecycle.ts'
+import { writeFileAtomic } from '../core/atomic-file.ts'
+import { openLocalStore, openEtcdStore, startEtcd, createStoreCa, createMemberKey, issueMemberCert, ownershipError } from '../ownership/index.ts'
+import type { OwnershipStore, EtcdProcess, Pem } from '../ownership/index.ts'
+import type { OrganismLink } from './link.ts'
+
+const log = logger('store')
+
+/** What a cell remembers of its store between runs. */
+interface StoreFile { role: 'holder' | 'client', holder: string, endpoints: string[], clientPort?: number, peerPort?: number }
+
+export interface StoreStatus { kind: 'local' | 'etcd', role: 'alone' | 'holder' | 'client', holder: string | null, endpoints: string[] }
+
+export interface OrganismStoreOptions {
+  stateDir: string
+  organism: string
+  link: Pick<OrganismLink, 'peerId' | 'members' | 'onMember' | 'handle' | 'request'>
+  protocol: string
+  /** The address members reach this cell at, and where its etcd listens (all interfaces by default). */
+  advertise: string
+  bindHost?: string
+}
+
+export interface OrganismStore extends Startable {
+  /** The store in use now (the local one until a second member appears). */
+  current: () => OwnershipStore
+  status: () => StoreStatus
+  /** Resolves once a second member made this cell upgrade to etcd, or it joined one (tests, status). */
+  upgraded: () => Promise<void>
+}
+
+interface AccessRequest { publicKey: string, ips: string[] }
+type AccessAnswer = { ok: true, ca: string, cert: string, endpoints: string[], holder: string } | { ok: false, holder: string | null }
+
+async function freePort (host: string): Promise<number> {
+  const srv = createServer()
+  await new Promise<void>((resolve, reject) => { srv.once('error', reject); srv.listen(0, host, resolve) })
+  const port = (srv.address() as AddressInfo).port
+  await new Promise<void>((resolve) => srv.close(() => { resolve() }))
+  return port
+}
+
+const encode = (v: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(v))
+const decode = <T>(b: Uint8Array): T => JSON.parse(new TextDecoder().decode(b)) as T
+
+export function createOrganismStore (o: OrganismStoreOptions): OrganismStore {
+  const dir = join(o.stateDir, 'store')
+  const files = { saved: join(dir, 'store.json'), ca: join(dir, 'ca.crt'), caKey: join(dir, 'ca.key'), cert: join(dir, 'member.crt'), key: join(dir, 'member.key'), local: join(o.stateDir, 'ownership.json') }
+  const self = o.link.peerId
+  let store: OwnershipStore | null = null
+  let etcd: EtcdProcess | null = null
+  let saved: StoreFile | null = null
+  let offMember: (() => void) | null = null
+  let upgrading: Promise<void> | null = null
+  let stopped = false
+  let markUpgraded!: () => void
+  const upgradedP = new Promise<void>((resolve) => { markUpgraded = resolve })
+
+  const readSaved = async (): Promise<StoreFile | null> => { try { return JSON.parse(await readFile(files.saved, 'utf8')) as StoreFile } catch { return null } }
+  const tlsOf = async (): Promise<{ ca: Buffer, cert: Buffer, key: Buffer }> => ({ ca: await readFile(files.ca), cert: await readFile(files.cert), key: await readFile(files.key) })
+  const memberCert = async (ca: Pem): Promise<void> => {
+    const mine = await createMemberKey()
+    await writeFile(files.key, mine.key, { mode: 0o600 })
+    await writeFile(files.cert, await issueMemberCert(ca, { peerId: self, publicKey: mine.publicKey, ips: [o.advertise] }))
+  }
+
+  const runEtcd = async (s: StoreFile): Promise<OwnershipStore> => {
+    const host = o.bindHost ?? '0.0.0.0'
+    etcd = await startEtcd({
+      name: self, dataDir: join(dir, 'etcd'),
+      clientUrl: `https://${host}:${s.clientPort}`, advertiseClientUrl: s.endpoints[0], peerUrl: `https://${o.advertise}:${s.peerPort}`,
+      tls: { caFile: files.ca, certFile: files.cert, keyFile: files.key }
+    })
+    return await openEtcdStore({ endpoints: s.endpoints, organism: o.organism, tls: await tlsOf() })
+  }
+
+  /** The holder's move from the local file to etcd: CA, certificate, etcd, then every record copied over. */
+  const upgrade = async (): Promise<void> => {
+    const local = store
+    if (local == null || local.kind !== 'local' || stopped) return
+    await mkdir(dir, { recursive: true, mode: 0o700 })
+    const ca = await createStoreCa(o.organism)
+    await writeFile(files.caKey, ca.key, { mode: 0o600 })
+    await writeFile(files.ca, ca.cert)
+    await memberCert(ca)
+    const clientPort = await freePort(o.bindHost ?? '0.0.0.0')
+    const peerPort = await freePort(o.bindHost ?? '0.0.0.0')
+    const next: StoreFile = { role: 'holder', holder: self, endpoints: [`https://${o.advertise}:${clientPort}`], clientPort, peerPort }
+    const remote = await runEtcd(next)
+    await waitReady(remote)
+    for (const r of await local.list()) await remote.seed(r)
+    await writeFileAtomic(files.saved, JSON.stringify(next, null, 1), 0o600)
+    saved = next
+    store = remote
+    await local.close()
+    log.info('the organism has a second member: ownership moved to etcd', { endpoint: next.endpoints[0] })
+    markUpgraded()
+  }
+
+  /** A member's first start in an organism whose holder runs etcd: get a certificate for our key, then connect. */
+  const joinStore = async (): Promise<OwnershipStore> => {
+    await mkdir(dir, { recursive: true, mode: 0o700 })
+    const mine = await createMemberKey()
+    let ask = o.link.members().filter((m) => m !== self)
+    for (let i = 0; i < 40 && !stopped; i++) {
+      for (const peer of ask) {
+        const answer = await o.link.request(peer, o.protocol, encode({ publicKey: mine.publicKey, ips: [o.advertise] } satisfies AccessRequest))
+          .then((b) => decode<AccessAnswer>(b), () => null)
+        if (answer?.ok === true) {
+          await writeFile(files.key, mine.key, { mode: 0o600 })
+          await writeFile(files.cert, answer.cert)
+          await writeFile(files.ca, answer.ca)
+          const next: StoreFile = { role: 'client', holder: answer.holder, endpoints: answer.endpoints }
+          await writeFileAtomic(files.saved, JSON.stringify(next, null, 1), 0o600)
+          saved = next
+          markUpgraded()
+          return await openEtcdStore({ endpoints: next.endpoints, organism: o.organism, tls: await tlsOf() })
+        }
+        // A member that does not hold the store names the one that does.
+        if (answer?.ok === false && answer.holder != null && answer.holder !== peer) { ask = [answer.holder]; break }
+      }
+      await new Promise((r) => setTimeout(r, 250))
+    }
+    throw ownershipError('OWNERSHIP_UNAVAILABLE', 'no member gave this cell access to the ownership store')
+  }
+
+  const answerAccess = async (body: Uint8Array, from: string): Promise<Uint8Array> => {
+    // A local holder upgrades first: the member asking is the second one.
+    if (store?.kind === 'local') await (upgrading ??= upgrade())
+    if (saved?.role !== 'holder') return encode({ ok: false, holder: saved?.holder ?? null } satisfies AccessAnswer)
+    const req = decode<AccessRequest>(body)
+    const ca: Pem = { cert: await readFile(files.ca, 'utf8'), key: await readFile(files.caKey, 'utf8') }
+    const cert = await issueMemberCert(ca, { peerId: from, publicKey: req.publicKey, ips: req.ips.filter((ip) => /^[0-9.]+$|^[0-9a-f:]+$/i.test(ip)) })
+    log.info('issued a store certificate', { member: from })
+    return encode({ ok: true, ca: ca.cert, cert, endpoints: saved.endpoints, holder: self } satisfies AccessAnswer)
+  }
+
+  return {
+    name: 'ownership store',
+    current: () => {
+      if (store == null) throw ownershipError('OWNERSHIP_UNAVAILABLE', 'the ownership store has not started')
+      return store
+    },
+    status: () => ({
+      kind: store?.kind ?? 'local',
+      role: saved == null ? 'alone' : saved.role,
+      holder: saved?.holder ?? (store?.kind === 'local' ? self : null),
+      endpoints: saved?.endpoints ?? []
+    }),
+    upgraded: async () => { await upgradedP },
+    start: async () => {
+      saved = await readSaved()
+      await o.link.handle(o.protocol, answerAccess)
+      if (saved?.role === 'holder') {
+        store = await runEtcd(saved)
+        markUpgraded()
+      } else if (saved?.role === 'client') {
+        store = await openEtcdStore({ endpoints: saved.endpoints, organism: o.organism, tls: await tlsOf() })
+        markUpgraded()
+      } else if (o.link.members().length > 1 && !(await isLocalHolder())) {
+        store = await joinStore()
+      } else {
+        store = await openLocalStore(files.local)
+        const check = (): void => { if (o.link.members().length > 1 && store?.kind === 'local') void (upgrading ??= upgrade()).catch((err: unknown) => { upgrading = null; log.warn('could not move ownership to etcd; will retry', { err }) }) }
+        offMember = o.link.onMember(check)
+        check()
+      }
+    },
+    stop: async () => {
+      stopped = true
+      offMember?.()
+      await upgrading?.catch(() => {})
+      await store?.close()
+      await etcd?.stop()
+    }
+  }
+
+  /** A cell that kept ownership locally before (it was alone, then others joined while it was down) stays the holder. */
+  async function isLocalHolder (): Promise<boolean> {
+    try { await readFile(files.local); return true } catch { return false }
+  }
+}
+
+/** etcd answers a few hundred ms after it starts: wait, bounded, for its first answer. */
+async function waitReady (s: OwnershipStore): Promise<void> {
+  const deadline = Date.now() + 20_000
+  for (;;) {
+    try { await s.list(); return } catch (err) {
+      if (Date.now() > deadline) throw err
+      await new Promise((r) => setTimeout(r, 100))
+    }
+  }
+}
