@@ -18,7 +18,7 @@ const log = logger('store')
 /** What a cell remembers of its store between runs. */
 interface StoreFile { role: 'holder' | 'client', holder: string, endpoints: string[], clientPort?: number, peerPort?: number }
 
-export interface StoreStatus { kind: 'local' | 'etcd', role: 'alone' | 'holder' | 'client', holder: string | null, endpoints: string[] }
+export interface StoreStatus { kind: 'local' | 'etcd' | 'joining', role: 'alone' | 'holder' | 'client', holder: string | null, endpoints: string[], problem?: string }
 
 export interface OrganismStoreOptions {
   stateDir: string
@@ -61,6 +61,8 @@ export function createOrganismStore (o: OrganismStoreOptions): OrganismStore {
   let saved: StoreFile | null = null
   let offMember: (() => void) | null = null
   let upgrading: Promise<void> | null = null
+  let joining: Promise<void> | null = null
+  let problem: string | undefined
   let stopped = false
   let markUpgraded!: () => void
   const upgradedP = new Promise<void>((resolve) => { markUpgraded = resolve })
@@ -111,7 +113,8 @@ export function createOrganismStore (o: OrganismStoreOptions): OrganismStore {
     await mkdir(dir, { recursive: true, mode: 0o700 })
     const mine = await createMemberKey()
     let ask = o.link.members().filter((m) => m !== self)
-    for (let i = 0; i < 40 && !stopped; i++) {
+    for (;;) {
+      if (stopped) throw ownershipError('OWNERSHIP_UNAVAILABLE', 'the cell stopped before it got access to the ownership store')
       for (const peer of ask) {
         const answer = await o.link.request(peer, o.protocol, encode({ publicKey: mine.publicKey, ips: [o.advertise] } satisfies AccessRequest))
           .then((b) => decode<AccessAnswer>(b), () => null)
@@ -128,9 +131,9 @@ export function createOrganismStore (o: OrganismStoreOptions): OrganismStore {
         // A member that does not hold the store names the one that does.
         if (answer?.ok === false && answer.holder != null && answer.holder !== peer) { ask = [answer.holder]; break }
       }
-      await new Promise((r) => setTimeout(r, 250))
+      problem = 'no member has given this cell access to the ownership store yet'
+      await new Promise((r) => setTimeout(r, 1000))
     }
-    throw ownershipError('OWNERSHIP_UNAVAILABLE', 'no member gave this cell access to the ownership store')
   }
 
   const answerAccess = async (body: Uint8Array, from: string): Promise<Uint8Array> => {
@@ -151,7 +154,8 @@ export function createOrganismStore (o: OrganismStoreOptions): OrganismStore {
       return store
     },
     status: () => ({
-      kind: store?.kind ?? 'local',
+      kind: store?.kind ?? 'joining',
+      ...problem != null && store == null ? { problem } : {},
       role: saved == null ? 'alone' : saved.role,
       holder: saved?.holder ?? (store?.kind === 'local' ? self : null),
       endpoints: saved?.endpoints ?? []
@@ -167,7 +171,8 @@ export function createOrganismStore (o: OrganismStoreOptions): OrganismStore {
         store = await openEtcdStore({ endpoints: saved.endpoints, organism: o.organism, tls: await tlsOf() })
         markUpgraded()
       } else if (o.link.members().length > 1 && !(await isLocalHolder())) {
-        store = await joinStore()
+        // Joining waits for the holder (it may be upgrading, or down); the cell starts meanwhile.
+        joining = joinStore().then((s) => { store = s; problem = undefined }, (err: unknown) => { if (!stopped) log.warn('could not join the ownership store', { err }) })
       } else {
         store = await openLocalStore(files.local)
         const check = (): void => { if (o.link.members().length > 1 && store?.kind === 'local') void (upgrading ??= upgrade()).catch((err: unknown) => { upgrading = null; log.warn('could not move ownership to etcd; will retry', { err }) }) }
@@ -179,6 +184,7 @@ export function createOrganismStore (o: OrganismStoreOptions): OrganismStore {
       stopped = true
       offMember?.()
       await upgrading?.catch(() => {})
+      await joining
       await store?.close()
       await etcd?.stop()
     }
