@@ -108,13 +108,13 @@ export async function startCell (opts: CellOptions): Promise<Cell> {
     }, async (opened) => { await opened.node.stop() })
     // Who owns what, in a store: a local file while alone, etcd with mutual TLS once a second member appears.
     const ownership = startableOf('ownership store', async () => {
-      const s = createOrganismStore({ stateDir: paths.root, organism: genome.organism, link: link.get().node, protocol: names.store, advertise, bindHost: opts.routerHost })
+      const s = createOrganismStore({ stateDir: paths.root, organism: genome.organism, link: link.get().node, protocol: names.store, advertise, bindHost: opts.routerHost, clock })
       await s.start()
       return s
     }, async (s) => { await s.stop() })
     const organism = startableOf('organism', async () => {
       const { node, signer, founding, membershipFile } = link.get()
-      return await startOrganism({ organism: genome.organism, functions: fnNames, link: node, signer, verify: stateVerify(), clock, founding, membershipFile })
+      return await startOrganism({ organism: genome.organism, functions: fnNames, link: node, ownership: ownership.get().view, signer, verify: stateVerify(), clock, founding, membershipFile })
     }, async (org) => { await org.stop() })
     const mover = startableOf('mover', async () => {
       // Bulk ports bind where the router does (a loopback demo host's own 127.x address, else all interfaces) and are

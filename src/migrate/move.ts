@@ -1,12 +1,15 @@
-// The cold move of a function with its data: the owner stops it and streams its data dir; the new owner checks,
-// starts it, and takes the placement with epoch + 1. Requests meanwhile get 503 (placement state 'moving').
-// The decisions (who may hand off, what an arrival claims, restore, takeover, names) are placement/'s pure rules.
+// The cold move of a function with its data, decided by the ownership store: the owner marks the hand-off there
+// (requests wait), stops the function and streams its data dir; the receiver checks the store says the function is
+// coming to it, receives, starts the function and completes the hand-off there (epoch + 1). If anything fails, the
+// owner aborts in the store; the store accepts exactly one of complete and abort, so a lost answer cannot split
+// ownership: the owner reads who won.
 import type { Duplex } from 'node:stream'
 import { logger } from '../core/log.ts'
 import { isOrganismError } from '../core/errors.ts'
 import type { Startable } from '../core/lifecycle.ts'
-import { handoff, arrival, takeover, restoreAfterFailedHandoff, resolveCell } from '../placement/index.ts'
+import { resolveCell } from '../placement/index.ts'
 import type { Refusal } from '../placement/index.ts'
+import { transition } from '../ownership/index.ts'
 import { readFrames, jsonFrame, writeJson, nextJson, FRAME } from './frames.ts'
 import { migrateError } from './errors.ts'
 import type { MoverPorts, DataPath, Sent } from './ports.ts'
@@ -28,8 +31,13 @@ export interface Mover extends Startable {
   readonly arriving: ReadonlySet<string>
 }
 
-const REFUSAL_CODE = { 'not-owner': 'MIGRATE_NOT_OWNER', 'unknown-cell': 'MIGRATE_UNKNOWN_CELL', stale: 'MIGRATE_REFUSED', protocol: 'MIGRATE_PROTOCOL' } as const
-const refused = (r: Refusal): Error => migrateError(REFUSAL_CODE[r.why], r.message)
+const refused = (r: Refusal): Error => migrateError('MIGRATE_UNKNOWN_CELL', r.message)
+/** The store's refusal, in the move's words: not the owner, or (a lease still held) a takeover that must wait. */
+const storeRefusal = (err: unknown): Error => {
+  if (!isOrganismError(err, 'OWNERSHIP_REFUSED')) return err as Error
+  const why = (err.details as { why?: string } | undefined)?.why
+  return migrateError(why === 'not-owner' ? 'MIGRATE_NOT_OWNER' : 'MIGRATE_REFUSED', err.message, { hint: err.hint, cause: err })
+}
 const encode = (v: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(v))
 const decode = <T>(b: Uint8Array): T => JSON.parse(new TextDecoder().decode(b)) as T
 
@@ -66,14 +74,12 @@ export function createMover (ports: MoverPorts): Mover {
   const moveHere = async (fn: string, toId: string): Promise<MoveResult> => {
     const started = clock.now()
     const p = org.placement(fn)
-    const d = handoff(p, org.self, fn, toId)
-    if (!d.ok) throw refused(d)
-    const epoch = d.claim.epoch
-    org.claim(fn, d.claim)
+    if (p == null || p.owner !== org.self) throw migrateError('MIGRATE_NOT_OWNER', `this cell does not own ${fn}`)
+    if (toId === org.self) throw migrateError('MIGRATE_UNKNOWN_CELL', `${fn} is already here`)
+    const epoch = p.epoch
+    await org.change(fn, { kind: 'handoff', by: org.self, epoch, to: toId }).catch((err: unknown) => { throw storeRefusal(err) })
     await host.stopFunction(fn)
     let stream: Duplex | undefined
-    // Once the data has left, only the receiver's answer tells whether it claimed the function.
-    let dataSent = false
     let sent: Sent
     let result: Result
     try {
@@ -82,42 +88,52 @@ export function createMover (ports: MoverPorts): Mover {
       const frames = readFrames(stream)[Symbol.asyncIterator]()
       await writeJson(stream, FRAME.header, { fn, epoch, from: org.self } satisfies Header)
       sent = await data.send(stream, frames, host.dataDir(fn), opened.v2, onFallback(toId))
-      dataSent = true
       const sentAt = clock.now()
       result = await nextJson(frames, FRAME.result, 'result') as Result
-      dataSent = false
       stream.end()
       // The split tells a slow link (data) from a slow start at the new owner (verify, start, health).
       log.info('data sent', { fn, to: toId, via: sent.via, bytes: sent.bytes, dataMs: sentAt - started, startMs: clock.now() - sentAt })
       if (!result.ok) throw migrateError('MIGRATE_REFUSED', `${org.nameOf(toId)} refused ${fn}: ${result.code}: ${result.message}`, { hint: result.hint })
     } catch (err) {
       stream?.destroy()
-      const outcome = dataSent ? 'unknown' : 'refused'
-      const back = restoreAfterFailedHandoff(epoch, outcome)
-      log.warn('move failed; the function stays here', { fn, to: toId, outcome, epoch: back.epoch, err })
-      if (outcome === 'unknown') org.note({ kind: 'move', text: `${fn}: no answer from ${org.nameOf(toId)} after the data left; serving here at epoch ${back.epoch}` })
-      org.claim(fn, back)
-      void host.startFunction(fn)
-      throw err
+      // Abort in the store; if the store says the hand-off completed, the receiver serves fn with our data.
+      const back = await org.change(fn, { kind: 'abort', by: org.self, epoch }).then(() => 'aborted' as const, async (abortErr: unknown) => {
+        const now = await org.read(fn).catch(() => undefined)
+        if (now?.owner === toId) return 'completed' as const
+        log.warn('could not abort the hand-off in the store', { fn, err: abortErr })
+        return 'unknown' as const
+      })
+      if (back !== 'completed') {
+        log.warn('move failed; the function stays here', { fn, to: toId, err })
+        if (back === 'aborted') void host.startFunction(fn)
+        throw err
+      }
+      log.warn('the answer of a move was lost, but the store says it completed', { fn, to: toId, err })
+      sent = { bytes: 0, sha256: '', via: 'stream' }
+      result = { ok: true, epoch: epoch + 1 }
     }
     // Keep nothing of ours that could be served by mistake; the new owner holds the verified copy.
     await data.discard(host.dataDir(fn), `${fn}-${epoch}`).catch((err: unknown) => { log.warn('could not drop the moved data here', { fn, err }) })
     org.note({ kind: 'move', text: `${fn} moved to ${org.nameOf(toId)} (${sent.bytes} bytes)` })
-    return { fn, from: org.self, to: toId, epoch: result.epoch, ...sent, ms: clock.now() - started }
+    return { fn, from: org.self, to: toId, epoch: result.ok ? result.epoch : epoch + 1, ...sent, ms: clock.now() - started }
   }
 
-  // The receiving side: verify, start, then claim. Any failure answers an error and leaves the function stopped here.
+  // The receiving side: the store must say fn is coming here from the sender, else nothing is touched. Then receive,
+  // start, and complete in the store. Any failure answers an error and leaves the function stopped here.
   const receive = (v2: boolean) => (raw: Duplex, from: string): void => {
     if (stopped) { raw.destroy(); return }
     const stream = track(raw)
     void (async () => {
       const frames = readFrames(stream)[Symbol.asyncIterator]()
       let fn = ''
+      let claimed = false
       try {
         const h = await nextJson(frames, FRAME.header, 'header') as Header
         fn = typeof h.fn === 'string' ? h.fn : ''
-        const a = arrival(org.placement(fn), h, from, ports.functions)
-        if (!a.ok) throw refused(a)
+        if (!ports.functions.includes(fn) || h.from !== from) throw migrateError('MIGRATE_PROTOCOL', `bad move header for "${fn}" from ${from}`)
+        const cur = await org.read(fn)
+        const may = transition(fn, cur == null ? null : { fn, owner: cur.owner, epoch: cur.epoch, state: cur.state, ...cur.to != null ? { to: cur.to } : {} }, { kind: 'complete', by: org.self, from, epoch: h.epoch })
+        if (!may.ok) throw migrateError('MIGRATE_REFUSED', `the store does not hand ${fn} from ${org.nameOf(from)} to this cell: ${may.message}`)
         arriving.add(fn)
         await host.stopFunction(fn)
         const t0 = clock.now()
@@ -130,26 +146,26 @@ export function createMover (ports: MoverPorts): Mover {
           await host.stopFunction(fn)
           throw migrateError('MIGRATE_REFUSED', `${fn} did not become healthy here (${st?.state ?? 'unknown'}${st?.error != null ? `: ${st.error.message}` : ''})`)
         }
-        org.claim(fn, { epoch: a.epoch })
-        stream.end(jsonFrame(FRAME.result, { ok: true, epoch: org.placement(fn)?.epoch ?? a.epoch } satisfies Result))
+        const done = await org.change(fn, { kind: 'complete', by: org.self, from, epoch: h.epoch }).catch(async (err: unknown) => { await host.stopFunction(fn); throw storeRefusal(err) })
+        claimed = true
+        stream.end(jsonFrame(FRAME.result, { ok: true, epoch: done.epoch } satisfies Result))
       } catch (err) {
         const e = isOrganismError(err) ? err : migrateError('MIGRATE_REFUSED', (err as Error).message)
         log.warn('refused an incoming move', { fn, from, err: e })
-        stream.end(jsonFrame(FRAME.result, { ok: false, code: e.code, message: e.message, hint: e.hint } satisfies Result))
+        if (!claimed) stream.end(jsonFrame(FRAME.result, { ok: false, code: e.code, message: e.message, hint: e.hint } satisfies Result))
       } finally {
         if (fn !== '') arriving.delete(fn)
       }
     })()
   }
 
-  // A takeover: the owner is dead here too, so its data is out of reach; the function restarts here with an empty data dir.
-  const takeOver = (fn: string, from: string): MoveResult => {
+  // A takeover: the store allows it once the owner's lease is gone; the function restarts here with an empty data dir.
+  const takeOver = async (fn: string, from: string): Promise<MoveResult> => {
     const p = org.placement(fn)
-    const d = takeover(p, fn, p == null ? 'unknown' : org.liveness(p.owner))
-    if (!d.ok) throw refused(d)
-    org.claim(fn, { epoch: d.epoch })
-    org.note({ kind: 'move', text: `${fn} taken over from dead ${org.nameOf(p?.owner ?? '')} (epoch ${d.epoch}, without its data)` })
-    return { fn, from, to: org.self, epoch: d.epoch, bytes: 0, sha256: '', ms: 0 }
+    if (p == null) throw migrateError('MIGRATE_NOT_OWNER', `no cell owns ${fn} yet`)
+    const done = await org.change(fn, { kind: 'takeover', by: org.self, epoch: p.epoch }).catch((err: unknown) => { throw storeRefusal(err) })
+    org.note({ kind: 'move', text: `${fn} taken over from ${org.nameOf(p.owner)} (epoch ${done.epoch}, without its data)` })
+    return { fn, from, to: org.self, epoch: done.epoch, bytes: 0, sha256: '', ms: 0 }
   }
 
   return {
@@ -161,7 +177,7 @@ export function createMover (ports: MoverPorts): Mover {
       await link.handle(names.moveRequest, async (body, from) => {
         if (stopped) throw migrateError('MIGRATE_REFUSED', 'this cell is stopping')
         const { fn, to, force } = decode<{ fn: string, to: string, force?: boolean }>(body)
-        return encode(force === true ? takeOver(fn, from) : await moveHere(fn, to))
+        return encode(force === true ? await takeOver(fn, from) : await moveHere(fn, to))
       })
     },
     stop: async () => {
@@ -174,7 +190,7 @@ export function createMover (ports: MoverPorts): Mover {
       const p = org.placement(fn)
       if (p == null) throw migrateError('MIGRATE_NOT_OWNER', `no cell owns ${fn} yet`)
       if (mopts.force === true) {
-        if (toId === org.self) return takeOver(fn, org.self)
+        if (toId === org.self) return await takeOver(fn, org.self)
         return decode<MoveResult>(await link.request(toId, names.moveRequest, encode({ fn, to: toId, force: true })))
       }
       if (p.owner === org.self) return await moveHere(fn, toId)

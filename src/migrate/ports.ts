@@ -2,14 +2,19 @@
 // function host (the supervisor), the peer link, and the data path. A simulator fakes each one.
 import type { Duplex } from 'node:stream'
 import type { Clock } from '../core/clock.ts'
-import type { Liveness, PlacementView, PlacementClaim } from '../state/index.ts'
+import type { Liveness, PlacementView } from '../state/index.ts'
+import type { TransitionRequest } from '../ownership/index.ts'
 import type { CellRef } from '../placement/index.ts'
 import type { Frames } from './frames.ts'
 
 export interface MovePlacements {
   readonly self: string
+  /** As last seen here (cached). */
   placement: (fn: string) => PlacementView | undefined
-  claim: (fn: string, claim?: PlacementClaim) => void
+  /** From the ownership store itself. */
+  read: (fn: string) => Promise<PlacementView | undefined>
+  /** Through the ownership store, which decides (OWNERSHIP_REFUSED). */
+  change: (fn: string, req: TransitionRequest) => Promise<PlacementView>
   liveness: (cell: string) => Liveness | 'unknown'
   cellRefs: () => CellRef[]
   nameOf: (id: string) => string

@@ -6,6 +6,8 @@ import { createStateSync } from '../state/index.ts'
 import type { StateEvent, Signer, Verify, StateSyncOptions } from '../state/index.ts'
 import { placementPlan, shortId } from '../placement/index.ts'
 import type { Plan, CellRef } from '../placement/index.ts'
+import type { Ownership, OwnershipView } from '../ownership/index.ts'
+import type { PlacementView } from '../state/index.ts'
 import { saveSaved } from './membership-file.ts'
 import type { SavedOrganism } from './membership-file.ts'
 import { protocols } from './protocols.ts'
@@ -17,6 +19,8 @@ export interface OrganismOptions {
   organism: string
   functions: readonly string[]
   link: OrganismLink
+  /** Who owns what: this cell's view of the ownership store. */
+  ownership: OwnershipView
   signer: Signer
   verify: Verify
   clock: Scheduler
@@ -66,10 +70,11 @@ export async function startOrganism (opts: OrganismOptions): Promise<Organism> {
   await persist()
   const offMember = link.onMember(() => { void persist() })
 
+  const placements = (): PlacementView[] => opts.ownership.records().map(asPlacement).sort((a, b) => a.fn.localeCompare(b.fn))
   const computePlan = (): Plan => placementPlan({
     self: link.peerId,
     functions: opts.functions,
-    placements: new Map(sync.placements().map((p) => [p.fn, p])),
+    placements: new Map(placements().map((p) => [p.fn, p])),
     liveness: sync.liveness
   })
   let current = computePlan()
@@ -79,13 +84,27 @@ export async function startOrganism (opts: OrganismOptions): Promise<Organism> {
     for (const l of listeners) { try { l(change) } catch (err) { log.warn('plan listener failed', { err }) } }
   }
 
-  // A founding cell owns every function; a restarted cell alone claims what nobody holds.
+  const events = new EventLog(50, clock)
+  // Ownership changes are news on the map: who serves what now, compared with what this cell saw last.
+  let seen = new Map(opts.ownership.records().map((r) => [r.fn, r]))
+  const offOwnership = opts.ownership.onChange(() => {
+    const now = new Map(opts.ownership.records().map((r) => [r.fn, r]))
+    for (const [fn, r] of now) {
+      const before = seen.get(fn)
+      if (before != null && before.owner === r.owner && before.epoch === r.epoch && before.state === r.state) continue
+      events.note({ kind: 'move', text: before != null && before.owner !== r.owner ? `${fn} moved from ${nameOf(before.owner)} to ${nameOf(r.owner)} (epoch ${r.epoch})` : r.state === 'moving' ? `${fn} is moving to ${nameOf(r.to ?? '')}` : `${fn} is served by ${nameOf(r.owner)} (epoch ${r.epoch})` })
+    }
+    seen = now
+    refresh({ type: 'ownership' })
+  })
+  // A founding cell owns every function; a cell alone takes what nobody holds (the store refuses a second founder).
   if (opts.founding || link.members().length === 1) {
-    const held = new Set(sync.placements().map((p) => p.fn))
-    for (const fn of opts.functions) if (!held.has(fn)) sync.claimPlacement(fn)
+    const held = new Set(opts.ownership.records().map((r) => r.fn))
+    for (const fn of opts.functions) {
+      if (!held.has(fn)) await opts.ownership.apply(fn, { kind: 'found', by: link.peerId }).catch((err: unknown) => { log.warn('could not take a function nobody owns', { fn, err }) })
+    }
   }
 
-  const events = new EventLog(50, clock)
   const stopping = new AbortController()
   void (async () => {
     for await (const e of sync.changes(stopping.signal)) {
@@ -103,12 +122,13 @@ export async function startOrganism (opts: OrganismOptions): Promise<Organism> {
     self: link.peerId,
     plan: () => current,
     cells: () => sync.cells(),
-    placements: () => sync.placements(),
-    placement: (fn) => sync.placements().find((p) => p.fn === fn),
+    placements,
+    placement: (fn) => { const r = opts.ownership.records().find((x) => x.fn === fn); return r == null ? undefined : asPlacement(r) },
+    read: async (fn) => { const r = await opts.ownership.read(fn); return r == null ? undefined : asPlacement(r) },
     liveness: sync.liveness,
     cellRefs,
     nameOf,
-    claim: (fn, claim) => { sync.claimPlacement(fn, claim); refresh({ type: 'claimed', fn }) },
+    change: async (fn, req) => asPlacement(await opts.ownership.apply(fn, req)),
     setOwnRecord: (body) => { sync.setOwnRecord({ ...body, at: clock.now() }) },
     events: () => events.list(),
     note: (e) => { events.note(e) },
@@ -117,12 +137,18 @@ export async function startOrganism (opts: OrganismOptions): Promise<Organism> {
     stop: async () => {
       stopReplan()
       offMember()
+      offOwnership()
       stopping.abort()
       listeners.clear()
       await persist()
       await sync.stop()
     }
   }
+}
+
+/** A store record in the shape the plan, views and status read; its version is its epoch. */
+function asPlacement (r: Ownership): PlacementView {
+  return { fn: r.fn, owner: r.owner, epoch: r.epoch, state: r.state, ...r.to != null ? { to: r.to } : {}, version: r.epoch }
 }
 
 function describe (e: StateEvent, name: (id: string) => string): { kind: 'join' | 'dead' | 'alive' | 'suspect' | 'move' | 'info', text: string } {

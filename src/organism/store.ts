@@ -10,7 +10,9 @@ import { logger } from '../core/log.ts'
 import type { Startable } from '../core/lifecycle.ts'
 import { writeFileAtomic } from '../core/atomic-file.ts'
 import { openLocalStore, openEtcdStore, startEtcd, createStoreCa, createMemberKey, issueMemberCert, ownershipError } from '../ownership/index.ts'
-import type { OwnershipStore, EtcdProcess, Pem } from '../ownership/index.ts'
+import { createStoreView } from '../ownership/index.ts'
+import type { OwnershipStore, EtcdProcess, Pem, OwnershipView } from '../ownership/index.ts'
+import type { Scheduler } from '../core/clock.ts'
 import type { OrganismLink } from './link.ts'
 
 const log = logger('store')
@@ -28,11 +30,16 @@ export interface OrganismStoreOptions {
   /** The address members reach this cell at, and where its etcd listens (all interfaces by default). */
   advertise: string
   bindHost?: string
+  clock: Scheduler
+  /** This cell's lease TTL in the store: how soon after its death another cell may take its functions (default 3 s). */
+  leaseTtlMs?: number
 }
 
 export interface OrganismStore extends Startable {
   /** The store in use now (the local one until a second member appears). */
   current: () => OwnershipStore
+  /** This cell's view of it: records, changes, its lease; the same object across the move to etcd. */
+  readonly view: OwnershipView
   status: () => StoreStatus
   /** Resolves once a second member made this cell upgrade to etcd, or it joined one (tests, status). */
   upgraded: () => Promise<void>
@@ -56,7 +63,9 @@ export function createOrganismStore (o: OrganismStoreOptions): OrganismStore {
   const dir = join(o.stateDir, 'store')
   const files = { saved: join(dir, 'store.json'), ca: join(dir, 'ca.crt'), caKey: join(dir, 'ca.key'), cert: join(dir, 'member.crt'), key: join(dir, 'member.key'), local: join(o.stateDir, 'ownership.json') }
   const self = o.link.peerId
+  const view = createStoreView({ self, clock: o.clock, leaseTtlMs: o.leaseTtlMs })
   let store: OwnershipStore | null = null
+  const use = async (next: OwnershipStore): Promise<void> => { store = next; await view.attach(next) }
   let etcd: EtcdProcess | null = null
   let saved: StoreFile | null = null
   let offMember: (() => void) | null = null
@@ -102,7 +111,7 @@ export function createOrganismStore (o: OrganismStoreOptions): OrganismStore {
     for (const r of await local.list()) await remote.seed(r)
     await writeFileAtomic(files.saved, JSON.stringify(next, null, 1), 0o600)
     saved = next
-    store = remote
+    await use(remote)
     await local.close()
     log.info('the organism has a second member: ownership moved to etcd', { endpoint: next.endpoints[0] })
     markUpgraded()
@@ -147,15 +156,26 @@ export function createOrganismStore (o: OrganismStoreOptions): OrganismStore {
     return encode({ ok: true, ca: ca.cert, cert, endpoints: saved.endpoints, holder: self } satisfies AccessAnswer)
   }
 
+  const attachWhenReady = async (s: OwnershipStore): Promise<void> => {
+    for (;;) {
+      try { await view.attach(s); problem = undefined; return } catch (err) {
+        if (stopped) return
+        problem = `the ownership store does not answer yet: ${(err as Error).message}`
+        await new Promise((r) => setTimeout(r, 1000))
+      }
+    }
+  }
+
   return {
     name: 'ownership store',
+    view,
     current: () => {
       if (store == null) throw ownershipError('OWNERSHIP_UNAVAILABLE', 'the ownership store has not started')
       return store
     },
     status: () => ({
       kind: store?.kind ?? 'joining',
-      ...problem != null && store == null ? { problem } : {},
+      ...problem != null ? { problem } : {},
       role: saved == null ? 'alone' : saved.role,
       holder: saved?.holder ?? (store?.kind === 'local' ? self : null),
       endpoints: saved?.endpoints ?? []
@@ -165,16 +185,21 @@ export function createOrganismStore (o: OrganismStoreOptions): OrganismStore {
       saved = await readSaved()
       await o.link.handle(o.protocol, answerAccess)
       if (saved?.role === 'holder') {
-        store = await runEtcd(saved)
+        const s = await runEtcd(saved)
+        await waitReady(s)
+        await use(s)
         markUpgraded()
       } else if (saved?.role === 'client') {
-        store = await openEtcdStore({ endpoints: saved.endpoints, organism: o.organism, tls: await tlsOf() })
+        // The holder may still be starting (a full restart): the view attaches once it answers.
+        const s = await openEtcdStore({ endpoints: saved.endpoints, organism: o.organism, tls: await tlsOf() })
+        store = s
+        joining = attachWhenReady(s)
         markUpgraded()
       } else if (o.link.members().length > 1 && !(await isLocalHolder())) {
         // Joining waits for the holder (it may be upgrading, or down); the cell starts meanwhile.
-        joining = joinStore().then((s) => { store = s; problem = undefined }, (err: unknown) => { if (!stopped) log.warn('could not join the ownership store', { err }) })
+        joining = joinStore().then(async (s) => { await use(s); problem = undefined }, (err: unknown) => { if (!stopped) log.warn('could not join the ownership store', { err }) })
       } else {
-        store = await openLocalStore(files.local)
+        await use(await openLocalStore(files.local, o.clock))
         const check = (): void => { if (o.link.members().length > 1 && store?.kind === 'local') void (upgrading ??= upgrade()).catch((err: unknown) => { upgrading = null; log.warn('could not move ownership to etcd; will retry', { err }) }) }
         offMember = o.link.onMember(check)
         check()
@@ -185,6 +210,7 @@ export function createOrganismStore (o: OrganismStoreOptions): OrganismStore {
       offMember?.()
       await upgrading?.catch(() => {})
       await joining
+      await view.close()
       await store?.close()
       await etcd?.stop()
     }

@@ -28,8 +28,9 @@ async function load (file: string): Promise<Map<string, Ownership>> {
   return new Map(saved.records.map((r) => [r.fn, r]))
 }
 
-export async function openLocalStore (file: string, clock: Clock = realClock): Promise<OwnershipStore> {
-  const records = await load(file)
+/** file null: in memory only (a simulation's one store for every cell). */
+export async function openLocalStore (file: string | null, clock: Clock = realClock): Promise<OwnershipStore> {
+  const records = file == null ? new Map<string, Ownership>() : await load(file)
   const listeners = new Set<(o: Ownership) => void>()
   const leases = new Set<string>()
   // One change at a time, each written to disk before it is answered: an acknowledged change survives a power cut.
@@ -40,6 +41,7 @@ export async function openLocalStore (file: string, clock: Clock = realClock): P
     return run
   }
   const save = async (): Promise<void> => {
+    if (file == null) return
     await writeFileAtomic(file, JSON.stringify({ version: 1, records: [...records.values()] } satisfies Saved, null, 1), 0o600)
   }
   return {

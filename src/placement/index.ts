@@ -3,12 +3,12 @@
 //   const plan = placementPlan({ self, functions: ['catalog', 'grades'], placements, liveness })
 //   plan.route('catalog')   // { kind: 'local' } | { kind: 'remote', cell } | { kind: 'unavailable', … }
 //   plan.local              // the functions this cell must run now
-//   handoff(p, self, 'grades', to)   // and arrival, takeover, restoreAfterFailedHandoff, resolveCell: rules.ts
+//   resolveCell(cells, 'beta')  // which cell a name means (rules.ts)
 import type { Liveness, PlacementView } from '../state/types.ts'
 
 export type { Liveness, PlacementView }
-export { handoff, arrival, takeover, restoreAfterFailedHandoff, resolveCell, nameOf, shortId, MIN_ID_PART } from './rules.ts'
-export type { Refusal, CellRef, ArrivalHeader } from './rules.ts'
+export { resolveCell, nameOf, shortId, MIN_ID_PART } from './rules.ts'
+export type { Refusal, CellRef } from './rules.ts'
 
 export type Route =
   | { readonly kind: 'local' }

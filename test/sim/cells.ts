@@ -5,11 +5,13 @@
 import { startOrganism, protocols } from '../../src/organism/index.ts'
 import type { Organism } from '../../src/organism/index.ts'
 import { createMover } from '../../src/migrate/index.ts'
-import type { Mover, MovePlacements } from '../../src/migrate/index.ts'
+import type { Mover } from '../../src/migrate/index.ts'
 import { createDivisionDriver } from '../../src/divide/index.ts'
 import type { DivisionDriver } from '../../src/divide/index.ts'
 import type { DivisionLimits } from '../../src/genome/types.ts'
 import { fakeSignatureSigner, fakeSignatureVerify, seededRng } from '../../src/state/index.ts'
+import { openLocalStore, createStoreView } from '../../src/ownership/index.ts'
+import type { OwnershipStore, StoreView } from '../../src/ownership/index.ts'
 import type { Rng } from '../../src/state/rng.ts'
 import type { Startable } from '../../src/core/lifecycle.ts'
 import { createReconciler } from '../../src/cell/wiring.ts'
@@ -54,6 +56,7 @@ export class ClaimHistory {
 
 export interface SimCell {
   readonly id: string
+  readonly view: StoreView
   readonly group: TimerGroup
   readonly organism: Organism
   readonly mover: Mover
@@ -73,6 +76,8 @@ export class SimCells {
   private readonly o: SimCellsOptions
   private readonly spare: string[]
   private starts = 0
+  /** One ownership store for every cell, as etcd with its majority reachable is: consistent and always there. */
+  private store: OwnershipStore | null = null
 
   constructor (o: SimCellsOptions) {
     this.o = o
@@ -86,6 +91,7 @@ export class SimCells {
 
   /** Starts every member: cell 0 founds, the others start as members that already joined. */
   async start (): Promise<void> {
+    this.store = await openLocalStore(null, { now: () => this.time.now })
     for (const [i, id] of this.ids.slice(0, this.o.n).entries()) await this.startCell(id, i === 0)
   }
 
@@ -98,6 +104,8 @@ export class SimCells {
     if (c == null) return
     c.group.alive = false
     this.net.kill(id)
+    // Its lease ends with it (etcd would expire it one TTL later).
+    void c.view.lease()?.release()
   }
 
   /** The cell's process starts again with an empty memory (placements live in memory only). */
@@ -137,18 +145,24 @@ export class SimCells {
     const clock = this.time.scheduler(group)
     const link = this.net.link(id)
     const host = new FakeFunctionHost(id, this.o.functions, clock)
+    const view = createStoreView({ self: id, clock })
+    if (this.store == null) throw new Error('start() the simulation first')
+    // Each change the store accepts is recorded, by the cell that asked for it (only a live cell can ask).
+    const store = this.store
+    const recording: OwnershipStore = {
+      ...store,
+      apply: async (fn, req) => {
+        const next = await store.apply(fn, req)
+        if (group.alive) this.history.record({ at: this.time.now, cell: id, fn, epoch: next.epoch, state: next.state })
+        return next
+      }
+    }
+    await view.attach(recording)
     const organism = await startOrganism({
-      organism: 'sim', functions: this.o.functions, link, signer: fakeSignatureSigner(id), verify: fakeSignatureVerify(),
+      organism: 'sim', functions: this.o.functions, link, ownership: view, signer: fakeSignatureSigner(id), verify: fakeSignatureVerify(),
       clock, founding, seed: this.o.seed * 7919 + this.starts++
     })
-    // The writer records each of its claims: only a live cell can write one.
-    const record = (fn: string): void => {
-      const p = organism.placement(fn)
-      if (p != null && group.alive) this.history.record({ at: this.time.now, cell: id, fn, epoch: p.epoch, state: p.state })
-    }
-    for (const p of organism.placements()) if (p.owner === id) record(p.fn)
-    const placements: MovePlacements = { ...organism, claim: (fn, claim) => { organism.claim(fn, claim); record(fn) } }
-    const mover = createMover({ placements, host, link, data: fakeDataMover(host), clock, functions: this.o.functions, protocols: protocols('sim') })
+    const mover = createMover({ placements: organism, host, link, data: fakeDataMover(host), clock, functions: this.o.functions, protocols: protocols('sim') })
     const driver = this.o.division == null
       ? null
       : createDivisionDriver({
@@ -159,7 +173,7 @@ export class SimCells {
         poolHasFreeHost: async () => this.spare.length > 0,
         divide: async (fn) => { await this.growOnto(cell, fn) }
       })
-    const cell: SimCell = { id, group, organism, mover, host, driver, divisions: [] }
+    const cell: SimCell = { id, view, group, organism, mover, host, driver, divisions: [] }
     const parts: Startable[] = [mover, createReconciler(organism, host, () => mover.arriving), ...driver == null ? [] : [driver]]
     for (const p of parts) await p.start()
     if (this.o.ownRecords === true) organism.setOwnRecord({ name: id, addrs: { peer: link.addrs() }, load: { rps: 0, cpu: 0, memory: 0 }, functions: [], software: 'sim', genome: 'sim' })

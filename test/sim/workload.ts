@@ -69,7 +69,7 @@ export async function runChaos (o: ChaosOptions): Promise<ChaosReport> {
     } else if (r < 0.85 && dead.length > 0) {
       ops.restart++
       await sim.restart(pick(dead))
-    } else if (r < 0.95 && healAt === Infinity) {
+    } else if ((r < 0.95 || (ops.partition === 0 && t >= 2000 + o.chaosMs / 3)) && healAt === Infinity) {
       // A random cut: a minority side of 10–40 % for 1–6 s.
       ops.partition++
       const share = 0.1 + rng() * 0.3

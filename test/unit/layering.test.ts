@@ -28,7 +28,7 @@ const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
   imprint: ['core', 'genome'],
   placement: ['core', 'state'],
   ownership: ['core'],
-  migrate: ['core', 'state', 'placement'],
+  migrate: ['core', 'state', 'placement', 'ownership'],
   divide: ['core', 'genome'],
   organism: ['core', 'state', 'peers', 'placement', 'ownership'],
   cell: ['core', 'genome', 'state', 'supervisor', 'router', 'dns', 'dashboard', 'imprint', 'placement', 'migrate', 'divide', 'organism'],
