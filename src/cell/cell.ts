@@ -99,7 +99,7 @@ export async function startCell (opts: CellOptions): Promise<Cell> {
       ...opts.supervisor
     })
     const link = startableOf('peer link', async () => {
-      const opened = await openPeerLink({ stateDir: paths.root, organism: genome.organism, listen: [`/ip4/${opts.peerHost ?? '0.0.0.0'}/tcp/${opts.peerPort ?? genome.peerPort ?? 0}`], join: opts.join })
+      const opened = await openPeerLink({ stateDir: paths.root, organism: genome.organism, host: opts.peerHost ?? '0.0.0.0', port: opts.peerPort ?? genome.peerPort ?? null, join: opts.join })
       if (opts.join != null) log.info('joined the organism', { members: opened.node.members().length })
       // Requests forwarded by other cells enter our own router, which serves them from local functions only.
       await opened.node.handleStream(names.http, (stream) => { serveLink(stream, router.port, opts.routerHost) })

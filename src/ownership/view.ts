@@ -35,6 +35,8 @@ export interface StoreViewOptions {
   leaseTtlMs?: number
   /** Re-read everything this often, in case a watch missed something (default 5 s). */
   relistMs?: number
+  /** How long a read or change waits for a store while the cell is still joining one (default 15 s). */
+  attachWaitMs?: number
 }
 
 export function createStoreView (o: StoreViewOptions): StoreView {
@@ -64,16 +66,24 @@ export function createStoreView (o: StoreViewOptions): StoreView {
     }
     if (differs) changed()
   }
-  const current = (): OwnershipStore => {
-    if (store == null) throw ownershipError('OWNERSHIP_UNAVAILABLE', 'this cell has no ownership store yet')
+  // A cell that just joined gets its store a moment later (its certificate comes over the member link): a change or a
+  // read asked for meanwhile waits for it, within a bound, instead of failing at once.
+  let attached: () => void = () => {}
+  const whenAttached = new Promise<void>((resolve) => { attached = resolve })
+  const current = async (): Promise<OwnershipStore> => {
+    if (store != null) return store
+    const cancel: Array<() => void> = []
+    await Promise.race([whenAttached, new Promise<void>((resolve) => { cancel.push(o.clock.after(o.attachWaitMs ?? 15_000, resolve)) })])
+    for (const c of cancel) c()
+    if (store == null) throw ownershipError('OWNERSHIP_UNAVAILABLE', 'this cell has no ownership store yet (it is still joining the organism\'s store)')
     return store
   }
 
   return {
     records: () => [...cache.values()],
-    read: async (fn) => await current().get(fn),
+    read: async (fn) => await (await current()).get(fn),
     apply: async (fn, req) => {
-      const next = await current().apply(fn, req)
+      const next = await (await current()).apply(fn, req)
       put(next)
       return next
     },
@@ -82,10 +92,17 @@ export function createStoreView (o: StoreViewOptions): StoreView {
     attach: async (next) => {
       unwatch?.()
       const old = lease
-      store = next
       unwatch = await next.watch(put)
-      await relist()
-      lease = await next.lease(o.self, o.leaseTtlMs ?? 3000)
+      const previous = store
+      store = next
+      try {
+        await relist()
+        lease = await next.lease(o.self, o.leaseTtlMs ?? 3000)
+      } catch (err) {
+        store = previous
+        throw err
+      }
+      attached()
       await old?.release()
       stopRelist ??= o.clock.every(o.relistMs ?? 5000, () => { void relist().catch((err: unknown) => { log.debug('could not re-read the ownership store', { err }) }) })
     },

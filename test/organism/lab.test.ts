@@ -55,6 +55,8 @@ async function aliveEverywhere (hosts: string[], count: number): Promise<void> {
     for (const h of hosts) {
       const s = await status(h)
       if (s == null || s.members.filter((m) => m.liveness === 'alive').length !== count) return false
+      // A cell that just joined also needs the ownership store (its certificate comes over the member link).
+      if (s.placements.length !== s.functions.length) return false
     }
     return true
   }, { tries: 200, everyMs: 200 })
