@@ -1,0 +1,58 @@
+// A member that lies, against whole simulated control planes: it pushes a move stream at an owner, completes a
+// hand-off nobody made, or takes a function whose owner is alive. Each is refused; the owner keeps serving and keeps
+// its data.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { setLogSink } from '../../src/core/log.ts'
+import { protocols } from '../../src/organism/index.ts'
+import { FRAME, readFrames, writeJson, nextJson } from '../../src/migrate/index.ts'
+import { isOrganismError } from '../../src/core/errors.ts'
+import { SimCells } from './cells.ts'
+
+setLogSink(() => {})
+
+async function organism (): Promise<{ sim: SimCells, owner: string, mallory: string }> {
+  const sim = new SimCells({ n: 4, functions: ['forum'], seed: 9, loss: 0 })
+  await sim.start()
+  await sim.time.runUntil(2000)
+  const owner = sim.ids[0]
+  sim.cells.get(owner)!.host.write('forum', 1)
+  return { sim, owner, mallory: sim.ids[3] }
+}
+
+test('a move stream pushed at the owner is refused before its data dir is touched', async () => {
+  const { sim, owner, mallory } = await organism()
+  // Mallory's process speaks the move protocol by hand (its own link endpoint, as a tampered cell would).
+  const link = sim.net.link(mallory)
+  const push = (async () => {
+    const stream = await link.openStream(owner, protocols('sim').moveV2)
+    const frames = readFrames(stream)[Symbol.asyncIterator]()
+    await writeJson(stream, FRAME.header, { fn: 'forum', epoch: 1, from: mallory })
+    await writeJson(stream, FRAME.data, [666])
+    return await nextJson(frames, FRAME.result, 'result') as { ok: boolean, code?: string, message?: string }
+  })()
+  await sim.time.runUntil(2500)
+  const result = await push
+  assert.equal(result.ok, false)
+  assert.match(result.message ?? '', /does not hand forum/)
+  const host = sim.cells.get(owner)!.host
+  assert.deepEqual(host.data.get(host.dataDir('forum')), [1], 'the owner\'s data is untouched')
+  assert.equal(host.running('forum'), true, 'and it still serves')
+  assert.equal(sim.ownerAt(owner, 'forum')?.owner, owner)
+})
+
+test('a member cannot complete a hand-off nobody made, nor take over from a live owner', async () => {
+  const { sim, owner, mallory } = await organism()
+  const m = sim.cells.get(mallory)!.organism
+  const refused = async (p: Promise<unknown>): Promise<string> => await p.then(() => 'applied', (err: unknown) => isOrganismError(err, 'OWNERSHIP_REFUSED') ? (err.details as { why: string }).why : String(err))
+  const tries = Promise.all([
+    refused(m.change('forum', { kind: 'complete', by: mallory, from: owner, epoch: 1 })),
+    refused(m.change('forum', { kind: 'takeover', by: mallory, epoch: 1 })),
+    refused(m.change('forum', { kind: 'handoff', by: mallory, epoch: 2 ** 53 - 1, to: mallory }))
+  ])
+  await sim.time.runUntil(3000)
+  assert.deepEqual(await tries, ['not-owner', 'owner-alive', 'conflict'], 'epoch + 1 without a hand-off, a takeover of a live owner, an epoch out of thin air')
+  assert.deepEqual(sim.history.violations, [])
+  for (const c of sim.alive()) assert.equal(sim.ownerAt(c.id, 'forum')?.owner, owner, `${c.id} still routes forum to its owner`)
+  assert.equal(sim.cells.get(owner)!.host.running('forum'), true)
+})
