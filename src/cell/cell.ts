@@ -15,6 +15,7 @@ import { createDnsServer } from '../dns/index.ts'
 import { startOrganism, openPeerLink, protocols, stateVerify, createOrganismStore } from '../organism/index.ts'
 import type { Organism } from '../organism/index.ts'
 import { createMover, tarDataMover } from '../migrate/index.ts'
+import type { MoveResult } from '../migrate/index.ts'
 import { createDashboard } from '../dashboard/index.ts'
 import { createLocalApi } from './api.ts'
 import { acquireLock } from './lock.ts'
@@ -67,6 +68,8 @@ export interface Cell {
   readonly apiPort: number
   readonly organism: Organism
   status: () => CellStatus
+  /** Moves fn, with its data, to the cell named `to` (asks the owner when this cell is not it). */
+  move: (fn: string, to: string) => Promise<MoveResult>
   readonly stopped: Promise<void>
   stop: () => Promise<void>
 }
@@ -202,7 +205,7 @@ export async function startCell (opts: CellOptions): Promise<Cell> {
       return stopping
     }
     log.info('cell started', { router: router.port, api: api.port, dns: dns.port, peer: organism.get().self })
-    return { paths, genome, routerPort: router.port, apiPort: api.port, organism: organism.get(), status, stopped, stop }
+    return { paths, genome, routerPort: router.port, apiPort: api.port, organism: organism.get(), status, move: async (fn, to) => await mover.get().move(fn, to), stopped, stop }
   } catch (err) {
     await releaseLock()
     throw err

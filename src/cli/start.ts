@@ -4,6 +4,7 @@ import { mkdir } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { setLogSink } from '../core/log.ts'
 import { startCell } from '../cell/cell.ts'
+import type { Cell } from '../cell/cell.ts'
 import { prepareDemoGenome } from '../cell/demo.ts'
 import { demoPoolChoice, startDemoPool } from './demo-pool.ts'
 import type { DemoPool } from './demo-pool.ts'
@@ -71,9 +72,15 @@ async function runCell (values: CliValues, paths: CellPaths, genomeRepo: string,
     apiPort: parsePort(values['api-port'], '--api-port') ?? 0,
     extraPool: pool ?? undefined
   })
-  const onSignal = (): void => { void cell.stop() }
-  process.once('SIGINT', onSignal)
-  process.once('SIGTERM', onSignal)
+  // The demo's hosts end with it: first every function they own comes home with its data (a second Ctrl-C skips that).
+  let stopping = false
+  const onSignal = (): void => {
+    if (stopping) { void cell.stop(); return }
+    stopping = true
+    void (pool != null ? bringHome(cell) : Promise.resolve()).finally(() => { void cell.stop() })
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
 
   console.log(`cell started from genome ${cell.status().genome.commit.slice(0, 12)} (${genomeRepo})`)
   // Wait (bounded) for every function to settle before printing what to try.
@@ -85,6 +92,21 @@ async function runCell (values: CliValues, paths: CellPaths, genomeRepo: string,
   console.log(formatWelcome(cell.status()))
   if (pool != null) console.log('\n' + formatDemoPool(pool, cell.status()))
   await cell.stopped
+  process.off('SIGINT', onSignal)
+  process.off('SIGTERM', onSignal)
   console.log('cell stopped')
   return 0
+}
+
+/** Moves every function another cell owns back to this one, one at a time, each bounded by the move's own limits. */
+async function bringHome (cell: Cell): Promise<void> {
+  const self = cell.organism.self
+  const away = cell.organism.placements().filter((p) => p.owner !== self && cell.organism.liveness(p.owner) !== 'dead')
+  for (const p of away) {
+    const from = cell.organism.nameOf(p.owner)
+    console.log(`bringing ${p.fn} home from ${from} before its host is removed (Ctrl-C again to skip)…`)
+    await cell.move(p.fn, self).then(
+      (r) => { console.log(`  ${p.fn} is back (${r.bytes} bytes)`) },
+      (err: unknown) => { console.log(`  ${p.fn} stays on ${from}: ${(err as Error).message}; its data goes with the host`) })
+  }
 }

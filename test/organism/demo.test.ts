@@ -66,14 +66,26 @@ test('npm start: the demo divides by itself under npm run load, onto a loopback 
     }, { tries: 240, everyMs: 500 })
     assert.equal(moved.members.length, 2, 'one division, one more cell')
   } finally { load.kill('SIGTERM') }
-  // Still served through the demo's router, now forwarded to the new cell.
+  // Still served through the demo's router, now forwarded to the new cell, which takes a write.
   const r = await waitFor('grades answers after the move', async () => { const x = await request(demo.port, 'grades.campus.test', '/health'); return x.status === 200 ? x : null }, { tries: 100 })
   assert.equal(r.status, 200)
+  const posted = await request(demo.port, 'grades.campus.test', '/grades', { method: 'POST', body: JSON.stringify({ student: 2, course: 'ma201', grade: 4 }) })
+  assert.equal(posted.status, 201, posted.body)
   // The demo's hosts are a loopback lab: 127.0.<lab>.N, its files under a directory named orgl<lab>-….
   const labId = /^ssh:\/\/[^@]+@127\.0\.(\d+)\./.exec(hosts[0])?.[1]
   assert.ok(labId != null, `a loopback lab host: ${hosts[0]}`)
   assert.ok((await processesUnder(`/orgl${labId}-`)).length > 0, 'the check below looks where the demo hosts run')
   await stopAndCheckNothingLeft(demo.cell, `/orgl${labId}-`)
+  assert.match(demo.cell.output(), /grades is back/, 'Ctrl-C brought grades home before its host went')
+  // A second `npm start` on the same state serves everything, with the grade written on the removed host.
+  const again = await startDemo('ssh', { ORGANISM_DEMO_POOL: 'ssh' })
+  const s = await again.status()
+  assert.ok(s.placements.every((p) => p.owner === s.cell.id), `every function is home: ${JSON.stringify(s.placements)}`)
+  const grade = await request(again.port, 'grades.campus.test', '/grades/2')
+  assert.equal(grade.status, 200, grade.body)
+  assert.ok(grade.body.includes('ma201'), `the grade written before Ctrl-C is there: ${grade.body}`)
+  again.cell.child.kill('SIGTERM')
+  assert.equal(await again.cell.exited, 0)
 })
 
 test('without sshd the demo uses the local executor, says so, and divides by hand', async () => {
