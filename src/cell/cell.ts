@@ -140,7 +140,8 @@ export async function startCell (opts: CellOptions): Promise<Cell> {
       }, clock.now()),
       pushIntervalMs: 500
     })
-    const upstream = upstreamFor({ plan: () => organism.get().plan() }, async (cell) => await link.get().node.openStream(cell, names.http), supervisor, clock)
+    const upstream = upstreamFor({ plan: () => organism.get().plan() }, async (cell) => await link.get().node.openStream(cell, names.http), supervisor, clock,
+      (now) => ownership.get().view.lease()?.mayServe(now) ?? false)
     const router = createRouter({
       port: opts.routerPort ?? genome.routerPort ?? 8080,
       host: opts.routerHost,

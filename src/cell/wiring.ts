@@ -20,15 +20,25 @@ export function defaultCellName (peerId: string): string {
   return `cell-${createHash('sha256').update(peerId).digest('hex').slice(0, 6)}`
 }
 
-/** Where the router sends a function's requests: the local process, the owner over the peer link, or a 503. */
-export function upstreamFor (org: Pick<Organism, 'plan'>, openHttp: (cell: string) => Promise<Duplex>, supervisor: Supervisor, clock: Scheduler) {
-  return (fn: string, forwarded: boolean): Upstream => {
+/** Requests that may change a function's data: everything but reads. */
+const READS = new Set(['GET', 'HEAD', 'OPTIONS'])
+
+/**
+ * Where the router sends a function's requests: the local process, the owner over the peer link, or a 503. An owner
+ * whose lease in the ownership store has lapsed (it cannot reach the store, so another cell may soon take over) still
+ * serves reads but answers writes 503: two cells never both accept writes for one function.
+ */
+export function upstreamFor (org: Pick<Organism, 'plan'>, openHttp: (cell: string) => Promise<Duplex>, supervisor: Supervisor, clock: Scheduler, mayWrite: (now: number) => boolean = () => true) {
+  return (fn: string, forwarded: boolean, method = 'GET'): Upstream => {
     const route = org.plan().route(fn)
     if (route.kind === 'unavailable') return route
     if (route.kind === 'remote') {
       // A request that already crossed a link is never sent on: two cells that disagree must not bounce it.
       if (forwarded) return { kind: 'unavailable', reason: `this cell does not own ${fn} (placement is settling)`, retryAfterSeconds: 1 }
       return { kind: 'remote', cell: route.cell, open: async () => await openHttp(route.cell) }
+    }
+    if (!READS.has(method.toUpperCase()) && !mayWrite(clock.now())) {
+      return { kind: 'unavailable', reason: `this cell cannot reach the ownership store, so its lease on ${fn} has lapsed: writes wait until the store is back or another cell takes ${fn} over (reads are still served)`, retryAfterSeconds: 2 }
     }
     const port = supervisor.readyPort(fn)
     if (port != null) return { kind: 'local', port }

@@ -47,6 +47,19 @@ export function createStoreView (o: StoreViewOptions): StoreView {
   let lease: CellLease | null = null
   let stopRelist: (() => void) | null = null
 
+  let closed = false
+  // A lease the store gave up on (unreachable for two TTLs) is taken again once the store answers: the cell is alive.
+  const watchLease = (s: OwnershipStore): void => {
+    const held = lease
+    held?.onLost(() => {
+      void (async () => {
+        while (!closed && store === s && lease === held) {
+          try { lease = await s.lease(o.self, o.leaseTtlMs ?? 3000); watchLease(s); log.info('took a new lease in the ownership store'); return } catch {}
+          await new Promise<void>((resolve) => { o.clock.after(1000, resolve) })
+        }
+      })()
+    })
+  }
   const changed = (): void => { for (const l of listeners) { try { l() } catch (err) { log.warn('ownership listener failed', { err }) } } }
   const put = (r: Ownership): void => {
     const cur = cache.get(r.fn)
@@ -103,10 +116,12 @@ export function createStoreView (o: StoreViewOptions): StoreView {
         throw err
       }
       attached()
+      watchLease(next)
       await old?.release()
       stopRelist ??= o.clock.every(o.relistMs ?? 5000, () => { void relist().catch((err: unknown) => { log.debug('could not re-read the ownership store', { err }) }) })
     },
     close: async () => {
+      closed = true
       stopRelist?.()
       stopRelist = null
       unwatch?.()

@@ -35,8 +35,8 @@ export interface RouterOptions {
   port: number
   /** Default 127.0.0.1: exposing the edge to the network is a choice the cell makes explicitly (e.g. '0.0.0.0' or '::'). */
   host?: string
-  /** Called per request; must be cheap (a map lookup in the supervisor's state). */
-  resolve: (fn: string, forwarded: boolean) => Upstream
+  /** Called per request; must be cheap (a map lookup in the supervisor's state). `method` lets a cell refuse writes alone. */
+  resolve: (fn: string, forwarded: boolean, method: string) => Upstream
   /** Serves a request whose host no function claims (the live map) before the 404; true if it answered. */
   fallback?: (req: IncomingMessage, res: ServerResponse) => boolean
   /** This cell's id, sent with requests forwarded to other cells. */
@@ -177,7 +177,7 @@ export function createRouter (opts: RouterOptions): Router {
       sendPage(res, 404, routerError('ROUTER_NO_ROUTE', `No function serves the host "${m.host}"${req.url != null && req.url !== '/' ? ` (path ${req.url.split('?')[0].slice(0, 200)})` : ''}.`))
       return
     }
-    const up = opts.resolve(fn, req.headers[HOP_HEADER] != null)
+    const up = opts.resolve(fn, req.headers[HOP_HEADER] != null, req.method ?? 'GET')
     if (up.kind === 'remote') {
       forwardRequest(links, up, req, res, opts.self ?? '', forwardedFor(req), remoteFailed(fn, res))
       return
@@ -200,7 +200,7 @@ export function createRouter (opts: RouterOptions): Router {
     }
     if (m.kind === 'bad-host') { refuse(400, rawPage(400, routerError('ROUTER_BAD_HOST', `The Host header is not usable: ${m.reason}.`))); return }
     if (m.kind === 'no-route') { refuse(404, rawPage(404, routerError('ROUTER_NO_ROUTE', `No function serves the host "${m.host}".`))); return }
-    const up = opts.resolve(fn, req.headers[HOP_HEADER] != null)
+    const up = opts.resolve(fn, req.headers[HOP_HEADER] != null, req.method ?? 'GET')
     if (up.kind === 'remote') {
       void tunnelRemote(up, req, client, head, opts.self ?? '', forwardedFor(req), (err) => {
         onUpstreamError(fn, err)
