@@ -111,7 +111,8 @@ export async function startCell (opts: CellOptions): Promise<Cell> {
     }, async (opened) => { await opened.node.stop() })
     // Who owns what, in a store: a local file while alone, etcd with mutual TLS once a second member appears.
     const ownership = startableOf('ownership store', async () => {
-      const s = createOrganismStore({ stateDir: paths.root, organism: genome.organism, link: link.get().node, protocol: names.store, advertise, bindHost: opts.routerHost, clock })
+      const s = createOrganismStore({ stateDir: paths.root, organism: genome.organism, link: link.get().node, protocol: names.store, advertise, bindHost: opts.routerHost, clock,
+        cells: () => organism.get().cellRefs() })
       await s.start()
       return s
     }, async (s) => { await s.stop() })

@@ -9,7 +9,8 @@ import { join } from 'node:path'
 import { logger } from '../core/log.ts'
 import type { Startable } from '../core/lifecycle.ts'
 import { writeFileAtomic } from '../core/atomic-file.ts'
-import { openLocalStore, openEtcdStore, startEtcd, createStoreCa, createMemberKey, issueMemberCert, ownershipError } from '../ownership/index.ts'
+import { openLocalStore, openEtcdStore, openEtcdCluster, startEtcd, createStoreCa, createMemberKey, issueMemberCert, ownershipError } from '../ownership/index.ts'
+import { tendVoters } from './voters.ts'
 import { createStoreView } from '../ownership/index.ts'
 import type { OwnershipStore, EtcdProcess, Pem, OwnershipView } from '../ownership/index.ts'
 import type { Scheduler } from '../core/clock.ts'
@@ -17,10 +18,12 @@ import type { OrganismLink } from './link.ts'
 
 const log = logger('store')
 
-/** What a cell remembers of its store between runs. */
-interface StoreFile { role: 'holder' | 'client', holder: string, endpoints: string[], clientPort?: number, peerPort?: number }
+/** What a cell remembers of its store between runs: its part (the first voter, a later voter, a client), every
+ *  voter's client URL, and where its own etcd listens if it runs one. */
+interface StoreFile { role: 'holder' | 'voter' | 'client', holder: string, endpoints: string[], clientPort?: number, peerPort?: number, own?: string }
+const runsEtcd = (s: StoreFile | null): boolean => s?.role === 'holder' || s?.role === 'voter'
 
-export interface StoreStatus { kind: 'local' | 'etcd' | 'joining', role: 'alone' | 'holder' | 'client', holder: string | null, endpoints: string[], problem?: string }
+export interface StoreStatus { kind: 'local' | 'etcd' | 'joining', role: 'alone' | 'holder' | 'voter' | 'client', holder: string | null, endpoints: string[], problem?: string }
 
 export interface OrganismStoreOptions {
   stateDir: string
@@ -31,6 +34,8 @@ export interface OrganismStoreOptions {
   advertise: string
   bindHost?: string
   clock: Scheduler
+  /** The organism's cells as this cell sees them (who is alive: voters are added and removed by it). */
+  cells?: () => ReadonlyArray<{ peer: string, liveness: string }>
   /** This cell's lease TTL in the store: how soon after its death another cell may take its functions (default 3 s). */
   leaseTtlMs?: number
 }
@@ -45,7 +50,9 @@ export interface OrganismStore extends Startable {
   upgraded: () => Promise<void>
 }
 
-interface AccessRequest { publicKey: string, ips: string[] }
+interface AccessRequest { kind?: 'access', publicKey: string, ips: string[] }
+/** A voter asks a cell to get ready to vote, then to start its etcd as a member of the cluster. */
+type VoterRequest = { kind: 'prepare' } | { kind: 'start', initialCluster: string, ca: Pem }
 type AccessAnswer = { ok: true, ca: string, cert: string, endpoints: string[], holder: string } | { ok: false, holder: string | null }
 
 async function freePort (host: string): Promise<number> {
@@ -73,6 +80,8 @@ export function createOrganismStore (o: OrganismStoreOptions): OrganismStore {
   let joining: Promise<void> | null = null
   let problem: string | undefined
   let stopped = false
+  let pending: { clientPort: number, peerPort: number } | null = null
+  let stopLooking: (() => void) | null = null
   let markUpgraded!: () => void
   const upgradedP = new Promise<void>((resolve) => { markUpgraded = resolve })
 
@@ -84,15 +93,17 @@ export function createOrganismStore (o: OrganismStoreOptions): OrganismStore {
     await writeFile(files.cert, await issueMemberCert(ca, { peerId: self, publicKey: mine.publicKey, ips: [o.advertise] }))
   }
 
-  const runEtcd = async (s: StoreFile): Promise<OwnershipStore> => {
+  const runEtcd = async (s: StoreFile, asMember?: { initialCluster: string }): Promise<OwnershipStore> => {
     const host = o.bindHost ?? '0.0.0.0'
     etcd = await startEtcd({
       name: self, dataDir: join(dir, 'etcd'),
-      clientUrl: `https://${host}:${s.clientPort}`, advertiseClientUrl: s.endpoints[0], peerUrl: `https://${o.advertise}:${s.peerPort}`,
-      tls: { caFile: files.ca, certFile: files.cert, keyFile: files.key }
+      clientUrl: `https://${host}:${s.clientPort}`, advertiseClientUrl: s.own ?? s.endpoints[0], peerUrl: `https://${o.advertise}:${s.peerPort}`,
+      tls: { caFile: files.ca, certFile: files.cert, keyFile: files.key },
+      ...asMember != null ? { initialCluster: asMember.initialCluster, state: 'existing' as const } : {}
     })
     return await openEtcdStore({ endpoints: s.endpoints, organism: o.organism, tls: await tlsOf() })
   }
+  const save = async (next: StoreFile): Promise<void> => { await writeFileAtomic(files.saved, JSON.stringify(next, null, 1), 0o600); saved = next }
 
   /** The holder's move from the local file to etcd: CA, certificate, etcd, then every record copied over. */
   const upgrade = async (): Promise<void> => {
@@ -105,12 +116,12 @@ export function createOrganismStore (o: OrganismStoreOptions): OrganismStore {
     await memberCert(ca)
     const clientPort = await freePort(o.bindHost ?? '0.0.0.0')
     const peerPort = await freePort(o.bindHost ?? '0.0.0.0')
-    const next: StoreFile = { role: 'holder', holder: self, endpoints: [`https://${o.advertise}:${clientPort}`], clientPort, peerPort }
+    const own = `https://${o.advertise}:${clientPort}`
+    const next: StoreFile = { role: 'holder', holder: self, endpoints: [own], clientPort, peerPort, own }
     const remote = await runEtcd(next)
     await waitReady(remote)
     for (const r of await local.list()) await remote.seed(r)
-    await writeFileAtomic(files.saved, JSON.stringify(next, null, 1), 0o600)
-    saved = next
+    await save(next)
     await use(remote)
     await local.close()
     log.info('the organism has a second member: ownership moved to etcd', { endpoint: next.endpoints[0] })
@@ -145,15 +156,76 @@ export function createOrganismStore (o: OrganismStoreOptions): OrganismStore {
     }
   }
 
+  // Asked by a voter: pick ports, then start etcd as a new member and vote from then on (the CA key comes along, so
+  // that any voter can admit new members when the first one is gone).
+  const answerVoter = async (req: VoterRequest): Promise<Uint8Array> => {
+    if (req.kind === 'prepare') {
+      const clientPort = await freePort(o.bindHost ?? '0.0.0.0')
+      const peerPort = await freePort(o.bindHost ?? '0.0.0.0')
+      pending = { clientPort, peerPort }
+      return encode({ peerUrl: `https://${o.advertise}:${peerPort}` })
+    }
+    if (pending == null || runsEtcd(saved)) throw ownershipError('OWNERSHIP_CONFLICT', 'this cell was not asked to prepare, or votes already')
+    await writeFile(files.caKey, req.ca.key, { mode: 0o600 })
+    await writeFile(files.ca, req.ca.cert)
+    const own = `https://${o.advertise}:${pending.clientPort}`
+    const next: StoreFile = { role: 'voter', holder: saved?.holder ?? '', endpoints: [...new Set([...saved?.endpoints ?? [], own])], ...pending, own }
+    const remote = await runEtcd(next, { initialCluster: req.initialCluster })
+    await save(next)
+    const old = store
+    await use(remote)
+    await old?.close()
+    log.info('this cell votes in the ownership store now', { endpoint: own })
+    return encode({ ok: true })
+  }
+
   const answerAccess = async (body: Uint8Array, from: string): Promise<Uint8Array> => {
+    const asked = decode<AccessRequest | VoterRequest>(body)
+    if (asked.kind === 'prepare' || asked.kind === 'start') return await answerVoter(asked)
     // A local holder upgrades first: the member asking is the second one.
     if (store?.kind === 'local') await (upgrading ??= upgrade())
-    if (saved?.role !== 'holder') return encode({ ok: false, holder: saved?.holder ?? null } satisfies AccessAnswer)
-    const req = decode<AccessRequest>(body)
+    if (!runsEtcd(saved) || saved == null) return encode({ ok: false, holder: saved?.holder ?? null } satisfies AccessAnswer)
+    const req = asked
     const ca: Pem = { cert: await readFile(files.ca, 'utf8'), key: await readFile(files.caKey, 'utf8') }
     const cert = await issueMemberCert(ca, { peerId: from, publicKey: req.publicKey, ips: req.ips.filter((ip) => /^[0-9.]+$|^[0-9a-f:]+$/i.test(ip)) })
     log.info('issued a store certificate', { member: from })
     return encode({ ok: true, ca: ca.cert, cert, endpoints: saved.endpoints, holder: self } satisfies AccessAnswer)
+  }
+
+  // Every few seconds: follow the voters' addresses (a cell reaches the store through any of them), and, as a voter,
+  // tend the voter set. One look at a time.
+  let looking = false
+  const couldNotVote = new Map<string, number>()
+  const look = async (): Promise<void> => {
+    if (looking || stopped || saved == null || store?.kind !== 'etcd') return
+    looking = true
+    const cluster = openEtcdCluster({ endpoints: saved.endpoints, tls: await tlsOf() })
+    try {
+      const members = await cluster.members()
+      const endpoints = members.filter((m) => !m.learner && m.name !== '').flatMap((m) => m.clientUrls).sort()
+      if (endpoints.length > 0 && JSON.stringify(endpoints) !== JSON.stringify([...saved.endpoints].sort())) {
+        await save({ ...saved, endpoints })
+        const old = store
+        await use(await openEtcdStore({ endpoints, organism: o.organism, tls: await tlsOf() }))
+        await old.close()
+      }
+      if (runsEtcd(saved) && o.cells != null) {
+        const ca: Pem = { cert: await readFile(files.ca, 'utf8'), key: await readFile(files.caKey, 'utf8') }
+        for (const [peer, at] of couldNotVote) if (o.clock.now() - at > 60_000) couldNotVote.delete(peer)
+        const failed = (peer: string) => (err: unknown): never => { couldNotVote.set(peer, o.clock.now()); log.warn('a cell could not become a voter; asking another for a minute', { peer, err }); throw err }
+        const did = await tendVoters({
+          self, cluster, cells: o.cells, avoid: new Set(couldNotVote.keys()),
+          prepare: async (peer) => decode<{ peerUrl: string }>(await o.link.request(peer, o.protocol, encode({ kind: 'prepare' } satisfies VoterRequest)).catch(failed(peer))),
+          startMember: async (peer, initialCluster) => { await o.link.request(peer, o.protocol, encode({ kind: 'start', initialCluster, ca } satisfies VoterRequest)).catch(failed(peer)) }
+        })
+        if (!/^(another voter|enough voters|a learner is|no cell)/.test(did)) log.info(`ownership store voters: ${did}`)
+      }
+    } catch (err) {
+      log.debug('could not tend the ownership store', { err })
+    } finally {
+      cluster.close()
+      looking = false
+    }
   }
 
   const attachWhenReady = async (s: OwnershipStore): Promise<void> => {
@@ -184,7 +256,8 @@ export function createOrganismStore (o: OrganismStoreOptions): OrganismStore {
     start: async () => {
       saved = await readSaved()
       await o.link.handle(o.protocol, answerAccess)
-      if (saved?.role === 'holder') {
+      stopLooking = o.clock.every(5000, () => { void look() })
+      if (runsEtcd(saved) && saved != null) {
         const s = await runEtcd(saved)
         await waitReady(s)
         await use(s)
@@ -207,6 +280,7 @@ export function createOrganismStore (o: OrganismStoreOptions): OrganismStore {
     },
     stop: async () => {
       stopped = true
+      stopLooking?.()
       offMember?.()
       await upgrading?.catch(() => {})
       await joining
