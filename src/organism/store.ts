@@ -2,14 +2,13 @@
 // the holder makes the organism's CA, starts etcd with mutual TLS beside its state, and copies the records into it;
 // every other member asks the holder, over the member link, to sign its own public key and learns the endpoint.
 // What a cell learned is saved, so a restart (also of every cell at once) finds the same store again.
-import { createServer } from 'node:net'
-import type { AddressInfo } from 'node:net'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { logger } from '../core/log.ts'
 import type { Startable } from '../core/lifecycle.ts'
 import { writeFileAtomic } from '../core/atomic-file.ts'
-import { openLocalStore, openEtcdStore, openEtcdCluster, startEtcd, createStoreCa, createMemberKey, issueMemberCert, ownershipError } from '../ownership/index.ts'
+import { freePort } from '../core/free-port.ts'
+import { openLocalStore, openEtcdStore, openEtcdCluster, waitUntilAnswers, startEtcd, createStoreCa, createMemberKey, issueMemberCert, ownershipError } from '../ownership/index.ts'
 import { tendVoters } from './voters.ts'
 import { createStoreView } from '../ownership/index.ts'
 import type { OwnershipStore, EtcdProcess, Pem, OwnershipView } from '../ownership/index.ts'
@@ -54,14 +53,6 @@ interface AccessRequest { kind?: 'access', publicKey: string, ips: string[] }
 /** A voter asks a cell to get ready to vote, then to start its etcd as a member of the cluster. */
 type VoterRequest = { kind: 'prepare' } | { kind: 'start', initialCluster: string, ca: Pem }
 type AccessAnswer = { ok: true, ca: string, cert: string, endpoints: string[], holder: string } | { ok: false, holder: string | null }
-
-async function freePort (host: string): Promise<number> {
-  const srv = createServer()
-  await new Promise<void>((resolve, reject) => { srv.once('error', reject); srv.listen(0, host, resolve) })
-  const port = (srv.address() as AddressInfo).port
-  await new Promise<void>((resolve) => srv.close(() => { resolve() }))
-  return port
-}
 
 const encode = (v: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(v))
 const decode = <T>(b: Uint8Array): T => JSON.parse(new TextDecoder().decode(b)) as T
@@ -119,7 +110,7 @@ export function createOrganismStore (o: OrganismStoreOptions): OrganismStore {
     const own = `https://${o.advertise}:${clientPort}`
     const next: StoreFile = { role: 'holder', holder: self, endpoints: [own], clientPort, peerPort, own }
     const remote = await runEtcd(next)
-    await waitReady(remote)
+    await waitUntilAnswers(remote)
     for (const r of await local.list()) await remote.seed(r)
     await save(next)
     await use(remote)
@@ -259,7 +250,7 @@ export function createOrganismStore (o: OrganismStoreOptions): OrganismStore {
       stopLooking = o.clock.every(5000, () => { void look() })
       if (runsEtcd(saved) && saved != null) {
         const s = await runEtcd(saved)
-        await waitReady(s)
+        await waitUntilAnswers(s)
         await use(s)
         markUpgraded()
       } else if (saved?.role === 'client') {
@@ -293,16 +284,5 @@ export function createOrganismStore (o: OrganismStoreOptions): OrganismStore {
   /** A cell that kept ownership locally before (it was alone, then others joined while it was down) stays the holder. */
   async function isLocalHolder (): Promise<boolean> {
     try { await readFile(files.local); return true } catch { return false }
-  }
-}
-
-/** etcd answers a few hundred ms after it starts: wait, bounded, for its first answer. */
-async function waitReady (s: OwnershipStore): Promise<void> {
-  const deadline = Date.now() + 20_000
-  for (;;) {
-    try { await s.list(); return } catch (err) {
-      if (Date.now() > deadline) throw err
-      await new Promise((r) => setTimeout(r, 100))
-    }
   }
 }

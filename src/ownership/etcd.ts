@@ -109,3 +109,14 @@ export async function openEtcdStore (o: EtcdStoreOptions): Promise<OwnershipStor
     }
   }
 }
+
+/** etcd answers a few hundred ms after it starts: wait, bounded, for a store on it to answer. */
+export async function waitUntilAnswers (s: OwnershipStore, boundMs = 20_000): Promise<void> {
+  const deadline = Date.now() + boundMs
+  for (;;) {
+    try { await s.list(); return } catch (err) {
+      if (Date.now() > deadline) throw err
+      await new Promise((r) => setTimeout(r, 100))
+    }
+  }
+}

@@ -1,16 +1,7 @@
 // A real etcd for tests: one member on free loopback ports in a temp dir, stopped and removed by the caller.
-import { createServer } from 'node:net'
-import type { AddressInfo } from 'node:net'
+import { freePort } from '../../src/core/free-port.ts'
 import { startEtcd, openEtcdStore } from '../../src/ownership/index.ts'
 import type { EtcdProcess, OwnershipStore } from '../../src/ownership/index.ts'
-
-export async function freePort (): Promise<number> {
-  const srv = createServer()
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve))
-  const port = (srv.address() as AddressInfo).port
-  await new Promise<void>((resolve) => srv.close(() => { resolve() }))
-  return port
-}
 
 /** Starts one etcd member and waits (bounded) until a store on it answers. */
 export async function oneEtcd (dir: string, name = 'test', tls?: { files: { caFile: string, certFile: string, keyFile: string }, client: { ca: Buffer, cert: Buffer, key: Buffer } }): Promise<{ etcd: EtcdProcess, endpoint: string }> {
