@@ -14,6 +14,8 @@ export interface FunctionReport {
   pathPrefix: string | null
   /** Where this cell sends the function's requests: here, another cell (by name), or nowhere right now. */
   route: string
+  /** Why requests for it get 503 here right now (no owner, moving, owner dead), or null. */
+  unavailable: string | null
   state: string
   port: number | null
   pid: number | null
@@ -79,6 +81,7 @@ export function cellStatus (parts: StatusParts): CellStatus {
         domain: f.domain,
         pathPrefix: f.pathPrefix,
         route: r.kind === 'local' ? 'here' : r.kind === 'remote' ? nameOf(r.cell) : 'unavailable',
+        unavailable: r.kind === 'unavailable' ? r.reason : null,
         state: r.kind === 'remote' ? 'remote' : s?.state ?? 'stopped',
         port: s?.port ?? null,
         pid: s?.pid ?? null,

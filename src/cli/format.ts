@@ -30,7 +30,10 @@ export function formatStatus (s: CellStatus): string {
   }
   const members = [['CELL', 'STATE', 'ADDRESS', 'FUNCTIONS', 'REQ/S', 'ID']]
   for (const m of s.members) members.push([m.name + (m.self ? ' (this)' : ''), m.liveness, m.address == null ? '-' : `${m.address}:${m.routerPort}`, m.functions.join(',') || '-', m.load.rps.toFixed(1), m.id.slice(-12)])
-  const errors = s.functions.filter((f) => f.error != null).map((f) => `  ${f.name}: ${f.error?.code}: ${f.error?.message}\n    hint: ${f.error?.hint}`)
+  const errors = [
+    ...s.functions.filter((f) => f.error != null).map((f) => `  ${f.name}: ${f.error?.code}: ${f.error?.message}\n    hint: ${f.error?.hint}`),
+    ...s.functions.filter((f) => f.error == null && f.unavailable != null).map((f) => `  ${f.name}: answers 503 here: ${f.unavailable}`)
+  ]
   const events = s.events.slice(-5).map((e) => `  ${new Date(e.at).toISOString().slice(11, 19)} ${e.text}`)
   return [...head, '', table(members), '', table(rows), ...(events.length > 0 ? ['', 'recent:', ...events] : []), ...(errors.length > 0 ? ['', 'problems:', ...errors] : [])].join('\n')
 }

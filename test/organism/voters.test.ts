@@ -34,6 +34,9 @@ test('three cells: three voters; the first one killed -9 with its etcd, the othe
   assert.ok(put.status >= 200 && put.status < 300, `the store still decides: ${put.status} ${put.body}`)
   // alpha's functions: its lease has expired in the store, so an operator can take one over.
   await waitFor('beta sees alpha dead', async () => (await beta.status()).members.find((m) => m.name === 'alpha')?.liveness === 'dead', { tries: 100, everyMs: 200 })
+  // cell status says why alpha's functions answer 503 here, in --json and in words.
+  assert.match((await beta.status()).functions.find((f) => f.name === 'people')?.unavailable ?? '', /dead/)
+  assert.match((await runCli(['status', '--state', beta.state])).stdout, /people: answers 503 here: the cell that owns people is dead/)
   // The store lets it once alpha's lease has expired there: its TTL after the last renewal (a new etcd leader
   // renews every lease once, so that the old leader's death does not expire them early).
   let last = ''
