@@ -123,9 +123,13 @@ export function createOrganismStore (o: OrganismStoreOptions): OrganismStore {
   const joinStore = async (): Promise<OwnershipStore> => {
     await mkdir(dir, { recursive: true, mode: 0o700 })
     const mine = await createMemberKey()
-    let ask = o.link.members().filter((m) => m !== self)
+    // Any voter can sign; a member that is not one names the first voter, which is asked first from then on.
+    let hinted: string | null = null
     for (;;) {
       if (stopped) throw ownershipError('OWNERSHIP_UNAVAILABLE', 'the cell stopped before it got access to the ownership store')
+      const others = o.link.members().filter((m) => m !== self)
+      const first = hinted
+      const ask: string[] = first != null && others.includes(first) ? [first, ...others.filter((m) => m !== first)] : others
       for (const peer of ask) {
         const answer = await o.link.request(peer, o.protocol, encode({ publicKey: mine.publicKey, ips: [o.advertise] } satisfies AccessRequest))
           .then((b) => decode<AccessAnswer>(b), () => null)
@@ -133,14 +137,11 @@ export function createOrganismStore (o: OrganismStoreOptions): OrganismStore {
           await writeFile(files.key, mine.key, { mode: 0o600 })
           await writeFile(files.cert, answer.cert)
           await writeFile(files.ca, answer.ca)
-          const next: StoreFile = { role: 'client', holder: answer.holder, endpoints: answer.endpoints }
-          await writeFileAtomic(files.saved, JSON.stringify(next, null, 1), 0o600)
-          saved = next
+          await save({ role: 'client', holder: answer.holder, endpoints: answer.endpoints })
           markUpgraded()
-          return await openEtcdStore({ endpoints: next.endpoints, organism: o.organism, tls: await tlsOf() })
+          return await openEtcdStore({ endpoints: answer.endpoints, organism: o.organism, tls: await tlsOf() })
         }
-        // A member that does not hold the store names the one that does.
-        if (answer?.ok === false && answer.holder != null && answer.holder !== peer) { ask = [answer.holder]; break }
+        if (answer?.ok === false && answer.holder != null && answer.holder !== peer) hinted = answer.holder
       }
       problem = 'no member has given this cell access to the ownership store yet'
       await new Promise((r) => setTimeout(r, 1000))
