@@ -10,6 +10,7 @@ import { writeFileAtomic } from '../core/atomic-file.ts'
 import { freePort } from '../core/free-port.ts'
 import { openLocalStore, openEtcdStore, openEtcdCluster, waitUntilAnswers, startEtcd, createStoreCa, createMemberKey, issueMemberCert, ownershipError } from '../ownership/index.ts'
 import { tendVoters } from './voters.ts'
+import { shortId } from '../placement/index.ts'
 import { createStoreView } from '../ownership/index.ts'
 import type { OwnershipStore, EtcdProcess, Pem, OwnershipView } from '../ownership/index.ts'
 import type { Scheduler } from '../core/clock.ts'
@@ -132,7 +133,7 @@ export function createOrganismStore (o: OrganismStoreOptions): OrganismStore {
       const ask: string[] = first != null && others.includes(first) ? [first, ...others.filter((m) => m !== first)] : others
       for (const peer of ask) {
         const answer = await o.link.request(peer, o.protocol, encode({ publicKey: mine.publicKey, ips: [o.advertise] } satisfies AccessRequest))
-          .then((b) => decode<AccessAnswer>(b), () => null)
+          .then((b) => decode<AccessAnswer>(b), (err: unknown) => { problem = `${shortId(peer)} could not give this cell access to the ownership store: ${(err as Error).message}`; return null })
         if (answer?.ok === true) {
           await writeFile(files.key, mine.key, { mode: 0o600 })
           await writeFile(files.cert, answer.cert)
@@ -143,7 +144,7 @@ export function createOrganismStore (o: OrganismStoreOptions): OrganismStore {
         }
         if (answer?.ok === false && answer.holder != null && answer.holder !== peer) hinted = answer.holder
       }
-      problem = 'no member has given this cell access to the ownership store yet'
+      problem ??= 'no member has given this cell access to the ownership store yet'
       await new Promise((r) => setTimeout(r, 1000))
     }
   }
@@ -175,7 +176,7 @@ export function createOrganismStore (o: OrganismStoreOptions): OrganismStore {
     const asked = decode<AccessRequest | VoterRequest>(body)
     if (asked.kind === 'prepare' || asked.kind === 'start') return await answerVoter(asked)
     // A local holder upgrades first: the member asking is the second one.
-    if (store?.kind === 'local') await (upgrading ??= upgrade())
+    if (store?.kind === 'local') await (upgrading ??= upgrade()).catch((err: unknown) => { upgrading = null; throw err })
     if (!runsEtcd(saved) || saved == null) return encode({ ok: false, holder: saved?.holder ?? null } satisfies AccessAnswer)
     const req = asked
     const ca: Pem = { cert: await readFile(files.ca, 'utf8'), key: await readFile(files.caKey, 'utf8') }

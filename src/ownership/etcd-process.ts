@@ -35,9 +35,10 @@ export interface EtcdProcess {
   readonly exited: Promise<number | null>
 }
 
-/** The etcd binary: ORGANISM_ETCD, else the usual places; a clear error with the package to install if none. */
-export async function findEtcd (): Promise<string> {
-  const candidates = [process.env.ORGANISM_ETCD, '/usr/bin/etcd', '/usr/local/bin/etcd'].filter((p): p is string => p != null && p !== '')
+/** The etcd binary: ORGANISM_ETCD when set (and only it), else the usual places; a clear error if there is none. */
+export async function findEtcd (env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  const chosen = env.ORGANISM_ETCD
+  const candidates = chosen != null && chosen !== '' ? [chosen] : ['/usr/bin/etcd', '/usr/local/bin/etcd']
   for (const p of candidates) {
     try { await access(p, constants.X_OK); return p } catch {}
   }

@@ -33,3 +33,10 @@ test('a lease holder serves writes only until a margin before the store could ex
   assert.equal(mayServe(1000, 8000, 7999), true)
   assert.equal(mayServe(1000, 8000, 8000), false, 'the margin is at most 1 s')
 })
+
+test('the etcd binary: ORGANISM_ETCD when set, and a missing one is a clear error naming it', async () => {
+  const { findEtcd } = await import('../../src/ownership/index.ts')
+  const { isOrganismError } = await import('../../src/core/errors.ts')
+  await assert.rejects(findEtcd({ ORGANISM_ETCD: '/nonexistent/etcd' }), (err: unknown) => isOrganismError(err, 'OWNERSHIP_NO_ETCD') && /\/nonexistent\/etcd/.test(err.message) && /etcd-server/.test(err.hint))
+  assert.equal(await findEtcd({ ORGANISM_ETCD: '/usr/bin/etcd' }), '/usr/bin/etcd')
+})
