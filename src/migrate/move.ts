@@ -168,6 +168,20 @@ export function createMover (ports: MoverPorts): Mover {
     return { fn, from, to: org.self, epoch: done.epoch, bytes: 0, sha256: '', ms: 0 }
   }
 
+  // A hand-off this cell began before it was killed (marked in the store, data never sent or never answered) would
+  // leave the function moving forever: no move runs in a process that just started, so abort it; the store refuses
+  // if the receiver completed it meanwhile.
+  const abortInterrupted = async (): Promise<void> => {
+    for (const fn of ports.functions) {
+      if (stopped) return
+      const p = await org.read(fn).catch(() => undefined)
+      if (p?.owner !== org.self || p.state !== 'moving') continue
+      await org.change(fn, { kind: 'abort', by: org.self, epoch: p.epoch }).then(() => {
+        org.note({ kind: 'move', text: `${fn}: a hand-off to ${org.nameOf(p.to ?? '')} cut short by a restart was aborted; served here again` })
+      }, (err: unknown) => { log.info('an interrupted hand-off was not aborted (the receiver may have completed it)', { fn, err }) })
+    }
+  }
+
   return {
     name: 'mover',
     arriving,
@@ -179,6 +193,7 @@ export function createMover (ports: MoverPorts): Mover {
         const { fn, to, force } = decode<{ fn: string, to: string, force?: boolean }>(body)
         return encode(force === true ? await takeOver(fn, from) : await moveHere(fn, to))
       })
+      void abortInterrupted()
     },
     stop: async () => {
       stopped = true

@@ -88,7 +88,7 @@ export function createStoreView (o: StoreViewOptions): StoreView {
     const cancel: Array<() => void> = []
     await Promise.race([whenAttached, new Promise<void>((resolve) => { cancel.push(o.clock.after(o.attachWaitMs ?? 15_000, resolve)) })])
     for (const c of cancel) c()
-    if (store == null) throw ownershipError('OWNERSHIP_UNAVAILABLE', 'this cell has no ownership store yet (it is still joining the organism\'s store)')
+    if (store == null || closed) throw ownershipError('OWNERSHIP_UNAVAILABLE', closed ? 'this cell is stopping' : 'this cell has no ownership store yet (it is still joining the organism\'s store)')
     return store
   }
 
@@ -122,6 +122,8 @@ export function createStoreView (o: StoreViewOptions): StoreView {
     },
     close: async () => {
       closed = true
+      // Whoever still waits for a store is woken: it finds none and gives up (no timer outlives the view).
+      attached()
       stopRelist?.()
       stopRelist = null
       unwatch?.()

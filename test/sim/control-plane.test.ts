@@ -48,3 +48,20 @@ test('a move whose answer is lost still completes once: the store says the recei
   const owners = new Set(sim.alive().map((x) => `${sim.ownerAt(x.id, 'forum')?.owner}@${sim.ownerAt(x.id, 'forum')?.epoch}`))
   assert.deepEqual([...owners], [`${b}@2`])
 })
+
+test('an owner killed -9 in the middle of its hand-off aborts it when it starts again, and serves the function again', async () => {
+  const sim = new SimCells({ n: 4, functions: ['forum'], seed: 7, loss: 0 })
+  await sim.start()
+  await sim.time.runUntil(2000)
+  const [a, b] = sim.ids
+  // The instant the hand-off is marked in the store, the owner dies: no data ever leaves it.
+  sim.history.onClaim((c) => { if (c.cell === a && c.state === 'moving') sim.kill(a) })
+  void sim.cells.get(a)!.mover.move('forum', b).catch(() => {})
+  await sim.time.runUntil(3000)
+  assert.equal(sim.ownerAt(b, 'forum')?.state, 'moving', 'left moving: nobody serves forum')
+  await sim.restart(a)
+  await sim.time.runUntil(5000)
+  for (const c of sim.alive()) assert.deepEqual(sim.ownerAt(c.id, 'forum'), { owner: a, epoch: 1, state: 'serving' }, `${c.id} sees forum served by its owner again`)
+  assert.equal(sim.cells.get(a)!.host.running('forum'), true)
+  assert.deepEqual(sim.history.violations, [])
+})
