@@ -1,6 +1,6 @@
 // Who votes in the ownership store: 1 voter with 1–2 cells, 3 from 3, 5 from 5. The live voter with the lowest id
 // tends the set: it removes a dead voter, adds a live cell as a learner (which never counts for the majority),
-// has it start its own etcd, and promotes it once it has caught up.
+// has it start its own etcd, and promotes learners together once they have caught up.
 import type { EtcdCluster } from '../ownership/index.ts'
 
 /** How many voters an organism of this many live cells keeps (pure). */
@@ -21,7 +21,13 @@ export interface VoterPorts {
   avoid?: ReadonlySet<string>
 }
 
-/** One look at the voter set; says what it did (for the log), or why it did nothing. */
+/**
+ * One look at the voter set; says what it did (for the log), or why it did nothing. The count of voters is kept odd
+ * (1 -> 3 -> 5; a 2-voter cluster stops at the death of either): an odd set grows by a learner (etcd 3.4 allows one),
+ * promoted once it has caught up, and the even set that makes is at once given a voter that counts from the start
+ * (two of three then are a majority while the third starts). A dead voter is removed once the live ones are as many
+ * as wanted, so that its replacement votes before it goes.
+ */
 export async function tendVoters (p: VoterPorts): Promise<string> {
   const members = await p.cluster.members()
   const alive = new Set(p.cells().filter((c) => c.liveness !== 'dead').map((c) => c.peer))
@@ -29,27 +35,39 @@ export async function tendVoters (p: VoterPorts): Promise<string> {
   const voters = members.filter((m) => !m.learner && m.name !== '')
   const manager = voters.map((m) => m.name).filter((n) => alive.has(n)).sort()[0]
   if (manager !== p.self) return 'another voter tends the set'
-  const dead = voters.find((m) => !alive.has(m.name) && p.cells().some((c) => c.peer === m.name && c.liveness === 'dead'))
-  if (dead != null) {
-    await p.cluster.remove(dead.id)
-    return `removed dead voter ${dead.name}`
-  }
-  for (const m of members.filter((x) => x.learner && x.name !== '')) {
-    try { await p.cluster.promote(m.id); return `promoted ${m.name}` } catch { /* not caught up yet: next look */ }
-  }
+  const want = votersWanted(alive.size)
+  const liveVoters = voters.filter((m) => alive.has(m.name)).length
+  const dead = voters.filter((m) => !alive.has(m.name) && p.cells().some((c) => c.peer === m.name && c.liveness === 'dead'))
   // A learner added but never started has no name; its cell may have died before it could.
-  const unstarted = members.find((m) => m.name === '')
+  const unstarted = members.find((m) => m.name === '' && m.learner)
   if (unstarted != null) {
     await p.cluster.remove(unstarted.id)
     return 'removed a learner that never started'
   }
-  if (members.some((m) => m.learner)) return 'a learner is catching up'
-  if (voters.length >= votersWanted(alive.size)) return 'enough voters'
-  const candidate = [...alive].filter((id) => !members.some((m) => m.name === id) && p.avoid?.has(id) !== true).sort()[0]
-  if (candidate == null) return 'no cell to add'
-  const { peerUrl } = await p.prepare(candidate)
-  const added = await p.cluster.addLearner(peerUrl)
-  const initialCluster = added.members.map((m) => `${m.name !== '' ? m.name : candidate}=${m.peerUrls[0]}`).join(',')
-  await p.startMember(candidate, initialCluster)
-  return `added ${candidate} as a learner`
+  const candidate = (): string | undefined => [...alive].filter((id) => !members.some((m) => m.name === id) && p.avoid?.has(id) !== true).sort()[0]
+  const add = async (peer: string, learner: boolean): Promise<void> => {
+    const { peerUrl } = await p.prepare(peer)
+    const added = await p.cluster.add(peerUrl, learner)
+    members.push(...added.members.filter((m) => !members.some((x) => x.id === m.id)))
+    const initialCluster = added.members.map((m) => `${m.name !== '' ? m.name : peer}=${m.peerUrls[0]}`).join(',')
+    await p.startMember(peer, initialCluster)
+  }
+  const learner = members.find((m) => m.learner)
+  if (learner != null) {
+    try { await p.cluster.promote(learner.id) } catch { return 'a learner is catching up' }
+    const next = liveVoters + 1 < want ? candidate() : undefined
+    if (next == null) return `promoted ${learner.name}`
+    await add(next, false)
+    return `promoted ${learner.name}, added ${next} as a voter`
+  }
+  if (dead.length > 0 && liveVoters >= want) {
+    await p.cluster.remove(dead[0].id)
+    return `removed dead voter ${dead[0].name}`
+  }
+  if (liveVoters >= want) return 'enough voters'
+  const next = candidate()
+  if (next == null) return 'no cell to add'
+  const even = voters.length % 2 === 0
+  await add(next, !even)
+  return `added ${next} as ${even ? 'a voter' : 'a learner'}`
 }

@@ -1,5 +1,6 @@
-// The etcd cluster's membership (who votes): list the members, add one as a learner, promote it once it has caught
-// up, remove a dead one. A learner never counts for the majority, so adding one that never starts harms nothing.
+// The etcd cluster's membership (who votes): list the members, add one (as a learner, or a voter), promote a learner
+// once it has caught up, remove a dead one. A learner never counts for the majority, so one that never starts
+// harms nothing; etcd 3.4 allows one learner at a time.
 import { Etcd3 } from 'etcd3'
 import { ownershipError } from './errors.ts'
 
@@ -7,7 +8,8 @@ export interface EtcdMemberInfo { id: string, name: string, peerUrls: string[], 
 
 export interface EtcdCluster {
   members: () => Promise<EtcdMemberInfo[]>
-  addLearner: (peerUrl: string) => Promise<{ id: string, members: EtcdMemberInfo[] }>
+  /** Adds a member: a learner (counts for nothing until promoted), or a voter at once. */
+  add: (peerUrl: string, learner: boolean) => Promise<{ id: string, members: EtcdMemberInfo[] }>
   promote: (id: string) => Promise<void>
   remove: (id: string) => Promise<void>
   close: () => void
@@ -26,8 +28,8 @@ export function openEtcdCluster (o: { endpoints: string[], tls?: { ca: Buffer, c
     ({ id: m.ID, name: m.name, peerUrls: m.peerURLs, clientUrls: m.clientURLs, learner: m.isLearner === true })
   return {
     members: async () => await call('list its members', async () => (await client.cluster.memberList({})).members.map(asInfo)),
-    addLearner: async (peerUrl) => await call('add a member', async () => {
-      const r = await client.cluster.memberAdd({ peerURLs: [peerUrl], isLearner: true })
+    add: async (peerUrl, learner) => await call('add a member', async () => {
+      const r = await client.cluster.memberAdd({ peerURLs: [peerUrl], isLearner: learner })
       return { id: r.member.ID, members: r.members.map(asInfo) }
     }),
     promote: async (id) => { await call('promote a member', async () => await client.cluster.memberPromote({ ID: id })) },

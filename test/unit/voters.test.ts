@@ -10,7 +10,7 @@ function fakeCluster (members: EtcdMemberInfo[]): EtcdCluster & { members: () =>
   return {
     list,
     members: async () => [...list],
-    addLearner: async (peerUrl) => { list.push({ id: String(n++), name: '', peerUrls: [peerUrl], clientUrls: [], learner: true }); return { id: String(n - 1), members: [...list] } },
+    add: async (peerUrl, learner) => { list.push({ id: String(n++), name: '', peerUrls: [peerUrl], clientUrls: [], learner }); return { id: String(n - 1), members: [...list] } },
     promote: async (id) => { const m = list.find((x) => x.id === id); if (m == null) throw new Error('no such member'); m.learner = false },
     remove: async (id) => { list.splice(list.findIndex((x) => x.id === id), 1) },
     close: () => {}
@@ -23,24 +23,28 @@ test('1 voter with 1-2 cells, 3 from 3, 5 from 5', () => {
   assert.deepEqual([1, 2, 3, 4, 5, 9].map(votersWanted), [1, 1, 3, 3, 5, 5])
 })
 
-test('the lowest live voter adds the lowest live non-voter as a learner and has it start; only it tends the set', async () => {
+test('1 -> 3: a learner, promoted once caught up, and at once a third that votes from the start; only the lowest live voter tends', async () => {
   const cluster = fakeCluster([voter('a')])
   const started: string[] = []
-  const ports = { cluster, cells: cells({ b: 'alive', c: 'alive' }), prepare: async (peer: string) => ({ peerUrl: `https://${peer}:2380` }), startMember: async (peer: string, initial: string) => { started.push(`${peer} ${initial}`) } }
+  const ports = { cluster, cells: cells({ b: 'alive', c: 'alive' }), prepare: async (peer: string) => ({ peerUrl: `https://${peer}:2380` }), startMember: async (peer: string, initial: string) => { started.push(`${peer} ${initial}`); cluster.list.find((m) => m.name === '')!.name = peer } }
   assert.equal(await tendVoters({ ...ports, self: 'b' }), 'another voter tends the set')
   assert.equal(await tendVoters({ ...ports, self: 'a' }), 'added b as a learner')
   assert.deepEqual(started, ['b a=https://a:2380,b=https://b:2380'])
-  assert.equal(await tendVoters({ ...ports, self: 'a' }), 'removed a learner that never started', 'b never started its etcd')
-  await tendVoters({ ...ports, self: 'a' })
-  cluster.list.find((m) => m.learner)!.name = 'b'
-  assert.equal(await tendVoters({ ...ports, self: 'a' }), 'promoted b')
+  assert.equal(await tendVoters({ ...ports, self: 'a' }), 'promoted b, added c as a voter', 'never left at two voters')
+  assert.deepEqual(cluster.list.map((m) => `${m.name}:${m.learner ? 'learner' : 'voter'}`), ['a:voter', 'b:voter', 'c:voter'])
+  assert.equal(await tendVoters({ ...ports, self: 'a' }), 'enough voters')
 })
 
-test('a dead voter is removed first; a cell that could not vote is not asked again', async () => {
+test('a learner that never started is removed; a dead voter goes only once its replacement votes', async () => {
   const cluster = fakeCluster([voter('a'), voter('b'), voter('c')])
   const base = { self: 'b', cluster, prepare: async (peer: string) => ({ peerUrl: `https://${peer}:2380` }), startMember: async () => {} }
-  assert.equal(await tendVoters({ ...base, cells: cells({ a: 'dead', c: 'alive', d: 'alive', e: 'alive' }) }), 'removed dead voter a')
-  const r = await tendVoters({ ...base, cells: cells({ a: 'dead', c: 'alive', d: 'alive', e: 'alive' }), avoid: new Set(['d']) })
-  assert.equal(r, 'added e as a learner')
-  assert.equal(await tendVoters({ ...base, cells: cells({ c: 'suspect' }) }), 'removed a learner that never started', 'a suspect voter is not removed')
+  const view = cells({ a: 'dead', c: 'alive', d: 'alive', e: 'alive' })
+  assert.equal(await tendVoters({ ...base, cells: view, avoid: new Set(['d']) }), 'added e as a learner', 'd could not vote lately: e is asked')
+  assert.equal(await tendVoters({ ...base, cells: view }), 'removed a learner that never started')
+  assert.equal(await tendVoters({ ...base, cells: view }), 'added d as a learner')
+  cluster.list.find((m) => m.name === '')!.name = 'd'
+  assert.equal(await tendVoters({ ...base, cells: view }), 'promoted d')
+  assert.equal(await tendVoters({ ...base, cells: view }), 'removed dead voter a')
+  assert.deepEqual(cluster.list.map((m) => m.name).sort(), ['b', 'c', 'd'])
+  assert.equal(await tendVoters({ ...base, cells: cells({ c: 'suspect', d: 'alive', e: 'alive' }) }), 'enough voters', 'a suspect voter is not removed')
 })
