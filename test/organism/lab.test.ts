@@ -108,6 +108,11 @@ test('a four-host lab organism acts as one system', { skip: !root && 'network na
 
   await t.test('a partition heals to one owner per function: the highest epoch wins, the loser stops its copy', async () => {
     assert.equal((await cli('h1', ['move', 'media', '--to', 'h4'])).code, 0)
+    // The store has grown to its three voters (it adds them one look at a time) before one side is cut off.
+    await waitFor('three voters of the ownership store, known to every cell', async () => {
+      for (const h of hosts) if ((await status(h))?.store.endpoints.length !== 3) return false
+      return true
+    }, { tries: 150, everyMs: 200 })
     await lab?.cut('h4')
     await waitFor('h1..h3 see h4 dead', async () => {
       for (const h of hosts.slice(0, 3)) if ((await status(h))?.members.find((m) => m.name === 'h4')?.liveness !== 'dead') return false
