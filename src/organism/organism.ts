@@ -108,7 +108,8 @@ export async function startOrganism (opts: OrganismOptions): Promise<Organism> {
   const stopping = new AbortController()
   void (async () => {
     for await (const e of sync.changes(stopping.signal)) {
-      events.note(describe(e, nameOf))
+      const said = describe(e, nameOf)
+      if (said != null) events.note(said)
       // A member that joined or came back (a restarted one listens on new addresses): where to find it next start.
       if (e.type === 'cell-joined' || e.type === 'cell-alive') void persist()
       refresh({ type: 'state', event: e })
@@ -151,14 +152,15 @@ function asPlacement (r: Ownership): PlacementView {
   return { fn: r.fn, owner: r.owner, epoch: r.epoch, state: r.state, ...r.to != null ? { to: r.to } : {}, version: r.epoch }
 }
 
-function describe (e: StateEvent, name: (id: string) => string): { kind: 'join' | 'dead' | 'alive' | 'suspect' | 'move' | 'info', text: string } {
+function describe (e: StateEvent, name: (id: string) => string): { kind: 'join' | 'dead' | 'alive' | 'suspect' | 'info', text: string } | null {
   switch (e.type) {
     case 'cell-joined': return { kind: 'join', text: `${name(e.peer)} joined` }
     case 'cell-dead': return { kind: 'dead', text: `${name(e.peer)} is dead` }
     case 'cell-suspect': return { kind: 'suspect', text: `${name(e.peer)} is suspected` }
     case 'cell-alive': return { kind: 'alive', text: `${name(e.peer)} is alive` }
-    case 'placement-changed': return { kind: 'move', text: e.previous != null && e.previous !== e.owner ? `${e.fn} moved from ${name(e.previous)} to ${name(e.owner)} (epoch ${e.epoch})` : `${e.fn} is served by ${name(e.owner)} (epoch ${e.epoch})` }
-    case 'placement-lost': return { kind: 'move', text: `${e.fn} is now served by ${name(e.winner)} (epoch ${e.epoch}); the copy here stops` }
+    // Placements are the ownership store's, not gossip's: a placement record a member gossips says nothing true, and
+    // the map's move events come from the store view instead.
+    case 'placement-changed': case 'placement-lost': return null
     case 'record-rejected': return { kind: 'info', text: `rejected a ${e.verdict} record from ${name(e.from)}` }
   }
 }

@@ -143,7 +143,8 @@ export function createStateSync (init: StateSyncInit): StateSync {
   }
   const liveness = (peer: string): Liveness | 'unknown' => {
     if (peer === transport.self) return 'alive'
-    refreshRoster()
+    // The member set as of the last tick (every tickMs): PeerNode.members() builds a new array each call, and this
+    // runs for every function on every re-plan.
     if (!memberSet.has(peer) && !engine.store.has(cellKey(peer))) return 'unknown'
     return livenessOf(engine.detector, peer).status
   }

@@ -56,3 +56,17 @@ test('a member cannot complete a hand-off nobody made, nor take over from a live
   for (const c of sim.alive()) assert.equal(sim.ownerAt(c.id, 'forum')?.owner, owner, `${c.id} still routes forum to its owner`)
   assert.equal(sim.cells.get(owner)!.host.running('forum'), true)
 })
+
+test('a placement record a member gossips, signed by itself at a huge epoch, moves nothing and is not news on the map', async () => {
+  const { sim, owner, mallory } = await organism()
+  const { signRecord, fakeSignatureSigner, encodeWire } = await import('../../src/state/index.ts')
+  const rec = signRecord(fakeSignatureSigner(mallory), 'placement/forum', 1, { kind: 'placement', fn: 'forum', owner: mallory, epoch: 2 ** 53 - 1, state: 'serving' })
+  const link = sim.net.link(mallory)
+  for (const to of sim.ids.slice(0, 3)) void link.send(to, protocols('sim').stateChannel, encodeWire({ t: 'push', recs: [rec] })).catch(() => {})
+  await sim.time.runUntil(3000)
+  for (const c of sim.alive()) {
+    assert.equal(c.organism.plan().route('forum').kind === 'local' ? c.id : (c.organism.plan().route('forum') as { cell?: string }).cell, owner, `${c.id} still routes forum to its owner`)
+    assert.ok(!c.organism.events().some((e) => e.text.includes(mallory.slice(-8)) && /forum/.test(e.text)), `${c.id}'s map shows no move of forum to the liar`)
+  }
+  assert.equal(sim.cells.get(owner)!.host.running('forum'), true)
+})
