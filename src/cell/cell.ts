@@ -30,6 +30,7 @@ import type { DnsPrimary } from './dns-push.ts'
 import { createDivision } from './division.ts'
 import type { ExtraPool } from './division.ts'
 import { upstreamFor, createReconciler, createRecordPublisher, defaultCellName } from './wiring.ts'
+import { replicationPart } from './replication.ts'
 
 const log = logger('cell')
 const SOFTWARE = '0.1.0'
@@ -141,8 +142,9 @@ export async function startCell (opts: CellOptions): Promise<Cell> {
       }, clock.now()),
       pushIntervalMs: 500
     })
+    const replication = replicationPart({ genome, protocol: names.replica, organism: organism.get, link: () => link.get().node, supervisor, arriving: () => mover.get().arriving, clock })
     const upstream = upstreamFor({ plan: () => organism.get().plan() }, async (cell) => await link.get().node.openStream(cell, names.http), supervisor, clock,
-      (now) => ownership.get().view.lease()?.mayServe(now) ?? false)
+      (now) => ownership.get().view.lease()?.mayServe(now) ?? false, (fn) => replication.get().commit(fn))
     const router = createRouter({
       port: opts.routerPort ?? genome.routerPort ?? 8080,
       host: opts.routerHost,
@@ -186,7 +188,7 @@ export async function startCell (opts: CellOptions): Promise<Cell> {
       stop: async () => { await rm(paths.apiFile, { force: true }) }
     }
     const parts: Array<Startable | null> = [
-      supervisor, link, ownership, organism, mover, router,
+      supervisor, link, ownership, organism, mover, replication, router,
       createReconciler({ plan: () => organism.get().plan(), onChange: (l) => organism.get().onChange(l) }, supervisor, () => mover.get().arriving),
       dns, pusher,
       createRecordPublisher({ setOwnRecord: (b) => { organism.get().setOwnRecord(b) } }, () => ({

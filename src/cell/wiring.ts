@@ -28,7 +28,7 @@ const READS = new Set(['GET', 'HEAD', 'OPTIONS'])
  * whose lease in the ownership store has lapsed (it cannot reach the store, so another cell may soon take over) still
  * serves reads but answers writes 503: two cells never both accept writes for one function.
  */
-export function upstreamFor (org: Pick<Organism, 'plan'>, openHttp: (cell: string) => Promise<Duplex>, supervisor: Supervisor, clock: Scheduler, mayWrite: (now: number) => boolean = () => true) {
+export function upstreamFor (org: Pick<Organism, 'plan'>, openHttp: (cell: string) => Promise<Duplex>, supervisor: Supervisor, clock: Scheduler, mayWrite: (now: number) => boolean = () => true, commit: (fn: string) => Promise<void> | null = () => null) {
   return (fn: string, forwarded: boolean, method = 'GET'): Upstream => {
     const route = org.plan().route(fn)
     if (route.kind === 'unavailable') return route
@@ -37,11 +37,13 @@ export function upstreamFor (org: Pick<Organism, 'plan'>, openHttp: (cell: strin
       if (forwarded) return { kind: 'unavailable', reason: `this cell does not own ${fn} (placement is settling)`, retryAfterSeconds: 1 }
       return { kind: 'remote', cell: route.cell, open: async () => await openHttp(route.cell) }
     }
-    if (!READS.has(method.toUpperCase()) && !mayWrite(clock.now())) {
+    const writes = !READS.has(method.toUpperCase())
+    if (writes && !mayWrite(clock.now())) {
       return { kind: 'unavailable', reason: `this cell cannot reach the ownership store, so its lease on ${fn} has lapsed: writes wait until the store is back or another cell takes ${fn} over (reads are still served)`, retryAfterSeconds: 2 }
     }
     const port = supervisor.readyPort(fn)
-    if (port != null) return { kind: 'local', port }
+    // A write's answer waits until its changes are on the function's replica (durability: sync).
+    if (port != null) return writes ? { kind: 'local', port, commit: () => commit(fn) } : { kind: 'local', port }
     const st = supervisor.get(fn)
     const wait = st?.nextRestartAt != null ? Math.max(1, Math.ceil((st.nextRestartAt - clock.now()) / 1000)) : 2
     return { kind: 'unavailable', reason: `function ${fn} is ${st?.state ?? 'starting'}`, retryAfterSeconds: wait }

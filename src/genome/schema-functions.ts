@@ -4,7 +4,7 @@ import type { FunctionSpec } from './types.ts'
 import { describe, find, readBoolean, readInteger, readMap, readString, report, scalar, type Entry, type WalkContext } from './yaml-walk.ts'
 import { NAME_RE, readDnsName, readRelativePath, type ExistsCheck } from './fields.ts'
 
-export const FUNCTION_FIELDS = ['code', 'setup', 'start', 'port', 'health', 'stateful', 'domain', 'path', 'env', 'dns'] as const
+export const FUNCTION_FIELDS = ['code', 'setup', 'start', 'port', 'health', 'stateful', 'replicas', 'durability', 'domain', 'path', 'env', 'dns'] as const
 export const DNS_MODES = ['owner', 'all-cells'] as const
 /** The cell sets these for every function; letting the genome override them would break routing or data moves. */
 export const RESERVED_ENV = ['PORT', 'DATA_DIR'] as const
@@ -44,6 +44,14 @@ function readDnsMode (ctx: WalkContext, e: Entry | undefined): FunctionSpec['dns
   const v = scalar(e)
   if (v === 'owner' || v === 'all-cells') return v
   report(ctx, e.valueAt, e.field, '"owner" (its owner\'s address) or "all-cells" (every live cell\'s; any cell forwards)', describe(e.value))
+  return null
+}
+
+function readDurability (ctx: WalkContext, e: Entry | undefined): FunctionSpec['durability'] | null {
+  if (e == null) return 'sync'
+  const v = scalar(e)
+  if (v === 'sync' || v === 'async') return v
+  report(ctx, e.valueAt, e.field, '"sync" (a write is answered once it is on the replica) or "async" (answered at once, copied within a second)', describe(e.value))
   return null
 }
 
@@ -99,15 +107,20 @@ function readFunction (ctx: WalkContext, name: string, e: Entry, input: Function
   const health = readHealth(ctx, get('health'))
   const statefulEntry = get('stateful')
   const stateful = statefulEntry == null ? false : readBoolean(ctx, statefulEntry)
+  // Copies of the data: 2 for a stateful function (the owner's and one replica's), 1 (none kept) otherwise.
+  const replicasEntry = get('replicas')
+  const replicas = replicasEntry == null ? (stateful === true ? 2 : 1) : readInteger(ctx, replicasEntry, 1, 2, 'the number of copies of the data: 1 (the owner\'s only) or 2 (the owner\'s and one replica)')
+  if (replicas === 2 && stateful === false && replicasEntry != null) report(ctx, replicasEntry.valueAt, replicasEntry.field, 'replicas: 1 for a function that is not stateful (it has no data to copy)', '2')
+  const durability = readDurability(ctx, get('durability'))
   const domainEntry = get('domain')
   const domain = domainEntry == null ? (input.zone == null ? null : `${name}.${input.zone}`) : readDnsName(ctx, domainEntry)
   const pathPrefix = readPathPrefix(ctx, get('path'))
   const env = readEnv(ctx, get('env'))
   const dns = readDnsMode(ctx, get('dns'))
 
-  const complete = ctx.problems.length === before && start != null && code != null && domain != null && stateful != null && dns != null
+  const complete = ctx.problems.length === before && start != null && code != null && domain != null && stateful != null && dns != null && replicas != null && durability != null
   return {
-    spec: complete ? { name, code, codeDir: join(input.root, code), setup, start, port, health, stateful, domain, pathPrefix, env, dns: dns as FunctionSpec['dns'] } : null,
+    spec: complete ? { name, code, codeDir: join(input.root, code), setup, start, port, health, stateful, replicas: replicas as 1 | 2, durability: durability as FunctionSpec['durability'], domain, pathPrefix, env, dns: dns as FunctionSpec['dns'] } : null,
     port,
     portAt: portEntry?.valueAt ?? e.keyAt,
     route: domain == null ? null : `${domain}${pathPrefix ?? ''}`,

@@ -15,6 +15,8 @@
  *       port: 9001              # optional fixed port 1..65535; must not clash with another function, router.port or dns.port
  *       health: /health         # default /health; starts with "/", no spaces
  *       stateful: true          # default false
+ *       replicas: 2             # copies of $DATA_DIR: default 2 when stateful (owner + one replica), else 1
+ *       durability: sync        # sync (default): a write is answered once on the replica; async: within ~1 s
  *       domain: catalog.campus.test  # default <name>.<zone>; any valid DNS name, lower-cased
  *       path: /api              # optional prefix: "/" + segments of [A-Za-z0-9._~-], no trailing "/", no "." or ".." segments
  *       env: { KEY: value }     # names [A-Za-z_][A-Za-z0-9_]*; scalar values become strings; PORT and DATA_DIR are reserved

@@ -17,6 +17,10 @@ export interface FunctionSpec {
   readonly health: string
   /** True when the function keeps state in $DATA_DIR (it moves with the function). */
   readonly stateful: boolean
+  /** Copies of the data kept: 2 (owner + one replica, the default when stateful) or 1. */
+  readonly replicas: 1 | 2
+  /** sync: a write's answer waits until its changes are on the replica; async: copied within about a second. */
+  readonly durability: 'sync' | 'async'
   /** Fully qualified domain, lower case, no trailing dot: defaults to `<name>.<zone>`. */
   readonly domain: string
   /** Optional path prefix ("/api"); null routes the whole domain. */

@@ -10,7 +10,7 @@ export type FrameType = typeof FRAME[keyof typeof FRAME]
 export type Frames = AsyncIterator<{ type: number, payload: Buffer }>
 const MAX_FRAME = 4 * 1024 * 1024
 
-export function encodeFrame (type: FrameType, payload: Uint8Array): Buffer {
+export function encodeFrame (type: number, payload: Uint8Array): Buffer {
   const out = Buffer.allocUnsafe(5 + payload.byteLength)
   out[0] = type
   out.writeUInt32BE(payload.byteLength, 1)

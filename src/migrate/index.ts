@@ -10,7 +10,7 @@ export type { MoverPorts, MovePlacements, FunctionHost, MoveLink, DataMover, Dat
 export { tarDataMover } from './data-path.ts'
 export { sendDir, receiveDir } from './transfer.ts'
 export type { TransferSummary } from './transfer.ts'
-export { FRAME, readFrames, writeJson, jsonFrame, nextJson } from './frames.ts'
+export { FRAME, readFrames, writeJson, jsonFrame, nextJson, encodeFrame, writeQueued } from './frames.ts'
 export type { Frames } from './frames.ts'
 export { migrateError } from './errors.ts'
 export type { BulkOffer } from './bulk.ts'

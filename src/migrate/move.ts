@@ -163,7 +163,7 @@ export function createMover (ports: MoverPorts): Mover {
   const takeOver = async (fn: string, from: string): Promise<MoveResult> => {
     const p = org.placement(fn)
     if (p == null) throw migrateError('MIGRATE_NOT_OWNER', `no cell owns ${fn} yet`)
-    const done = await org.change(fn, { kind: 'takeover', by: org.self, epoch: p.epoch }).catch((err: unknown) => { throw storeRefusal(err) })
+    const done = await org.change(fn, { kind: 'takeover', by: org.self, epoch: p.epoch, force: true }).catch((err: unknown) => { throw storeRefusal(err) })
     org.note({ kind: 'move', text: `${fn} taken over from ${org.nameOf(p.owner)} (epoch ${done.epoch}, without its data)` })
     return { fn, from, to: org.self, epoch: done.epoch, bytes: 0, sha256: '', ms: 0 }
   }

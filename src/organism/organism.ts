@@ -149,7 +149,7 @@ export async function startOrganism (opts: OrganismOptions): Promise<Organism> {
 
 /** A store record in the shape the plan, views and status read; its version is its epoch. */
 function asPlacement (r: Ownership): PlacementView {
-  return { fn: r.fn, owner: r.owner, epoch: r.epoch, state: r.state, ...r.to != null ? { to: r.to } : {}, version: r.epoch }
+  return { fn: r.fn, owner: r.owner, epoch: r.epoch, state: r.state, ...r.to != null ? { to: r.to } : {}, ...r.replica != null ? { replica: r.replica } : {}, version: r.epoch }
 }
 
 function describe (e: StateEvent, name: (id: string) => string): { kind: 'join' | 'dead' | 'alive' | 'suspect' | 'info', text: string } | null {

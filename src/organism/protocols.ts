@@ -7,6 +7,8 @@ export const protocols = (organism: string) => ({
   moveRequest: `/organism/${organism}/move-request/1.0.0`,
   // A member asks the store's holder to sign its key for the ownership store (etcd, mutual TLS).
   store: `/organism/${organism}/store/1.0.0`,
+  // The owner fills a function's replica: its data dir's changed blocks, batch by batch, each acknowledged once durable.
+  replica: `/organism/${organism}/replica/1.0.0`,
   state: `/organism/${organism}/state/1.0.0`,
   // The same state messages on one long-lived channel per peer (2.0.0); 1.0.0 (a stream each) for cells without it.
   stateChannel: `/organism/${organism}/state/2.0.0`

@@ -18,18 +18,27 @@ export function transition (fn: string, cur: Ownership | null, t: Transition): V
       if (cur.owner !== t.by) return no('not-owner', `${t.by} does not own ${fn} (${cur.owner} does)`)
       if (cur.state !== 'serving') return no('conflict', `${fn} is already moving to ${cur.to ?? '?'}`)
       if (t.to === t.by) return no('bad-request', `${fn} is already at ${t.by}`)
-      return { ok: true, next: { fn, owner: cur.owner, epoch: cur.epoch, state: 'moving', to: t.to } }
+      return { ok: true, next: { ...keepReplica(cur), fn, owner: cur.owner, epoch: cur.epoch, state: 'moving', to: t.to } }
     case 'complete':
       if (cur.owner !== t.from || cur.state !== 'moving' || cur.to !== t.by) return no('not-owner', `${fn} is not being handed from ${t.from} to ${t.by}`)
       return { ok: true, next: { fn, owner: t.by, epoch: cur.epoch + 1, state: 'serving' } }
     case 'abort':
       if (cur.owner !== t.by) return no('not-owner', `${t.by} does not own ${fn}`)
       if (cur.state !== 'moving') return no('conflict', `${fn} is not moving`)
-      return { ok: true, next: { fn, owner: cur.owner, epoch: cur.epoch, state: 'serving' } }
+      return { ok: true, next: { ...keepReplica(cur), fn, owner: cur.owner, epoch: cur.epoch, state: 'serving' } }
     case 'takeover':
       if (t.ownerAlive) return no('owner-alive', `${fn}'s owner ${cur.owner} still holds its lease`)
       if (cur.owner === t.by && cur.state === 'serving') return no('conflict', `${fn} is already ${t.by}'s`)
+      // The replica has every acknowledged write; anyone else would serve fn without them.
+      if (t.force !== true && cur.replica !== t.by) {
+        return no('not-replica', cur.replica == null ? `no replica holds ${fn}'s data: only a forced takeover (without the data) is possible` : `${cur.replica} holds ${fn}'s data, not ${t.by}`)
+      }
       return { ok: true, next: { fn, owner: t.by, epoch: cur.epoch + 1, state: 'serving' } }
+    case 'replica':
+      if (cur.owner !== t.by) return no('not-owner', `${t.by} does not own ${fn} (${cur.owner} does)`)
+      if (t.replica === t.by) return no('bad-request', `the owner of ${fn} cannot be its own replica`)
+      if (t.replica == null) return { ok: true, next: withoutReplica(cur) }
+      return { ok: true, next: { ...cur, replica: t.replica } }
   }
 }
 
@@ -37,3 +46,11 @@ export function transition (fn: string, cur: Ownership | null, t: Transition): V
 export function mayServe (lastRenewedAt: number | null, ttlMs: number, now: number, marginMs = Math.min(1000, ttlMs / 4)): boolean {
   return lastRenewedAt != null && now < lastRenewedAt + ttlMs - marginMs
 }
+
+function withoutReplica (o: Ownership): Ownership {
+  const { replica: _gone, ...rest } = o
+  return rest
+}
+
+// A hand-off keeps the replica until the receiver completes it: an owner that dies mid-move is taken over as ever.
+const keepReplica = (o: Ownership): { replica?: string } => o.replica != null ? { replica: o.replica } : {}

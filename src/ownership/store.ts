@@ -8,7 +8,8 @@ export type TransitionRequest =
   | { readonly kind: 'handoff', readonly by: string, readonly epoch: number, readonly to: string }
   | { readonly kind: 'complete', readonly by: string, readonly from: string, readonly epoch: number }
   | { readonly kind: 'abort', readonly by: string, readonly epoch: number }
-  | { readonly kind: 'takeover', readonly by: string, readonly epoch: number }
+  | { readonly kind: 'takeover', readonly by: string, readonly epoch: number, readonly force?: boolean }
+  | { readonly kind: 'replica', readonly by: string, readonly epoch: number, readonly replica: string | null }
 
 /** A cell's lease: the store counts the cell alive while it holds it. */
 export interface CellLease {

@@ -8,6 +8,8 @@ export interface Ownership {
   readonly epoch: number
   readonly state: 'serving' | 'moving'
   readonly to?: string
+  /** The cell holding a synced copy of fn's data: the one cell that may take fn over without the owner's consent. */
+  readonly replica?: string
 }
 
 /** A change of ownership, asked for by the cell `by`. */
@@ -20,9 +22,14 @@ export type Transition =
   | { readonly kind: 'complete', readonly by: string, readonly from: string, readonly epoch: number }
   /** The owner gives up a hand-off (the receiver refused or cannot be reached) and serves fn again. */
   | { readonly kind: 'abort', readonly by: string, readonly epoch: number }
-  /** Another cell takes fn at epoch + 1 because the owner's lease is gone (the store tells `ownerAlive`). */
-  | { readonly kind: 'takeover', readonly by: string, readonly epoch: number, readonly ownerAlive: boolean }
+  /**
+   * Another cell takes fn at epoch + 1 because the owner's lease is gone (the store tells `ownerAlive`). Only the
+   * named replica may, unless `force` (an operator's override, or a function without data): then fn starts empty.
+   */
+  | { readonly kind: 'takeover', readonly by: string, readonly epoch: number, readonly ownerAlive: boolean, readonly force?: boolean }
+  /** The owner names the cell that now holds a synced copy of fn's data (null: none does). The epoch stays. */
+  | { readonly kind: 'replica', readonly by: string, readonly epoch: number, readonly replica: string | null }
 
 export type Verdict =
   | { readonly ok: true, readonly next: Ownership }
-  | { readonly ok: false, readonly why: 'conflict' | 'not-owner' | 'owner-alive' | 'bad-request', readonly message: string }
+  | { readonly ok: false, readonly why: 'conflict' | 'not-owner' | 'owner-alive' | 'not-replica' | 'bad-request', readonly message: string }

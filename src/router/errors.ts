@@ -10,8 +10,9 @@ export const routerError = defineErrors('router', {
   ROUTER_BAD_REQUEST: { hint: 'The request could not be parsed as HTTP/1.1; check the client.' },
   ROUTER_ROUTE_CONFLICT: { hint: 'Two functions claim the same domain and path prefix in organism.yaml; give each a distinct domain or pathPrefix.' },
   ROUTER_INVALID_ROUTE: { hint: 'Fix the function\'s domain or pathPrefix in organism.yaml: a domain is letters, digits and hyphens separated by dots; a prefix starts with "/".' },
+  ROUTER_WRITE_NOT_REPLICATED: { hint: 'The function took the write but its replica did not confirm it in time, so it was not acknowledged (it may or may not be kept). Retry after the Retry-After seconds; `cell status` shows the replica and why it lags.' },
   ROUTER_LISTEN_FAILED: { hint: 'Another process holds the router port, or the cell lacks permission to bind it; free the port, or start the cell with `--port N` (0 picks a free one).' }
 })
 
 export type RouterErrorCode = 'ROUTER_BAD_HOST' | 'ROUTER_NO_ROUTE' | 'ROUTER_FUNCTION_UNAVAILABLE' | 'ROUTER_UPSTREAM_FAILED' |
-  'ROUTER_HEADER_TOO_LARGE' | 'ROUTER_BAD_REQUEST' | 'ROUTER_ROUTE_CONFLICT' | 'ROUTER_INVALID_ROUTE' | 'ROUTER_LISTEN_FAILED'
+  'ROUTER_HEADER_TOO_LARGE' | 'ROUTER_BAD_REQUEST' | 'ROUTER_ROUTE_CONFLICT' | 'ROUTER_INVALID_ROUTE' | 'ROUTER_LISTEN_FAILED' | 'ROUTER_WRITE_NOT_REPLICATED'

@@ -79,8 +79,11 @@ export class Exchange implements Dispatcher.DispatchHandler {
   aborted = false
   private abortUpstream: Abort | null = null
   private resume: () => void = noResume
-  constructor (res: ServerResponse, fn: string, onUpstreamError: (fn: string, err: Error) => void) {
-    this.res = res; this.fn = fn; this.onUpstreamError = onUpstreamError
+  private readonly commit: (() => Promise<void> | null) | undefined
+  /** A 2xx answer to a write, held whole until its commit resolves (the data is on the replica). */
+  private held: { status: number, headers: string[], body: Buffer[], committed: Promise<void> } | null = null
+  constructor (res: ServerResponse, fn: string, onUpstreamError: (fn: string, err: Error) => void, commit?: () => Promise<void> | null) {
+    this.res = res; this.fn = fn; this.onUpstreamError = onUpstreamError; this.commit = commit
   }
 
   /** Called when the client's response closed before it finished: cancels the upstream request. */
@@ -99,6 +102,13 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
   onHeaders (statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
     if (statusCode < 200) return true // 1xx: Node answers Expect itself; other interim responses are not relayed
+    // The function wrote before it answered: the commit starts now, while the body still comes.
+    const committed = statusCode < 300 ? this.commit?.() : null
+    if (committed != null) {
+      committed.catch(() => {}) // awaited in onComplete; a rejection before then is not unhandled
+      this.held = { status: statusCode, headers: forwardRawResponseHeaders(rawHeaders), body: [], committed }
+      return true
+    }
     const res = this.res
     res.writeHead(statusCode, forwardRawResponseHeaders(rawHeaders))
     this.resume = resume
@@ -106,6 +116,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   }
 
   onData (chunk: Buffer): boolean {
+    if (this.held != null) { this.held.body.push(chunk); return true }
     const ok = this.res.write(chunk)
     if (!ok) this.res.once('drain', this.resume) // rare: only a slow client pays for a listener
     return ok
@@ -113,7 +124,18 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
   onComplete (): void {
     this.abortUpstream = null
-    this.res.end()
+    const held = this.held
+    if (held == null) { this.res.end(); return }
+    held.committed.then(() => {
+      if (this.aborted || this.res.destroyed) return
+      this.res.writeHead(held.status, held.headers)
+      this.res.end(Buffer.concat(held.body))
+    }, (err: unknown) => {
+      if (this.aborted || this.res.destroyed) return
+      // Not acknowledged: the client must not take this write for kept (it may or may not be).
+      const e = err as { code?: string, message?: string, hint?: string }
+      sendPage(this.res, 503, routerError('ROUTER_WRITE_NOT_REPLICATED', `The write to "${this.fn}" was not confirmed by its replica: ${e.message ?? String(err)}`), { 'retry-after': '2' })
+    })
   }
 
   onError (err: Error): void {
@@ -126,8 +148,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
 }
 
 /** Sends req to the pool and streams the answer into res; the caller calls exchange.abort() if the client leaves early. */
-export function proxyRequest (pool: Pool, req: IncomingMessage, res: ServerResponse, fn: string, info: ForwardInfo, onUpstreamError: (fn: string, err: Error) => void): Exchange {
-  const ex = new Exchange(res, fn, onUpstreamError)
+export function proxyRequest (pool: Pool, req: IncomingMessage, res: ServerResponse, fn: string, info: ForwardInfo, onUpstreamError: (fn: string, err: Error) => void, commit?: () => Promise<void> | null): Exchange {
+  const ex = new Exchange(res, fn, onUpstreamError, commit)
   pool.dispatch({
     path: req.url ?? '/',
     method: req.method as Dispatcher.HttpMethod,

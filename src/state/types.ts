@@ -66,6 +66,8 @@ export interface PlacementView {
   epoch: number
   state: 'serving' | 'moving'
   to?: string
+  /** The cell holding a synced copy of the data (the store's record). */
+  replica?: string
   version: number
 }
 

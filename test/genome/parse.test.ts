@@ -69,12 +69,12 @@ test('a valid genome parses with defaults applied', () => {
     functions: [
       {
         name: 'catalog', code: 'functions/catalog', codeDir: '/srv/genome/functions/catalog', setup: 'npm install --omit=dev',
-        start: 'node server.js', port: 9001, health: '/health', stateful: true, domain: 'catalog.campus.test', pathPrefix: '/api',
+        start: 'node server.js', port: 9001, health: '/health', stateful: true, replicas: 2, durability: 'sync', domain: 'catalog.campus.test', pathPrefix: '/api',
         env: { MODE: 'prod', WORKERS: '4', DEBUG: 'false' }, dns: 'owner'
       },
       {
         name: 'web', code: 'functions/web', codeDir: '/srv/genome/functions/web', setup: null, start: 'node web.js', port: null,
-        health: '/ready', stateful: false, domain: 'web.campus.test', pathPrefix: null, env: {}, dns: 'all-cells'
+        health: '/ready', stateful: false, replicas: 1, durability: 'sync', domain: 'web.campus.test', pathPrefix: null, env: {}, dns: 'all-cells'
       }
     ],
     division: {
@@ -124,6 +124,9 @@ const bad: BadCase[] = [
   { name: 'path prefix without leading slash', text: web('start: a', 'path: api'), field: 'functions.web.path', line: 6, column: 11 },
   { name: 'path prefix with trailing slash', text: web('start: a', 'path: /api/'), field: 'functions.web.path', line: 6, column: 11 },
   { name: 'path prefix with ..', text: web('start: a', 'path: /api/../x'), field: 'functions.web.path', line: 6, column: 11 },
+  { name: 'replicas 3', text: web('start: a', 'stateful: true', 'replicas: 3'), field: 'functions.web.replicas', line: 7, column: 15, says: 'expected the number of copies of the data: 1' },
+  { name: 'replicas 2 without state', text: web('start: a', 'replicas: 2'), field: 'functions.web.replicas', line: 6, column: 15, says: 'expected replicas: 1 for a function that is not stateful' },
+  { name: 'durability "eventual"', text: web('start: a', 'durability: eventual'), field: 'functions.web.durability', line: 6, column: 17, says: 'expected "sync"' },
   { name: 'stateful as "yes"', text: web('start: a', 'stateful: yes'), field: 'functions.web.stateful', line: 6, column: 15, says: 'expected true or false, found "yes"' },
   { name: 'dns mode that is not owner or all-cells', text: web('start: a', 'dns: everyone'), field: 'functions.web.dns', line: 6, column: 10, says: 'found "everyone"' },
   { name: 'env value that is a map', text: web('start: a', 'env:', '  DB: { host: x }'), field: 'functions.web.env.DB', line: 7, column: 11, says: 'found a map' },
@@ -139,7 +142,7 @@ const bad: BadCase[] = [
   { name: 'division as a list', text: web('start: a') + 'division: [1]\n', field: 'division', line: 6, column: 11, says: 'found a list' },
   { name: 'duplicate key', text: web('start: a', 'port: 9001', 'port: 9002'), field: 'functions.web.port', line: 7, column: 5, says: 'duplicate field (first set on line 6)' },
   { name: 'unknown top-level field', text: web('start: a') + 'zones: x\n', field: 'zones', line: 6, column: 1, says: 'did you mean "zone"?' },
-  { name: 'unknown field with no near name', text: web('start: a', 'replicas: 3'), field: 'functions.web.replicas', line: 6, column: 5, says: 'unknown field; expected one of' },
+  { name: 'unknown field with no near name', text: web('start: a', 'copies: 3'), field: 'functions.web.copies', line: 6, column: 5, says: 'unknown field; expected one of' },
   { name: 'a list instead of a map', text: '- organism\n- zone\n', field: '(top)', line: 1, column: 1, says: 'found a list' },
   { name: 'an empty file', text: '', field: '(top)', line: 1, column: 1, says: 'found nothing' }
 ]

@@ -27,6 +27,8 @@ export function fnSpec (name: string, over: Partial<FunctionSpec> = {}): Functio
     port: null,
     health: '/health',
     stateful: false,
+    replicas: 1,
+    durability: 'sync',
     domain: `${name}.test.organism`,
     dns: 'owner',
     pathPrefix: null,

@@ -29,10 +29,11 @@ const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
   placement: ['core', 'state'],
   ownership: ['core'],
   migrate: ['core', 'state', 'placement', 'ownership'],
+  replica: ['core', 'state', 'ownership', 'migrate'],
   divide: ['core', 'genome'],
   organism: ['core', 'state', 'peers', 'placement', 'ownership'],
-  cell: ['core', 'genome', 'state', 'supervisor', 'router', 'dns', 'dashboard', 'imprint', 'placement', 'migrate', 'divide', 'organism'],
-  cli: ['core', 'genome', 'state', 'peers', 'supervisor', 'router', 'dns', 'dashboard', 'lab', 'imprint', 'placement', 'migrate', 'divide', 'organism', 'cell']
+  cell: ['core', 'genome', 'state', 'supervisor', 'router', 'dns', 'dashboard', 'imprint', 'placement', 'migrate', 'divide', 'organism', 'replica'],
+  cli: ['core', 'genome', 'state', 'peers', 'supervisor', 'router', 'dns', 'dashboard', 'lab', 'imprint', 'placement', 'migrate', 'divide', 'organism', 'replica', 'cell']
 }
 
 interface Import { file: string, line: number, spec: string, typeOnly: boolean, dynamic: boolean, kind: 'import' | 'url' }

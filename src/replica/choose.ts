@@ -1,0 +1,33 @@
+// Pure decisions of replication: which cell should hold a function's replica, and who takes a function over when
+// its owner's lease is gone.
+import type { PlacementView } from '../state/index.ts'
+
+/**
+ * The replica for fn: the one the store names while it is live (it has every acknowledged write), else the live
+ * cell holding the fewest replicas (ties by id, so every owner picks alike); null if no other cell is live.
+ */
+export function chooseReplica (fn: string, self: string, named: string | undefined, live: readonly string[], placements: readonly PlacementView[], avoid: ReadonlySet<string> = new Set()): string | null {
+  const others = live.filter((c) => c !== self && !avoid.has(c))
+  if (named != null && others.includes(named)) return named
+  const held = new Map<string, number>()
+  for (const p of placements) {
+    if (p.fn === fn) continue
+    if (p.replica != null) held.set(p.replica, (held.get(p.replica) ?? 0) + 1)
+    held.set(p.owner, (held.get(p.owner) ?? 0) + 0.5)
+  }
+  const ranked = [...others].sort((a, b) => (held.get(a) ?? 0) - (held.get(b) ?? 0) || (a < b ? -1 : a > b ? 1 : 0))
+  return ranked[0] ?? null
+}
+
+export type TakeoverAsk = { readonly kind: 'replica' } | { readonly kind: 'stateless' }
+
+/**
+ * Whether this cell should ask the store to take fn over (the store still decides, and refuses while the owner's
+ * lease holds): the named replica does; a function without data is taken by the first live cell by id.
+ */
+export function takeoverAsk (p: PlacementView, self: string, stateful: boolean, live: readonly string[]): TakeoverAsk | null {
+  if (p.owner === self) return null
+  if (stateful) return p.replica === self ? { kind: 'replica' } : null
+  const first = [...live].filter((c) => c !== p.owner).sort()[0]
+  return first === self ? { kind: 'stateless' } : null
+}

@@ -1,0 +1,77 @@
+// The replica's side: a stream from the cell the ownership store names as a function's owner fills that function's
+// data dir here (unused while another cell runs it), one journaled batch at a time. Anyone else, a function running
+// here, or a path leaving the directory, is refused before a byte is written.
+import type { Duplex } from 'node:stream'
+import { logger } from '../core/log.ts'
+import { encodeFrame, readFrames } from '../migrate/index.ts'
+import { replicaError } from './errors.ts'
+import { manifestOf } from './files.ts'
+import { openBatch, replayJournal, RFRAME } from './journal.ts'
+import type { BatchJournal } from './journal.ts'
+import type { ReplicaPorts } from './ports.ts'
+import type { FnLocks } from './locks.ts'
+
+const log = logger('replica')
+/** Files per manifest frame: a frame stays far below the 4 MiB frame limit. */
+const FILES_PER_FRAME = 2000
+
+const json = (v: unknown): Buffer => Buffer.from(JSON.stringify(v))
+
+export function receiveReplicas (ports: ReplicaPorts, functions: ReadonlySet<string>, locks: FnLocks): (stream: Duplex, from: string) => void {
+  // Why `from` may not send fn's data at `epoch` now, or null: the check of every batch, on the cached record.
+  const refusal = (fn: string, epoch: number, from: string, record = ports.placement(fn)): string | null => {
+    if (!functions.has(fn)) return `${fn} is not a function of this genome`
+    if (record == null || record.owner !== from) return `the store does not name ${from} as ${fn}'s owner`
+    if (record.epoch !== epoch) return `${fn} is at epoch ${record.epoch}, not ${epoch}`
+    if (ports.busy(fn)) return `${fn} runs on this cell`
+    return null
+  }
+  return (stream, from) => {
+    const frames = readFrames(stream)
+    const refuse = (message: string): void => { stream.end(encodeFrame(RFRAME.refuse, json({ message }))) }
+    void (async () => {
+      let journal: BatchJournal | null = null
+      let fn = ''
+      try {
+        const hello = await frames.next()
+        if (hello.done === true || hello.value.type !== RFRAME.hello) throw replicaError('REPLICA_PROTOCOL', 'the stream did not start with a hello')
+        const h = JSON.parse(hello.value.payload.toString()) as { fn?: unknown, epoch?: unknown }
+        if (typeof h.fn !== 'string' || typeof h.epoch !== 'number') throw replicaError('REPLICA_PROTOCOL', 'a hello without function and epoch')
+        fn = h.fn
+        const epoch = h.epoch
+        // The first check reads the store itself: the cache of a cell that just started may not know the owner yet.
+        const why = refusal(fn, epoch, from, await ports.read(fn))
+        if (why != null) throw replicaError('REPLICA_REFUSED', why)
+        const dir = ports.dataDir(fn)
+        const manifest = await locks.with(fn, async () => { await replayJournal(dir); return await manifestOf(dir) })
+        const entries = [...manifest.entries()]
+        for (let i = 0; i < entries.length; i += FILES_PER_FRAME) stream.write(encodeFrame(RFRAME.manifest, json(Object.fromEntries(entries.slice(i, i + FILES_PER_FRAME)))))
+        stream.write(encodeFrame(RFRAME.end, json({})))
+        for (let f = await frames.next(); f.done !== true; f = await frames.next()) {
+          const { type, payload } = f.value
+          if (type === RFRAME.end) {
+            const end = JSON.parse(payload.toString()) as { seq?: number, epoch?: number }
+            const again = refusal(fn, end.epoch ?? -1, from)
+            if (again != null) throw replicaError('REPLICA_REFUSED', again)
+            const batch = journal
+            journal = null
+            if (batch != null) await locks.with(fn, async () => { await batch.commit() })
+            stream.write(encodeFrame(RFRAME.ack, json({ seq: end.seq })))
+          } else if (type === RFRAME.file || type === RFRAME.block || type === RFRAME.delete) {
+            journal ??= await openBatch(dir)
+            await journal.add(type, payload)
+          } else {
+            throw replicaError('REPLICA_PROTOCOL', `frame type ${type} on a replication stream`)
+          }
+        }
+        stream.end()
+      } catch (err) {
+        const e = err as { code?: string, message?: string }
+        if (e.code !== 'MIGRATE_TRUNCATED') log.info('a replication stream was refused or failed', { fn, from, err })
+        if (!stream.destroyed) refuse(`${e.code ?? 'error'}: ${e.message ?? String(err)}`)
+      } finally {
+        await (journal as BatchJournal | null)?.discard().catch(() => {})
+      }
+    })()
+  }
+}

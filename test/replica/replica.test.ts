@@ -1,0 +1,139 @@
+// Replication between cells: what a write's answer waits for is on the replica, byte for byte; the store names the
+// replica only once it holds everything; a dead owner's replica takes over with the data; bad senders are refused.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdirSync, readFileSync, writeFileSync, existsSync, truncateSync, rmSync, openSync, writeSync, closeSync, statSync, utimesSync } from 'node:fs'
+import { join } from 'node:path'
+import { rig, until, forum } from './helpers.ts'
+import type { TestCell } from './helpers.ts'
+
+const file = (c: TestCell, p: string): string => join(c.ports.dataDir('forum'), p)
+const write = (c: TestCell, p: string, data: string | Buffer): void => { mkdirSync(join(file(c, p), '..'), { recursive: true }); writeFileSync(file(c, p), data) }
+const commit = async (c: TestCell): Promise<void> => { await c.replication.commit('forum') }
+
+test('a committed write is on the replica, and the store names the replica only once it holds it', async (t) => {
+  const r = await rig(t)
+  const a = await r.add('a')
+  await r.store.apply('forum', { kind: 'found', by: 'a' })
+  await r.refresh()
+  write(a, 'posts.json', '[1]')
+  const b = await r.add('b')
+  await commit(a)
+  assert.equal(r.records.get('forum')?.replica, 'b')
+  assert.equal(readFileSync(file(b, 'posts.json'), 'utf8'), '[1]')
+
+  // New files in folders, a large file changed in one block in place, a truncation, a deletion.
+  const big = Buffer.alloc(300 * 1024, 7)
+  write(a, 'db/big.bin', big)
+  write(a, 'gone.txt', 'x')
+  await commit(a)
+  big[200 * 1024] = 9
+  const fd = openSync(file(a, 'db/big.bin'), 'r+'); writeSync(fd, big, 200 * 1024, 1, 200 * 1024); closeSync(fd)
+  rmSync(file(a, 'gone.txt'))
+  write(a, 'posts.json', '[1,2]')
+  await commit(a)
+  assert.deepEqual(readFileSync(file(b, 'db/big.bin')), big)
+  assert.equal(existsSync(file(b, 'gone.txt')), false)
+  assert.equal(readFileSync(file(b, 'posts.json'), 'utf8'), '[1,2]')
+  truncateSync(file(a, 'db/big.bin'), 1000)
+  await commit(a)
+  assert.deepEqual(readFileSync(file(b, 'db/big.bin')), big.subarray(0, 1000))
+})
+
+test('a rewrite of the same size within one timestamp tick still reaches the replica', async (t) => {
+  const r = await rig(t)
+  const a = await r.add('a')
+  const b = await r.add('b')
+  await r.store.apply('forum', { kind: 'found', by: 'a' })
+  await r.refresh()
+  // In place, same length, and (as when both land in one kernel tick) the same mtime: only the content differs.
+  write(a, 'counter', '0')
+  await commit(a)
+  const { mtime } = statSync(file(a, 'counter'))
+  for (let i = 1; i < 5; i++) {
+    const fd = openSync(file(a, 'counter'), 'r+')
+    writeSync(fd, String(i), 0)
+    closeSync(fd)
+    utimesSync(file(a, 'counter'), mtime, mtime)
+    await commit(a)
+    assert.equal(readFileSync(file(b, 'counter'), 'utf8'), String(i), `write ${i}`)
+  }
+})
+
+test('the replica takes over a dead owner with every committed write, and the owner back becomes its replica', async (t) => {
+  const r = await rig(t)
+  const a = await r.add('a')
+  const b = await r.add('b')
+  await r.store.apply('forum', { kind: 'found', by: 'a' })
+  await r.refresh()
+  for (let i = 0; i < 30; i++) { write(a, `post-${i}`, `post ${i}`); await commit(a) }
+  await r.kill('a')
+  await until('b owns forum', () => r.records.get('forum')?.owner === 'b')
+  assert.equal(r.records.get('forum')?.epoch, 2)
+  for (let i = 0; i < 30; i++) assert.equal(readFileSync(file(b, `post-${i}`), 'utf8'), `post ${i}`)
+
+  // b is now alone: a write is kept here, and the store names no replica that lacks it.
+  write(b, 'post-b', 'written while alone')
+  await commit(b)
+  assert.equal(r.records.get('forum')?.replica, undefined)
+  assert.equal(b.replication.status('forum')?.state, 'alone')
+  // a comes back (a new process on the same disk): it is filled and named.
+  const a2 = await r.add('a')
+  await until('a is the replica again', () => r.records.get('forum')?.replica === 'a')
+  assert.equal(readFileSync(file(a2, 'post-b'), 'utf8'), 'written while alone')
+})
+
+test('a non-owner cannot push data to a replica, nor can the owner write where the function runs', async (t) => {
+  const r = await rig(t)
+  const a = await r.add('a')
+  const b = await r.add('b')
+  const m = await r.add('mallory')
+  await r.store.apply('forum', { kind: 'found', by: 'a' })
+  await r.refresh()
+  write(a, 'posts.json', 'real')
+  await commit(a)
+  assert.equal(r.records.get('forum')?.replica, 'b')
+  // mallory pretends to own forum: same epoch, a replication stream to b.
+  write(m, 'posts.json', 'forged')
+  const { connect } = await import('../../src/replica/sender.ts')
+  await assert.rejects(connect(m.ports, 'forum', 1, 'b'), /REPLICA_REFUSED|refused: .*does not name mallory/)
+  assert.equal(readFileSync(file(b, 'posts.json'), 'utf8'), 'real')
+
+  // A cell running the function is never a replica of it.
+  b.running.add('forum')
+  await assert.rejects(connect(a.ports, 'forum', 1, 'b'), /runs on this cell/)
+})
+
+test('a path that leaves the data dir is refused and nothing is written', async (t) => {
+  const r = await rig(t)
+  const a = await r.add('a')
+  const b = await r.add('b')
+  await r.store.apply('forum', { kind: 'found', by: 'a' })
+  await r.refresh()
+  const { connect } = await import('../../src/replica/sender.ts')
+  const { encodeFrame } = await import('../../src/migrate/index.ts')
+  const target = await connect(a.ports, 'forum', 1, 'b')
+  target.stream.write(encodeFrame(22, Buffer.from(JSON.stringify({ path: '../../escape', size: 1, mode: 0o644 }))))
+  target.stream.write(encodeFrame(23, Buffer.concat([Buffer.alloc(4), Buffer.from('x')])))
+  target.stream.write(encodeFrame(25, Buffer.from(JSON.stringify({ seq: 1, epoch: 1 }))))
+  const answer = await target.frames.next()
+  assert.equal(answer.value?.type, 27)
+  assert.match(answer.value?.payload.toString() ?? '', /REPLICA_BAD_PATH/)
+  assert.equal(existsSync(join(b.ports.dataDir('forum'), '..', '..', 'escape')), false)
+})
+
+test('a write waits for a replica that does not answer and is refused in time, not acknowledged', async (t) => {
+  const r = await rig(t)
+  const a = await r.add('a', { waitMs: 600 })
+  const b = await r.add('b')
+  await r.store.apply('forum', { kind: 'found', by: 'a' })
+  await r.refresh()
+  write(a, 'x', '1')
+  await commit(a)
+  // b runs forum now (as after a split brain it must not be written to): it refuses, and no other cell is there.
+  b.running.add('forum')
+  write(a, 'x', '2')
+  await assert.rejects(commit(a), /REPLICA_UNAVAILABLE|did not confirm/)
+  assert.equal(readFileSync(file(b, 'x'), 'utf8'), '1')
+  assert.ok(forum.durability === 'sync')
+})
