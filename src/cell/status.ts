@@ -7,6 +7,7 @@ import { shortId } from '../placement/index.ts'
 import type { CellPaths } from './paths.ts'
 import type { OrganismReport } from './views.ts'
 import type { StoreStatus } from '../organism/index.ts'
+import type { ReplicaStatus } from '../replica/index.ts'
 
 export interface FunctionReport {
   name: string
@@ -25,6 +26,8 @@ export interface FunctionReport {
   memoryBytes: number
   dataBytes: number
   traffic: FunctionTraffic
+  /** Where its data is copied, as this cell (its owner) keeps it; null where it is not replicated from here. */
+  replication: { replica: string | null, state: string, lagMs: number, lastError: string | null } | null
 }
 
 export interface CellStatus {
@@ -60,6 +63,7 @@ export interface StatusParts {
   plan: Plan
   store: StoreStatus
   division: string
+  replication: (fn: string) => ReplicaStatus | null
 }
 
 export function cellStatus (parts: StatusParts): CellStatus {
@@ -76,6 +80,7 @@ export function cellStatus (parts: StatusParts): CellStatus {
     functions: genome.functions.map((f) => {
       const s = supervisor.get(f.name)
       const r = parts.plan.route(f.name)
+      const rep = parts.replication(f.name)
       return {
         name: f.name,
         domain: f.domain,
@@ -90,7 +95,8 @@ export function cellStatus (parts: StatusParts): CellStatus {
         cpuSeconds: s?.cpuSeconds ?? 0,
         memoryBytes: s?.memoryBytes ?? 0,
         dataBytes: s?.dataBytes ?? 0,
-        traffic: router.stats(f.name)
+        traffic: router.stats(f.name),
+        replication: rep == null ? null : { ...rep, replica: rep.replica == null ? null : nameOf(rep.replica) }
       }
     }),
     members: organism.members,

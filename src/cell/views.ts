@@ -17,7 +17,7 @@ export interface MemberReport {
   load: { rps: number, cpu: number, memory: number }
 }
 
-export interface PlacementReport { fn: string, owner: string, ownerName: string, epoch: number, state: 'serving' | 'moving' }
+export interface PlacementReport { fn: string, owner: string, ownerName: string, epoch: number, state: 'serving' | 'moving', replicaName?: string }
 
 export interface OrganismReport {
   self: string
@@ -53,7 +53,7 @@ export function organismReport (self: string, cells: readonly CellView[], placem
   return {
     self,
     members,
-    placements: placements.map((p) => ({ fn: p.fn, owner: p.owner, ownerName: name(p.owner), epoch: p.epoch, state: p.state })).sort((a, b) => a.fn.localeCompare(b.fn)),
+    placements: placements.map((p) => ({ fn: p.fn, owner: p.owner, ownerName: name(p.owner), epoch: p.epoch, state: p.state, ...p.replica != null ? { replicaName: name(p.replica) } : {} })).sort((a, b) => a.fn.localeCompare(b.fn)),
     events
   }
 }

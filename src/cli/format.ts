@@ -34,8 +34,14 @@ export function formatStatus (s: CellStatus): string {
     ...s.functions.filter((f) => f.error != null).map((f) => `  ${f.name}: ${f.error?.code}: ${f.error?.message}\n    hint: ${f.error?.hint}`),
     ...s.functions.filter((f) => f.error == null && f.unavailable != null).map((f) => `  ${f.name}: answers 503 here: ${f.unavailable}`)
   ]
+  // Where each function's data is: its owner, its replica (and how far behind), as the store says.
+  const copies = s.placements.map((p) => {
+    const rep = s.functions.find((f) => f.name === p.fn)?.replication
+    const lag = rep == null ? '' : rep.state === 'synced' ? ', synced' : rep.state === 'alone' ? ', no other cell alive: kept here only' : `, ${rep.state}${rep.lagMs > 0 ? ` (${(rep.lagMs / 1000).toFixed(1)} s behind)` : ''}${rep.lastError != null ? `: ${rep.lastError}` : ''}`
+    return `  ${p.fn}: owner ${p.ownerName} (epoch ${p.epoch}), replica ${p.replicaName ?? 'none'}${lag}`
+  })
   const events = s.events.slice(-5).map((e) => `  ${new Date(e.at).toISOString().slice(11, 19)} ${e.text}`)
-  return [...head, '', table(members), '', table(rows), ...(events.length > 0 ? ['', 'recent:', ...events] : []), ...(errors.length > 0 ? ['', 'problems:', ...errors] : [])].join('\n')
+  return [...head, '', table(members), '', table(rows), ...(copies.length > 0 ? ['', 'data:', ...copies] : []), ...(events.length > 0 ? ['', 'recent:', ...events] : []), ...(errors.length > 0 ? ['', 'problems:', ...errors] : [])].join('\n')
 }
 
 /** What to try once the demo is up. */

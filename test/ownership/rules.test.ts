@@ -15,10 +15,29 @@ test('each transition names the epoch it saw; only the one it names can change',
 })
 
 test('a takeover takes the next epoch, also from a moving owner; never from a live one, never to itself when serving', () => {
-  const t = transition('forum', rec('A', 3, 'moving', 'B'), { kind: 'takeover', by: 'B', epoch: 3, ownerAlive: false })
+  const t = transition('forum', rec('A', 3, 'moving', 'B'), { kind: 'takeover', by: 'B', epoch: 3, ownerAlive: false, force: true })
   assert.deepEqual(t.ok && t.next, rec('B', 4))
   assert.equal(transition('forum', rec('A', 3), { kind: 'takeover', by: 'B', epoch: 3, ownerAlive: true }).ok, false)
   assert.equal(transition('forum', rec('B', 3), { kind: 'takeover', by: 'B', epoch: 3, ownerAlive: false }).ok, false)
+})
+
+test('only the named replica takes over without force; the owner alone names it, and the epoch stays', () => {
+  const named = transition('forum', rec('A', 3), { kind: 'replica', by: 'A', epoch: 3, replica: 'B' })
+  assert.deepEqual(named.ok && named.next, { ...rec('A', 3), replica: 'B' })
+  const r = { ...rec('A', 3), replica: 'B' }
+  const byOther = transition('forum', r, { kind: 'replica', by: 'M', epoch: 3, replica: 'M' })
+  assert.equal(!byOther.ok && byOther.why, 'not-owner', 'a member cannot name itself the replica')
+  assert.equal(transition('forum', r, { kind: 'replica', by: 'A', epoch: 3, replica: 'A' }).ok, false, 'never the owner itself')
+  const notReplica = transition('forum', r, { kind: 'takeover', by: 'C', epoch: 3, ownerAlive: false })
+  assert.equal(!notReplica.ok && notReplica.why, 'not-replica')
+  const none = transition('forum', rec('A', 3), { kind: 'takeover', by: 'C', epoch: 3, ownerAlive: false })
+  assert.equal(!none.ok && none.why, 'not-replica', 'without a replica nobody takes the data-less function by itself')
+  const taken = transition('forum', r, { kind: 'takeover', by: 'B', epoch: 3, ownerAlive: false })
+  assert.deepEqual(taken.ok && taken.next, rec('B', 4), 'the new owner has no replica until it names one')
+  const moving = transition('forum', r, { kind: 'handoff', by: 'A', epoch: 3, to: 'C' })
+  assert.equal(moving.ok && moving.next.replica, 'B', 'a hand-off keeps the replica until it completes')
+  const cleared = transition('forum', r, { kind: 'replica', by: 'A', epoch: 3, replica: null })
+  assert.deepEqual(cleared.ok && cleared.next, rec('A', 3))
 })
 
 test('a transition naming no cell is a bad request', () => {

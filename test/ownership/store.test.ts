@@ -87,7 +87,10 @@ for (const [kind, open] of Object.entries(stores)) {
     await lease.release()
     assert.equal(lease.mayServe(Date.now()), false, 'a released lease serves nothing')
     assert.equal(await s.alive('A'), false)
-    assert.deepEqual(await s.apply('quiz', { kind: 'takeover', by: 'B', epoch: 1 }), { fn: 'quiz', owner: 'B', epoch: 2, state: 'serving' })
+    // Only the replica the owner named (it has the data) takes over by itself; anyone else only by force.
+    await s.apply('quiz', { kind: 'replica', by: 'A', epoch: 1, replica: 'C' })
+    assert.equal(await refusal(s.apply('quiz', { kind: 'takeover', by: 'B', epoch: 1 })), 'not-replica')
+    assert.deepEqual(await s.apply('quiz', { kind: 'takeover', by: 'C', epoch: 1 }), { fn: 'quiz', owner: 'C', epoch: 2, state: 'serving' })
   })
 
   test(`${kind}: watchers see each committed change`, async (t) => {
@@ -125,6 +128,6 @@ test('etcd: the lease of a cell that stops renewing expires, and only then can a
   const deadline = Date.now() + 10_000
   while (await s.alive('A') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100))
   assert.equal(await s.alive('A'), false, 'the lease expired within its TTL and etcd\'s check interval')
-  assert.equal((await s.apply('forum', { kind: 'takeover', by: 'B', epoch: 1 })).owner, 'B')
+  assert.equal((await s.apply('forum', { kind: 'takeover', by: 'B', epoch: 1, force: true })).owner, 'B')
   await s.close()
 })
