@@ -29,6 +29,8 @@ export interface Mover extends Startable {
   move: (fn: string, to: string, opts?: { force?: boolean }) => Promise<MoveResult>
   /** Functions arriving here: the reconcile loop must not stop them before their placement is ours. */
   readonly arriving: ReadonlySet<string>
+  /** Functions being sent from here, until their data here is dropped: nothing else may write their data dir. */
+  readonly leaving: ReadonlySet<string>
 }
 
 const refused = (r: Refusal): Error => migrateError('MIGRATE_UNKNOWN_CELL', r.message)
@@ -44,6 +46,7 @@ const decode = <T>(b: Uint8Array): T => JSON.parse(new TextDecoder().decode(b)) 
 export function createMover (ports: MoverPorts): Mover {
   const { placements: org, host, link, data, clock, protocols: names } = ports
   const arriving = new Set<string>()
+  const leaving = new Set<string>()
   const open = new Set<Duplex>()
   const warnedFallback = new Set<string>()
   let stopped = false
@@ -77,6 +80,15 @@ export function createMover (ports: MoverPorts): Mover {
     if (p == null || p.owner !== org.self) throw migrateError('MIGRATE_NOT_OWNER', `this cell does not own ${fn}`)
     if (toId === org.self) throw migrateError('MIGRATE_UNKNOWN_CELL', `${fn} is already here`)
     const epoch = p.epoch
+    leaving.add(fn)
+    try {
+      return await handOff(fn, toId, epoch, started)
+    } finally {
+      leaving.delete(fn)
+    }
+  }
+
+  const handOff = async (fn: string, toId: string, epoch: number, started: number): Promise<MoveResult> => {
     await org.change(fn, { kind: 'handoff', by: org.self, epoch, to: toId }).catch((err: unknown) => { throw storeRefusal(err) })
     await host.stopFunction(fn)
     let stream: Duplex | undefined
@@ -185,6 +197,7 @@ export function createMover (ports: MoverPorts): Mover {
   return {
     name: 'mover',
     arriving,
+    leaving,
     start: async () => {
       await link.handleStream(names.move, receive(false))
       await link.handleStream(names.moveV2, receive(true))

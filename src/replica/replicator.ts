@@ -26,7 +26,7 @@ export interface ReplicatorOptions {
   waitMs?: number
   /** Batches are also sent this often, changes or not: async writes, and a replica filled before the first write. */
   tickMs?: number
-  /** A replica that refused is not asked again for this long. */
+  /** A replica that refused is not asked again for this long (default 2 s: most refusals pass, e.g. a move's end). */
   avoidMs?: number
 }
 
@@ -84,7 +84,7 @@ export function createReplicator (fn: ReplicatedFunction, ports: ReplicaPorts, o
       waiters = batch.concat(waiters)
       lastError = (err as Error).message
       if (state === 'synced') state = 'failing'
-      if (target != null && isOrganismError(err, 'REPLICA_REFUSED')) avoid.set(target.peer, clock.now() + (opts.avoidMs ?? 30_000))
+      if (target != null && isOrganismError(err, 'REPLICA_REFUSED')) avoid.set(target.peer, clock.now() + (opts.avoidMs ?? 2000))
       closeTarget(target, err)
       target = null
       if (!closed) clock.after(300, run)

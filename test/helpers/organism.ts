@@ -1,5 +1,5 @@
 // Several real cells on this machine (loopback addresses 127.0.0.x), for organism tests: start, join, query, kill.
-import { mkdtemp, rm, cp } from 'node:fs/promises'
+import { mkdtemp, rm, cp, readFile, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { execFileSync } from 'node:child_process'
@@ -10,13 +10,14 @@ import type { CellStatus } from '../../src/cell/status.ts'
 
 export interface TestCell { name: string, state: string, address: string, proc: CellProcess, args: string[], status: () => Promise<CellStatus> }
 
-/** A signed copy of the demo genome (examples/campus) in a temp dir, with a key made for the test. */
-export async function demoGenomeRepo (dir: string): Promise<string> {
+/** A signed copy of the demo genome (examples/campus) in a temp dir, with a key made for the test; `edit` changes its organism.yaml. */
+export async function demoGenomeRepo (dir: string, edit?: (yaml: string) => string): Promise<string> {
   process.env.GIT_CONFIG_GLOBAL = '/dev/null'
   const repo = join(dir, 'genome')
   await initGenome(repo, { keyPath: join(dir, 'key'), organism: 'campus', zone: 'campus.test' })
   execFileSync('git', ['-C', repo, 'rm', '-rq', 'functions'])
   await cp(new URL('../../examples/campus', import.meta.url).pathname, repo, { recursive: true })
+  if (edit != null) await writeFile(join(repo, 'organism.yaml'), edit(await readFile(join(repo, 'organism.yaml'), 'utf8')))
   await signedCommit(repo, 'the demo suite', join(dir, 'key'))
   return repo
 }
@@ -27,9 +28,9 @@ export class TestOrganism {
   private readonly repo: string
   private constructor (dir: string, repo: string) { this.dir = dir; this.repo = repo }
 
-  static async create (): Promise<TestOrganism> {
+  static async create (edit?: (yaml: string) => string): Promise<TestOrganism> {
     const dir = await mkdtemp(join(tmpdir(), 'organism-multi-'))
-    return new TestOrganism(dir, await demoGenomeRepo(dir))
+    return new TestOrganism(dir, await demoGenomeRepo(dir, edit))
   }
 
   async statusOf (state: string): Promise<CellStatus | null> {
