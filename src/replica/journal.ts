@@ -2,8 +2,7 @@
 // durable (fsync, rename), and only then applied to the files. A crash at any point leaves either no journal (the
 // batch was never acknowledged) or a whole one, replayed before the data is used: a batch lands entirely or not at all.
 import { randomBytes } from 'node:crypto'
-import { mkdir, open, readdir, rename, rm, readFile } from 'node:fs/promises'
-import type { FileHandle } from 'node:fs/promises'
+import { closeSync, fdatasyncSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
 import { encodeFrame } from '../migrate/index.ts'
 import { BLOCK_BYTES, safeRelative } from './manifest.ts'
@@ -25,23 +24,23 @@ export interface BatchJournal {
 export async function openBatch (dir: string): Promise<BatchJournal> {
   // Each batch its own file: a stream cut mid-batch (and its clean-up) never touches a newer stream's batch.
   const tmp = `${journalPath(dir)}.tmp-${randomBytes(6).toString('hex')}`
-  await mkdir(dirname(dir), { recursive: true })
-  const fh = await open(tmp, 'w')
+  mkdirSync(dirname(dir), { recursive: true })
+  const fd = openSync(tmp, 'w')
   let closed = false
-  const close = async (): Promise<void> => { if (!closed) { closed = true; await fh.close() } }
+  const close = (): void => { if (!closed) { closed = true; closeSync(fd) } }
   return {
     add: async (type, payload) => {
       if (type === RFRAME.file || type === RFRAME.delete) checkPath(JSON.parse(payload.toString()) as { path?: unknown })
-      await fh.write(encodeFrame(type, payload))
+      writeSync(fd, encodeFrame(type, payload))
     },
     commit: async () => {
-      await fh.sync()
-      await close()
-      await rename(tmp, journalPath(dir))
-      await syncDir(dirname(dir))
+      fdatasyncSync(fd)
+      close()
+      renameSync(tmp, journalPath(dir))
+      syncDir(dirname(dir))
       return await applyJournal(dir)
     },
-    discard: async () => { await close(); await rm(tmp, { force: true }) }
+    discard: async () => { close(); rmSync(tmp, { force: true }) }
   }
 }
 
@@ -56,35 +55,38 @@ function checkPath (f: { path?: unknown }): string {
  */
 export async function replayJournal (dir: string): Promise<number> {
   const prefix = `${basename(journalPath(dir))}.tmp-`
-  for (const name of await readdir(dirname(dir)).catch(() => [])) if (name.startsWith(prefix)) await rm(join(dirname(dir), name), { force: true })
+  let names: string[] = []
+  try { names = readdirSync(dirname(dir)) } catch {}
+  for (const name of names) if (name.startsWith(prefix)) rmSync(join(dirname(dir), name), { force: true })
   return await applyJournal(dir)
 }
 
 /** Applies the durable journal of dir, if there is one, and removes it; the bytes of data written. */
 export async function applyJournal (dir: string): Promise<number> {
-  const bytes = await readFile(journalPath(dir)).catch((err: NodeJS.ErrnoException) => { if (err.code === 'ENOENT') return null; throw err })
-  if (bytes == null) return 0
+  let bytes: Buffer
+  try { bytes = readFileSync(journalPath(dir)) } catch (err) { if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0; throw err }
   let written = 0
   try {
-    written = await applyFrames(dir, bytes)
+    written = applyFrames(dir, bytes)
   } catch (err) {
-    await rename(journalPath(dir), `${journalPath(dir)}.bad`).catch(() => {})
+    try { renameSync(journalPath(dir), `${journalPath(dir)}.bad`) } catch {}
     throw replicaError('REPLICA_JOURNAL_INVALID', `the journal of ${dir} cannot be applied: ${(err as Error).message}`, { cause: err })
   }
-  await rm(journalPath(dir), { force: true })
+  rmSync(journalPath(dir), { force: true })
   return written
 }
 
-async function applyFrames (dir: string, bytes: Buffer): Promise<number> {
-  await mkdir(dir, { recursive: true })
+// Synchronous: batches are small and applied one at a time; a promise per system call made a 1 KiB batch cost ~3 ms.
+function applyFrames (dir: string, bytes: Buffer): number {
+  mkdirSync(dir, { recursive: true })
   const dirs = new Set<string>([dir])
-  let current: { fh: FileHandle, size: number } | null = null
+  let current: { fd: number, size: number } | null = null
   let written = 0
-  const finish = async (): Promise<void> => {
+  const finish = (): void => {
     if (current == null) return
-    await current.fh.truncate(current.size)
-    await current.fh.sync()
-    await current.fh.close()
+    ftruncateSync(current.fd, current.size)
+    fdatasyncSync(current.fd)
+    closeSync(current.fd)
     current = null
   }
   try {
@@ -96,39 +98,43 @@ async function applyFrames (dir: string, bytes: Buffer): Promise<number> {
       if (payload.length !== len) throw new Error('the journal ends inside a frame')
       at += 5 + len
       if (type === RFRAME.file) {
-        await finish()
+        finish()
         const f = JSON.parse(payload.toString()) as { path?: unknown, size?: unknown, mode?: unknown }
         const file = join(dir, checkPath(f))
-        await mkdir(dirname(file), { recursive: true })
+        mkdirSync(dirname(file), { recursive: true })
         dirs.add(dirname(file))
-        // 'a+' would append; open for writing in place, creating the file if it is new.
-        const fh = await open(file, 'r+').catch(async (err: NodeJS.ErrnoException) => { if (err.code === 'ENOENT') return await open(file, 'w+', typeof f.mode === 'number' ? f.mode : 0o644); throw err })
-        current = { fh, size: typeof f.size === 'number' ? f.size : 0 }
+        // In place ('r+'), created if new: 'a' would append, 'w' would empty what blocks not sent still hold.
+        let fd: number
+        try { fd = openSync(file, 'r+') } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+          fd = openSync(file, 'w+', typeof f.mode === 'number' ? f.mode : 0o644)
+        }
+        current = { fd, size: typeof f.size === 'number' ? f.size : 0 }
       } else if (type === RFRAME.block) {
         if (current == null) throw new Error('a block before its file')
         const index = payload.readUInt32BE(0)
-        await current.fh.write(payload, 4, payload.length - 4, index * BLOCK_BYTES)
+        writeSync(current.fd, payload, 4, payload.length - 4, index * BLOCK_BYTES)
         written += payload.length - 4
       } else if (type === RFRAME.delete) {
-        await finish()
+        finish()
         const p = checkPath(JSON.parse(payload.toString()) as { path?: unknown })
-        await rm(join(dir, p), { force: true })
+        rmSync(join(dir, p), { force: true })
         dirs.add(dirname(join(dir, p)))
       } else {
         throw new Error(`frame type ${type} has no place in a batch`)
       }
     }
-    await finish()
+    finish()
   } finally {
-    await (current as { fh: FileHandle } | null)?.fh.close().catch(() => {})
+    if (current != null) try { closeSync((current as { fd: number }).fd) } catch {}
   }
-  for (const d of dirs) await syncDir(d)
+  for (const d of dirs) syncDir(d)
   return written
 }
 
 /** A rename or a new file is durable only once its directory is synced. */
-async function syncDir (d: string): Promise<void> {
-  const fh = await open(d, 'r').catch(() => null)
-  if (fh == null) return
-  try { await fh.sync() } finally { await fh.close() }
+function syncDir (d: string): void {
+  let fd: number
+  try { fd = openSync(d, 'r') } catch { return }
+  try { fsyncSync(fd) } finally { closeSync(fd) }
 }

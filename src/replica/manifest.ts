@@ -22,11 +22,12 @@ export interface StatSeen {
 }
 
 /**
- * File timestamps are coarse (a kernel tick, several ms): a second write within the tick of the first leaves size
- * and mtime as they were. As git does with its index, a stat is trusted only if the file was last modified well
- * before the scan that recorded it; otherwise its content is read again.
+ * File timestamps are coarse (the kernel's tick: at most 10 ms, for HZ=100): a second write within the tick of the first leaves
+ * size and mtime as they were. As git does with its index, a stat is trusted only if the file was last modified
+ * well before the scan that recorded it (by more than a tick: a later write then gets a later mtime); otherwise its
+ * content is read again.
  */
-export const RACY_MARGIN_MS = 1000
+export const RACY_MARGIN_MS = 30
 
 export function statUnchanged (seen: StatSeen | undefined, now: { size: number, mtimeMs: number, ino: number }): boolean {
   return seen != null && seen.size === now.size && seen.mtimeMs === now.mtimeMs && seen.ino === now.ino &&

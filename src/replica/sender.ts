@@ -88,7 +88,7 @@ export async function connect (ports: ReplicaPorts, fn: string, epoch: number, p
  */
 export async function sendChanges (t: Target, dir: string, epoch: number): Promise<boolean> {
   const scannedAt = Date.now()
-  const stats = await statTree(dir)
+  const stats = statTree(dir)
   const updates = new Map<string, FileState>()
   const seenNext = new Map<string, StatSeen>()
   const deletes: string[] = []
