@@ -23,6 +23,12 @@ export interface Replication extends Startable {
 export interface ReplicationOptions extends ReplicatorOptions {
   /** How often the holder of a copy asks whether the owner's lease is gone (default 500 ms). */
   takeoverCheckMs?: number
+  /**
+   * No takeover in this long after the cell starts (default 10 s): after every cell restarted at once, an owner
+   * gets the time to take its lease again before its replica takes its functions (which would be safe, but moves
+   * every function for nothing).
+   */
+  startGraceMs?: number
 }
 
 export function createReplication (ports: ReplicaPorts, functions: readonly ReplicatedFunction[], opts: ReplicationOptions = {}): Replication {
@@ -47,8 +53,9 @@ export function createReplication (ports: ReplicaPorts, functions: readonly Repl
 
   // The store decides; this cell only asks, when it is the one that should (the copy's holder, or for a function
   // without data the first live cell). A refusal while the owner's lease holds is the normal answer.
+  let startedAt = 0
   const lookForTakeovers = (): void => {
-    if (stopped) return
+    if (stopped || clock.now() - startedAt < (opts.startGraceMs ?? 10_000)) return
     const live = ports.live()
     for (const f of functions) {
       const p = ports.placement(f.name)
@@ -73,6 +80,7 @@ export function createReplication (ports: ReplicaPorts, functions: readonly Repl
     name: 'replication',
     start: async () => {
       await ports.link.handleStream(ports.protocol, receiveReplicas(ports, new Set(functions.map((f) => f.name)), locks))
+      startedAt = clock.now()
       tend()
       stops.push(clock.every(250, tend))
       stops.push(clock.every(opts.takeoverCheckMs ?? 500, lookForTakeovers))

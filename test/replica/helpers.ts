@@ -74,7 +74,7 @@ export async function rig (t: TestContext): Promise<Rig> {
       nameOf: (x) => x,
       clock: realClock
     }
-    const replication = createReplication(ports, opts.functions ?? [forum], { waitMs: opts.waitMs ?? 3000, tickMs: 200, takeoverCheckMs: 100 })
+    const replication = createReplication(ports, opts.functions ?? [forum], { waitMs: opts.waitMs ?? 3000, tickMs: 200, takeoverCheckMs: 100, startGraceMs: 0 })
     const lease = await store.lease(id, 3000)
     const cell: TestCell = { id, root, replication, ports, running, down: false, release: lease.release }
     cells.set(id, cell)
