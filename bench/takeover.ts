@@ -22,8 +22,10 @@ try {
   const settled = async (): Promise<void> => {
     await waitFor('every function has a replica and three voters', async () => {
       const s = await cells[0].status()
-      const voters = (await Promise.all(cells.map(async (c) => (await c.status()).store.role))).filter((r) => r === 'holder' || r === 'voter').length
-      return voters === 3 && s.placements.length === 5 && s.placements.every((p) => p.replicaName != null && p.state === 'serving')
+      const stores = await Promise.all(cells.map(async (c) => (await c.status()).store))
+      const voters = stores.filter((st) => st.role === 'holder' || st.role === 'voter').length
+      // Every cell must reach all three: a store still growing can lose its majority with the next kill.
+      return voters === 3 && stores.every((st) => st.endpoints.length === 3) && s.placements.length === 5 && s.placements.every((p) => p.replicaName != null && p.state === 'serving')
     }, { tries: 600, everyMs: 200 })
   }
   await settled()
@@ -50,7 +52,11 @@ try {
     if (etcd != null) try { process.kill(etcd.pid, 'SIGKILL') } catch {}
     const killedAt = Date.now()
     await Promise.all(owned.map(async (fn) => {
-      await waitFor(`${fn} served again`, async () => (await request(ports[1], `${fn}.campus.test`, PATHS[fn], { address: others[1].address }).catch(() => null))?.status === 200, { tries: 600, everyMs: 50 })
+      await waitFor(`${fn} served again`, async () => (await request(ports[1], `${fn}.campus.test`, PATHS[fn], { address: others[1].address }).catch(() => null))?.status === 200, { tries: 600, everyMs: 50 }).catch(async (err: unknown) => {
+        const s = await others[1].status()
+        console.log(JSON.stringify({ store: s.store, placements: s.placements, fn: s.functions.find((f) => f.name === fn), events: s.events.slice(-8) }, null, 1))
+        throw err
+      })
       times.push(Date.now() - killedAt)
     }))
     const round = times.slice(-owned.length)

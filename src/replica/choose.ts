@@ -1,10 +1,11 @@
 // Pure decisions of replication: which cell should hold a function's replica, and who takes a function over when
 // its owner's lease is gone.
+import { createHash } from 'node:crypto'
 import type { PlacementView } from '../state/index.ts'
 
 /**
  * The replica for fn: the one the store names while it is live (it has every acknowledged write), else the live
- * cell holding the fewest replicas (ties by id, so every owner picks alike); null if no other cell is live.
+ * cell holding the fewest replicas; null if no other cell is live.
  */
 export function chooseReplica (fn: string, self: string, named: string | undefined, live: readonly string[], placements: readonly PlacementView[], avoid: ReadonlySet<string> = new Set()): string | null {
   const others = live.filter((c) => c !== self && !avoid.has(c))
@@ -15,7 +16,9 @@ export function chooseReplica (fn: string, self: string, named: string | undefin
     if (p.replica != null) held.set(p.replica, (held.get(p.replica) ?? 0) + 1)
     held.set(p.owner, (held.get(p.owner) ?? 0) + 0.5)
   }
-  const ranked = [...others].sort((a, b) => (held.get(a) ?? 0) - (held.get(b) ?? 0) || (a < b ? -1 : a > b ? 1 : 0))
+  // Ties by a hash of function and cell: owners choosing at once (nothing named yet) spread their replicas.
+  const rank = (c: string): string => createHash('sha256').update(`${fn}/${c}`).digest('hex')
+  const ranked = [...others].sort((a, b) => (held.get(a) ?? 0) - (held.get(b) ?? 0) || (rank(a) < rank(b) ? -1 : 1))
   return ranked[0] ?? null
 }
 
