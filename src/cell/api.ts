@@ -9,6 +9,7 @@ import type { Supervisor } from '../supervisor/index.ts'
 import type { Router } from '../router/index.ts'
 import type { CellStatus } from './status.ts'
 import { cellError } from './errors.ts'
+import type { Signed } from '../migrate/index.ts'
 import { supervisorError } from '../supervisor/index.ts'
 
 export interface LocalApi extends Startable {
@@ -23,7 +24,7 @@ export interface LocalApiOptions {
   router: Router
   /** A one-time join token for a new cell. */
   admit: (ttlMs: number) => string
-  move: (fn: string, to: string, force: boolean) => Promise<unknown>
+  move: (fn: string, to: string, force: boolean, signed: Signed | undefined) => Promise<unknown>
   /** One division onto a pool host; progress lines go to `progress` as they happen. */
   divide: (hostUrl: string, fn: string | null, identity: string | null, progress: (line: string) => void) => Promise<unknown>
   onStop: () => void
@@ -58,7 +59,8 @@ export function createLocalApi (opts: LocalApiOptions): LocalApi {
     if (req.method === 'POST' && url.pathname === '/move') {
       const fn = url.searchParams.get('fn') ?? ''
       const to = url.searchParams.get('to') ?? ''
-      opts.move(fn, to, url.searchParams.get('force') === '1').then((r) => { reply(res, 200, r) }, (err: unknown) => {
+      const signed = readSigned(url.searchParams.get('signed'))
+      opts.move(fn, to, url.searchParams.get('force') === '1', signed).then((r) => { reply(res, 200, r) }, (err: unknown) => {
         reply(res, 409, toWireError(err, 'MIGRATE_REFUSED'))
       })
       return
@@ -113,4 +115,13 @@ export function createLocalApi (opts: LocalApiOptions): LocalApi {
       server.closeAllConnections()
     })
   }
+}
+
+/** The operator's signed override, as the CLI passes it (base64url JSON); anything else is no signature. */
+function readSigned (param: string | null): Signed | undefined {
+  if (param == null) return undefined
+  try {
+    const v = JSON.parse(Buffer.from(param, 'base64url').toString('utf8')) as { payload?: unknown, signature?: unknown }
+    return typeof v.payload === 'string' && typeof v.signature === 'string' ? { payload: v.payload, signature: v.signature } : undefined
+  } catch { return undefined }
 }

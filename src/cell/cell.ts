@@ -15,7 +15,7 @@ import { createDnsServer } from '../dns/index.ts'
 import { startOrganism, openPeerLink, protocols, stateVerify, createOrganismStore } from '../organism/index.ts'
 import type { Organism } from '../organism/index.ts'
 import { createMover, tarDataMover } from '../migrate/index.ts'
-import type { MoveResult } from '../migrate/index.ts'
+import type { MoveResult, Signed } from '../migrate/index.ts'
 import { createDashboard } from '../dashboard/index.ts'
 import { createLocalApi } from './api.ts'
 import { acquireLock } from './lock.ts'
@@ -31,6 +31,7 @@ import { createDivision } from './division.ts'
 import type { ExtraPool } from './division.ts'
 import { upstreamFor, createReconciler, createRecordPublisher, defaultCellName } from './wiring.ts'
 import { replicationPart } from './replication.ts'
+import { operatorCheck } from './override.ts'
 
 const log = logger('cell')
 const SOFTWARE = '0.1.0'
@@ -70,7 +71,8 @@ export interface Cell {
   readonly organism: Organism
   status: () => CellStatus
   /** Moves fn, with its data, to the cell named `to` (asks the owner when this cell is not it). */
-  move: (fn: string, to: string) => Promise<MoveResult>
+  /** `signed`: the operator's override, needed when another cell owns fn (genome/override.ts). */
+  move: (fn: string, to: string, signed?: Signed) => Promise<MoveResult>
   readonly stopped: Promise<void>
   stop: () => Promise<void>
 }
@@ -124,7 +126,8 @@ export async function startCell (opts: CellOptions): Promise<Cell> {
     const mover = startableOf('mover', async () => {
       // Bulk ports bind where the router does (a loopback demo host's own 127.x address, else all interfaces) and are
       // offered at the advertised address, the one peers already reach this cell at.
-      const m = createMover({ placements: organism.get(), host: supervisor, link: link.get().node, data: tarDataMover({ bindHost, advertise }), clock, functions: fnNames, protocols: names })
+      const m = createMover({ placements: organism.get(), host: supervisor, link: link.get().node, data: tarDataMover({ bindHost, advertise }), clock, functions: fnNames, protocols: names,
+        authorize: operatorCheck(genome, (text) => { organism.get().note({ kind: 'move', text }) }) })
       await m.start()
       return m
     }, async (m) => { await m.stop() })
@@ -178,7 +181,7 @@ export async function startCell (opts: CellOptions): Promise<Cell> {
       supervisor,
       router,
       admit: (ttlMs) => link.get().node.admitToken(ttlMs),
-      move: async (fn, to, force) => await mover.get().move(fn, to, { force }),
+      move: async (fn, to, force, signed) => await mover.get().move(fn, to, { force, signed }),
       divide: division.divide,
       onStop: () => { void stop() }
     })
@@ -209,7 +212,7 @@ export async function startCell (opts: CellOptions): Promise<Cell> {
       return stopping
     }
     log.info('cell started', { router: router.port, api: api.port, dns: dns.port, peer: organism.get().self })
-    return { paths, genome, routerPort: router.port, apiPort: api.port, organism: organism.get(), status, move: async (fn, to) => await mover.get().move(fn, to), stopped, stop }
+    return { paths, genome, routerPort: router.port, apiPort: api.port, organism: organism.get(), status, move: async (fn, to, signed) => await mover.get().move(fn, to, { signed }), stopped, stop }
   } catch (err) {
     await releaseLock()
     throw err

@@ -20,7 +20,8 @@ export async function prepareDemoGenome (paths: CellPaths): Promise<string> {
   await mkdir(repo, { recursive: true, mode: 0o700 })
   const { publicKey } = await ensureSigningKey(paths.demoKey)
   await cp(demoSource, repo, { recursive: true, force: true })
-  const signers = `demo@organism namespaces="git" ${publicKey.trim()}\n`
+  // The demo key also signs the demo's overrides (Ctrl-C bringing functions home from demo hosts).
+  const signers = `demo@organism namespaces="git,organism-override" ${publicKey.trim()}\n`
   const signersFile = join(repo, 'allowed_signers')
   const current = await readFile(signersFile, 'utf8').catch(() => '')
   if (current !== signers) await writeFile(signersFile, signers)

@@ -5,6 +5,8 @@ import type { CellStatus } from '../cell/status.ts'
 import { OrganismError } from '../core/errors.ts'
 import { findCell, callCell } from './client.ts'
 import { formatStatus } from './format.ts'
+import { resolveCell } from '../placement/index.ts'
+import { signOverride, defaultKeyPath } from '../genome/index.ts'
 import { cliError } from './errors.ts'
 import type { CliValues } from './main.ts'
 
@@ -62,7 +64,20 @@ export async function admitCommand (values: CliValues, paths: CellPaths): Promis
 export async function moveCommand (values: CliValues, paths: CellPaths, fn: string | undefined): Promise<number> {
   if (fn == null || values.to == null) throw cliError('CLI_USAGE', 'cell move needs a function and a target: `cell move FN --to CELL`')
   const addr = await findCell(paths)
-  const res = await callCell(addr, 'POST', `/move?fn=${encodeURIComponent(fn)}&to=${encodeURIComponent(values.to)}${values.force === true ? '&force=1' : ''}`, undefined, 300_000)
+  const force = values.force === true
+  // A move asked of another cell (or a takeover by another cell) is an operator's override: signed here, with the
+  // operator's key, and checked there against the genome's allowed_signers.
+  const st = await callCell(addr, 'GET', '/status')
+  if (st.status !== 200) throw apiError(st.status, st.body)
+  const s = JSON.parse(st.body) as CellStatus
+  const target = resolveCell(s.members.map((m) => ({ peer: m.id, liveness: m.liveness, name: m.name })), values.to)
+  const owner = s.placements.find((p) => p.fn === fn)?.owner
+  let signed = ''
+  if (target.ok && (force ? target.peer !== s.cell.id : owner != null && owner !== s.cell.id)) {
+    const o = await signOverride(values.key ?? defaultKeyPath(), { organism: s.organism, kind: 'move', fn, to: target.peer, force })
+    signed = `&signed=${Buffer.from(JSON.stringify(o)).toString('base64url')}`
+  }
+  const res = await callCell(addr, 'POST', `/move?fn=${encodeURIComponent(fn)}&to=${encodeURIComponent(values.to)}${force ? '&force=1' : ''}${signed}`, undefined, 300_000)
   if (res.status !== 200) throw apiError(res.status, res.body)
   const r = JSON.parse(res.body) as { fn: string, epoch: number, bytes: number, ms: number }
   console.log(`${r.fn} moved to ${values.to} (epoch ${r.epoch}, ${r.bytes} bytes of data, ${r.ms} ms)`)

@@ -6,6 +6,7 @@ import { setLogSink } from '../core/log.ts'
 import { startCell } from '../cell/cell.ts'
 import type { Cell } from '../cell/cell.ts'
 import { prepareDemoGenome } from '../cell/demo.ts'
+import { signOverride } from '../genome/index.ts'
 import { demoPoolChoice, startDemoPool } from './demo-pool.ts'
 import type { DemoPool } from './demo-pool.ts'
 import { readTsigKey } from '../dns/index.ts'
@@ -105,7 +106,8 @@ async function bringHome (cell: Cell): Promise<void> {
   for (const p of away) {
     const from = cell.organism.nameOf(p.owner)
     console.log(`bringing ${p.fn} home from ${from} before its host is removed (Ctrl-C again to skip)…`)
-    await cell.move(p.fn, self).then(
+    // Asking the demo host's cell to hand fn over is an operator's override: signed with the demo's own key.
+    await signOverride(cell.paths.demoKey, { organism: cell.genome.organism, kind: 'move', fn: p.fn, to: self, force: false }).then(async (signed) => await cell.move(p.fn, self, signed)).then(
       (r) => { console.log(`  ${p.fn} is back (${r.bytes} bytes)`) },
       (err: unknown) => { console.log(`  ${p.fn} stays on ${from}: ${(err as Error).message}; its data goes with the host`) })
   }

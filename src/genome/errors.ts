@@ -13,6 +13,8 @@ export const genomeError = defineErrors('genome', {
   GENOME_SIGNER_UNKNOWN: { hint: 'Sign with a key listed in allowed_signers, or have an allowed signer add your key in a commit they sign.' },
   GENOME_SIGNERS_CHANGE_UNAUTHORIZED: { hint: 'A change to allowed_signers must be signed by a key the previous allowed_signers already trusts; redo it signed by such a key.' },
   GENOME_INIT_NOT_EMPTY: { hint: 'Run `cell init` on a new or empty directory.' },
+  GENOME_OVERRIDE_UNSIGNED: { hint: 'A move or takeover that crosses to another cell must be signed by an operator key listed in the genome\'s allowed_signers: run `cell move` with --key PATH (default ~/.organism/signing_key), an unencrypted SSH key.' },
+  GENOME_OVERRIDE_REFUSED: { hint: 'The cell asked to act checked the override and refused it (see why): sign it with a key in the genome\'s allowed_signers, for exactly this function and cell, now, and only once.' },
   GENOME_KEY_INVALID: { hint: 'The signing key file is not a usable unencrypted SSH private key: pass another --key path or remove the file so a new key is made.' },
   GENOME_TOOL_MISSING: { hint: 'Install git and OpenSSH (ssh-keygen), e.g. apt-get install git openssh-client.' },
   GENOME_GIT_FAILED: { hint: 'A git command failed unexpectedly; run it by hand in the genome repository to see why (the message shows the command and its output).' }

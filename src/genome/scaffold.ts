@@ -21,8 +21,9 @@ division:
   window: 60s
   cooldown: 10m
 `,
-    allowed_signers: `# Keys that may sign this genome. Only a commit signed by a key listed here may change this file.
-${principal} namespaces="git" ${publicKey}
+    allowed_signers: `# Keys that may sign this genome (git) and an operator's overrides across cells (organism-override: cell move).
+# Only a commit signed by a key listed here may change this file.
+${principal} namespaces="git,organism-override" ${publicKey}
 `,
     'README.md': `# ${organism}\n\nAn Organism genome: \`organism.yaml\` lists the functions; every commit must be SSH-signed by a key in \`allowed_signers\`.\n`,
     'functions/hello/server.js': `// A minimal function: answers on $PORT, with /health for the cell's readiness check.

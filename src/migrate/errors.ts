@@ -9,5 +9,6 @@ export const migrateError = defineErrors('migrate', {
   MIGRATE_REFUSED: { hint: 'The receiving cell refused the function (see the message); fix that cause on the receiving cell and run the move again.' },
   MIGRATE_NOT_OWNER: { hint: 'Only the cell that owns a function can move it; run `cell move` against the owner shown by `cell status`.' },
   MIGRATE_BULK_UNREACHABLE: { hint: 'The sender could not reach the receiving cell\'s one-shot bulk port within 2 s (a firewall?); the move went over the peer port instead, only slower. To get the fast path, allow TCP from member cells to ephemeral ports on the receiver\'s advertised address.' },
+  MIGRATE_UNSIGNED: { hint: 'A move asked of another cell, or a takeover by another cell, is an operator\'s override: run `cell move` with --key PATH, a key in the genome\'s allowed_signers (default ~/.organism/signing_key), or run it on the cell that owns the function.' },
   MIGRATE_UNKNOWN_CELL: { hint: 'Name a live member cell: its name or id from `cell status`, or at least 6 characters of its id that no other cell shares.' }
 })

@@ -6,7 +6,7 @@
 //   await mover.start(); await mover.move('forum', 'beta')
 export { createMover } from './move.ts'
 export type { Mover, MoveResult } from './move.ts'
-export type { MoverPorts, MovePlacements, FunctionHost, MoveLink, DataMover, DataPath, Sent } from './ports.ts'
+export type { MoverPorts, MovePlacements, FunctionHost, MoveLink, DataMover, DataPath, Sent, Signed, AuthorizeOverride } from './ports.ts'
 export { tarDataMover } from './data-path.ts'
 export { sendDir, receiveDir } from './transfer.ts'
 export type { TransferSummary } from './transfer.ts'

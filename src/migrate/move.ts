@@ -12,7 +12,7 @@ import type { Refusal } from '../placement/index.ts'
 import { transition } from '../ownership/index.ts'
 import { readFrames, jsonFrame, writeJson, nextJson, FRAME } from './frames.ts'
 import { migrateError } from './errors.ts'
-import type { MoverPorts, DataPath, Sent } from './ports.ts'
+import type { MoverPorts, DataPath, Sent, Signed } from './ports.ts'
 
 const log = logger('move')
 
@@ -26,7 +26,7 @@ export interface Mover extends Startable {
    * Moves fn to the cell named `to` (name or peer id part); asks the owner if this cell is not it.
    * With force, and only when the owner is dead, `to` takes the function over at epoch + 1 without its data.
    */
-  move: (fn: string, to: string, opts?: { force?: boolean }) => Promise<MoveResult>
+  move: (fn: string, to: string, opts?: { force?: boolean, signed?: Signed }) => Promise<MoveResult>
   /** Functions arriving here: the reconcile loop must not stop them before their placement is ours. */
   readonly arriving: ReadonlySet<string>
   /** Functions being sent from here, until their data here is dropped: nothing else may write their data dir. */
@@ -201,10 +201,13 @@ export function createMover (ports: MoverPorts): Mover {
     start: async () => {
       await link.handleStream(names.move, receive(false))
       await link.handleStream(names.moveV2, receive(true))
+      // Another member asks this cell to act: only on an operator's signature for exactly this request.
       await link.handle(names.moveRequest, async (body, from) => {
         if (stopped) throw migrateError('MIGRATE_REFUSED', 'this cell is stopping')
-        const { fn, to, force } = decode<{ fn: string, to: string, force?: boolean }>(body)
-        return encode(force === true ? await takeOver(fn, from) : await moveHere(fn, to))
+        const { fn, to, force, signed } = decode<{ fn: string, to: string, force?: boolean, signed?: Signed }>(body)
+        const forced = force === true
+        await ports.authorize({ fn, to: forced ? org.self : to, force: forced, signed }, from)
+        return encode(forced ? await takeOver(fn, from) : await moveHere(fn, to))
       })
       void abortInterrupted()
     },
@@ -217,12 +220,16 @@ export function createMover (ports: MoverPorts): Mover {
       const toId = resolve(to)
       const p = org.placement(fn)
       if (p == null) throw migrateError('MIGRATE_NOT_OWNER', `no cell owns ${fn} yet`)
+      // What crosses to another cell carries the operator's signature; the other cell checks it.
+      const unsigned = (): Error => migrateError('MIGRATE_UNSIGNED', `${mopts.force === true ? 'a takeover by' : 'a move asked of'} another cell (${org.nameOf(mopts.force === true ? toId : p.owner)}) must be signed by an operator key`)
       if (mopts.force === true) {
         if (toId === org.self) return await takeOver(fn, org.self)
-        return decode<MoveResult>(await link.request(toId, names.moveRequest, encode({ fn, to: toId, force: true })))
+        if (mopts.signed == null) throw unsigned()
+        return decode<MoveResult>(await link.request(toId, names.moveRequest, encode({ fn, to: toId, force: true, signed: mopts.signed })))
       }
       if (p.owner === org.self) return await moveHere(fn, toId)
-      return decode<MoveResult>(await link.request(p.owner, names.moveRequest, encode({ fn, to: toId })))
+      if (mopts.signed == null) throw unsigned()
+      return decode<MoveResult>(await link.request(p.owner, names.moveRequest, encode({ fn, to: toId, signed: mopts.signed })))
     }
   }
 }

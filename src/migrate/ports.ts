@@ -49,7 +49,14 @@ export interface DataMover {
   discard: (dir: string, tag: string) => Promise<void>
 }
 
+/** An operator's signed override, as the CLI made it (genome/override.ts checks it). */
+export interface Signed { readonly payload: string, readonly signature: string }
+
+/** Checks that a move asked by another member is an operator's signed override for exactly this; throws if not. */
+export type AuthorizeOverride = (req: { fn: string, to: string, force: boolean, signed: Signed | undefined }, from: string) => Promise<void>
+
 export interface MoverPorts {
+  authorize: AuthorizeOverride
   placements: MovePlacements
   host: FunctionHost
   link: MoveLink

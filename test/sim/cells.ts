@@ -18,7 +18,7 @@ import { createReconciler } from '../../src/cell/wiring.ts'
 import { SimTime } from './time.ts'
 import type { TimerGroup } from './time.ts'
 import { SimNet } from './net.ts'
-import { FakeFunctionHost, fakeDataMover } from './host.ts'
+import { FakeFunctionHost, fakeDataMover, fakeOperatorAuthorize } from './host.ts'
 
 export interface SimCellsOptions {
   /** Cells that are members from the start (cell 0 founds the organism and owns every function). */
@@ -162,7 +162,7 @@ export class SimCells {
       organism: 'sim', functions: this.o.functions, link, ownership: view, signer: fakeSignatureSigner(id), verify: fakeSignatureVerify(),
       clock, founding, seed: this.o.seed * 7919 + this.starts++
     })
-    const mover = createMover({ placements: organism, host, link, data: fakeDataMover(host), clock, functions: this.o.functions, protocols: protocols('sim') })
+    const mover = createMover({ placements: organism, host, link, data: fakeDataMover(host), authorize: fakeOperatorAuthorize, clock, functions: this.o.functions, protocols: protocols('sim') })
     const driver = this.o.division == null
       ? null
       : createDivisionDriver({

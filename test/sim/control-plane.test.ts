@@ -5,6 +5,7 @@ import assert from 'node:assert/strict'
 import { setLogSink } from '../../src/core/log.ts'
 import { SimCells } from './cells.ts'
 import { runChaos } from './workload.ts'
+import { fakeOperatorSigned } from './host.ts'
 
 setLogSink(() => {})
 
@@ -39,7 +40,7 @@ test('a move whose answer is lost still completes once: the store says the recei
   assert.equal(await first, 'moved@2', 'a\'s abort was refused, and a read that b completed')
   assert.deepEqual(sim.cells.get(b)!.host.data.get(`/${b}/forum`), [1], 'b has the data')
   assert.equal(cellA.host.data.has(`/${a}/forum`), false, 'a dropped its copy')
-  const second = cellA.mover.move('forum', c).then(() => 'moved', (err: { code?: string }) => err.code ?? 'failed')
+  const second = cellA.mover.move('forum', c, { signed: fakeOperatorSigned({ fn: 'forum', to: c, force: false }) }).then(() => 'moved', (err: { code?: string }) => err.code ?? 'failed')
   await sim.time.runUntil(4000)
   assert.equal(await second, 'PEERS_REQUEST_FAILED', 'a knows it no longer owns forum: it asks the owner b, which it cannot reach')
   sim.net.heal()

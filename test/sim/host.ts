@@ -82,3 +82,15 @@ export function fakeDataMover (host: FakeFunctionHost): DataMover {
     discard: async (dir) => { host.data.delete(dir) }
   }
 }
+
+/** The operator's signature, faked: what the real one checks (the exact request) without ssh-keygen. */
+export function fakeOperatorSigned (req: { fn: string, to: string, force: boolean }): { payload: string, signature: string } {
+  return { payload: JSON.stringify(req), signature: 'fake-operator-signature' }
+}
+
+export const fakeOperatorAuthorize = async (req: { fn: string, to: string, force: boolean, signed: { payload: string, signature: string } | undefined }): Promise<void> => {
+  const s = req.signed
+  if (s?.signature !== 'fake-operator-signature' || s.payload !== JSON.stringify({ fn: req.fn, to: req.to, force: req.force })) {
+    throw Object.assign(new Error(`override of ${req.fn} refused: not signed by the operator`), { code: 'GENOME_OVERRIDE_REFUSED' })
+  }
+}

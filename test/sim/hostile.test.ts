@@ -70,3 +70,29 @@ test('a placement record a member gossips, signed by itself at a huge epoch, mov
   }
   assert.equal(sim.cells.get(owner)!.host.running('forum'), true)
 })
+
+test('a move request from a member to itself, or a forced takeover it asks for, is refused without the operator\'s signature', async () => {
+  const { sim, owner, mallory } = await organism()
+  const link = sim.net.link(mallory)
+  const ask = (body: unknown, to: string): Promise<string> => link.request(to, protocols('sim').moveRequest, new TextEncoder().encode(JSON.stringify(body)))
+    .then(() => 'obeyed', (err: Error) => err.message)
+  const forged = { payload: JSON.stringify({ fn: 'forum', to: mallory, force: false }), signature: 'made up' }
+  const answers = Promise.all([
+    ask({ fn: 'forum', to: mallory }, owner),
+    ask({ fn: 'forum', to: mallory, signed: forged }, owner),
+    ask({ fn: 'forum', to: sim.ids[1], force: true }, sim.ids[1])
+  ])
+  await sim.time.runUntil(3000)
+  for (const a of await answers) assert.match(a, /refused: not signed by the operator/)
+  const host = sim.cells.get(owner)!.host
+  assert.deepEqual(host.data.get(host.dataDir('forum')), [1], 'the owner keeps its data')
+  assert.equal(host.running('forum'), true, 'and serves')
+  for (const c of sim.alive()) assert.equal(sim.ownerAt(c.id, 'forum')?.owner, owner)
+  // A request the operator signed is obeyed, whoever carries it: the owner hands forum to the cell it names.
+  const to = sim.ids[2]
+  const signed = (await import('./host.ts')).fakeOperatorSigned({ fn: 'forum', to, force: false })
+  const obeyed = ask({ fn: 'forum', to, signed }, owner)
+  await sim.time.runUntil(6000)
+  assert.equal(await obeyed, 'obeyed')
+  assert.equal(sim.ownerAt(owner, 'forum')?.owner, to)
+})

@@ -2,6 +2,7 @@
 // kill -9 of random cells (owners too), restarts, partitions that heal. Used by the safety test and the chaos bench.
 import { SimCells } from './cells.ts'
 import type { Claim, Violation } from './cells.ts'
+import { fakeOperatorSigned } from './host.ts'
 
 export interface ChaosOptions {
   n: number
@@ -54,7 +55,7 @@ export async function runChaos (o: ChaosOptions): Promise<ChaosReport> {
       const to = pick(sim.alive()).id
       const fn = pick(functions)
       ops.move++
-      pending.push(at.mover.move(fn, to).then(() => { moves.ok++ }, () => { moves.failed++ }))
+      pending.push(at.mover.move(fn, to, { signed: fakeOperatorSigned({ fn, to, force: false }) }).then(() => { moves.ok++ }, () => { moves.failed++ }))
       // Half the moves lose the link between owner and target at a random step (open, data, start, result).
       const owner = sim.ownerAt(at.id, fn)?.owner
       if (owner != null && owner !== to && rng() < 0.5) {

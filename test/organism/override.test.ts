@@ -1,0 +1,32 @@
+// `cell move` typed at a cell that does not own the function is an operator's override: signed by the CLI with a
+// key the genome's allowed_signers lists, checked by the owner. Without it, or with another key, nothing moves.
+import { test, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
+import { join } from 'node:path'
+import { TestOrganism } from '../helpers/organism.ts'
+import { runCli, waitFor } from '../helpers/cell-process.ts'
+
+const org = await TestOrganism.create()
+after(() => org.destroy())
+
+test('a move asked at a non-owner needs the operator\'s signature; with it the owner hands the function over', async () => {
+  const alpha = await org.start('alpha', 1)
+  const beta = await org.start('beta', 2)
+  await org.converged(2)
+  const stranger = join(org.dir, 'stranger')
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', stranger])
+
+  const missing = await runCli(['move', 'forum', '--to', 'beta', '--state', beta.state, '--key', join(org.dir, 'no-such-key')])
+  assert.notEqual(missing.code, 0)
+  assert.match(missing.stderr, /GENOME_OVERRIDE_UNSIGNED[\s\S]*no-such-key[\s\S]*hint:.*--key/)
+  const wrong = await runCli(['move', 'forum', '--to', 'beta', '--state', beta.state, '--key', stranger])
+  assert.notEqual(wrong.code, 0)
+  assert.match(wrong.stderr, /not in the genome's allowed_signers/)
+  assert.equal((await alpha.status()).placements.find((p) => p.fn === 'forum')?.ownerName, 'alpha', 'nothing moved')
+
+  const signed = await runCli(['move', 'forum', '--to', 'beta', '--state', beta.state, '--key', join(org.dir, 'key')])
+  assert.equal(signed.code, 0, signed.stderr)
+  await waitFor('beta owns forum', async () => (await alpha.status()).placements.find((p) => p.fn === 'forum')?.ownerName === 'beta', { tries: 50 })
+  assert.ok((await alpha.status()).events.some((e) => /move of forum asked through .* signed by owner@campus\.test/.test(e.text)), 'the owner notes who signed it')
+})
