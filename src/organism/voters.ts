@@ -26,7 +26,7 @@ export interface VoterPorts {
  * (1 -> 3 -> 5; a 2-voter cluster stops at the death of either): an odd set grows by a learner (etcd 3.4 allows one),
  * promoted once it has caught up, and the even set that makes is at once given a voter that counts from the start
  * (two of three then are a majority while the third starts). A dead voter is removed once the live ones are as many
- * as wanted, so that its replacement votes before it goes.
+ * as wanted and odd, so that its replacement votes before it goes and the set never shrinks to an even one.
  */
 export async function tendVoters (p: VoterPorts): Promise<string> {
   const members = await p.cluster.members()
@@ -60,7 +60,9 @@ export async function tendVoters (p: VoterPorts): Promise<string> {
     await add(next, false)
     return `promoted ${learner.name}, added ${next} as a voter`
   }
-  if (dead.length > 0 && liveVoters >= want) {
+  // Only down to an odd set: 3 voters with one dead still have a majority (and the dead one, back, votes again
+  // with its data); removing it would leave 2, which stop at the death of either.
+  if (dead.length > 0 && liveVoters >= want && liveVoters % 2 === 1) {
     await p.cluster.remove(dead[0].id)
     return `removed dead voter ${dead[0].name}`
   }

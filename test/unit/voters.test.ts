@@ -48,3 +48,11 @@ test('a learner that never started is removed; a dead voter goes only once its r
   assert.deepEqual(cluster.list.map((m) => m.name).sort(), ['b', 'c', 'd'])
   assert.equal(await tendVoters({ ...base, cells: cells({ c: 'suspect', d: 'alive', e: 'alive' }) }), 'enough voters', 'a suspect voter is not removed')
 })
+
+test('three cells, one dead: its voter stays (two of three are a majority; two of two would not be), and votes again when back', async () => {
+  const cluster = fakeCluster([voter('a'), voter('b'), voter('c')])
+  const base = { self: 'a', cluster, prepare: async (peer: string) => ({ peerUrl: `https://${peer}:2380` }), startMember: async () => {} }
+  assert.equal(await tendVoters({ ...base, cells: cells({ b: 'alive', c: 'dead' }) }), 'enough voters')
+  assert.deepEqual(cluster.list.map((m) => m.name).sort(), ['a', 'b', 'c'])
+  assert.equal(await tendVoters({ ...base, cells: cells({ b: 'alive', c: 'alive' }) }), 'enough voters')
+})
