@@ -12,6 +12,8 @@ const KILLS = Number(process.env.BENCH_KILLS ?? 10)
 const PATHS: Record<string, string> = { catalog: '/courses', people: '/people', grades: '/grades', forum: '/courses/cs101/posts', media: '/files' }
 
 const org = await TestOrganism.create()
+// Ctrl-C (or a timeout's SIGTERM) still removes every cell, etcd and function process the bench started.
+for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => { void org.destroy().finally(() => process.exit(130)) })
 const cells: TestCell[] = []
 const acked: string[] = []
 const times: number[] = []
