@@ -80,10 +80,11 @@ export class Exchange implements Dispatcher.DispatchHandler {
   private abortUpstream: Abort | null = null
   private resume: () => void = noResume
   private readonly commit: (() => Promise<void> | null) | undefined
+  private readonly served: string | undefined
   /** A 2xx answer to a write, held whole until its commit resolves (the data is on the replica). */
   private held: { status: number, headers: string[], body: Buffer[], committed: Promise<void> } | null = null
-  constructor (res: ServerResponse, fn: string, onUpstreamError: (fn: string, err: Error) => void, commit?: () => Promise<void> | null) {
-    this.res = res; this.fn = fn; this.onUpstreamError = onUpstreamError; this.commit = commit
+  constructor (res: ServerResponse, fn: string, onUpstreamError: (fn: string, err: Error) => void, commit?: () => Promise<void> | null, served?: string) {
+    this.res = res; this.fn = fn; this.onUpstreamError = onUpstreamError; this.commit = commit; this.served = served
   }
 
   /** Called when the client's response closed before it finished: cancels the upstream request. */
@@ -106,13 +107,19 @@ export class Exchange implements Dispatcher.DispatchHandler {
     const committed = statusCode < 300 ? this.commit?.() : null
     if (committed != null) {
       committed.catch(() => {}) // awaited in onComplete; a rejection before then is not unhandled
-      this.held = { status: statusCode, headers: forwardRawResponseHeaders(rawHeaders), body: [], committed }
+      this.held = { status: statusCode, headers: this.headersOf(rawHeaders), body: [], committed }
       return true
     }
     const res = this.res
-    res.writeHead(statusCode, forwardRawResponseHeaders(rawHeaders))
+    res.writeHead(statusCode, this.headersOf(rawHeaders))
     this.resume = resume
     return res.writableNeedDrain !== true
+  }
+
+  private headersOf (raw: Buffer[]): string[] {
+    const headers = forwardRawResponseHeaders(raw)
+    if (this.served != null) headers.push('x-organism-served', this.served)
+    return headers
   }
 
   onData (chunk: Buffer): boolean {
@@ -148,8 +155,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
 }
 
 /** Sends req to the pool and streams the answer into res; the caller calls exchange.abort() if the client leaves early. */
-export function proxyRequest (pool: Pool, req: IncomingMessage, res: ServerResponse, fn: string, info: ForwardInfo, onUpstreamError: (fn: string, err: Error) => void, commit?: () => Promise<void> | null): Exchange {
-  const ex = new Exchange(res, fn, onUpstreamError, commit)
+export function proxyRequest (pool: Pool, req: IncomingMessage, res: ServerResponse, fn: string, info: ForwardInfo, onUpstreamError: (fn: string, err: Error) => void, commit?: () => Promise<void> | null, served?: string): Exchange {
+  const ex = new Exchange(res, fn, onUpstreamError, commit, served)
   pool.dispatch({
     path: req.url ?? '/',
     method: req.method as Dispatcher.HttpMethod,

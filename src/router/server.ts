@@ -26,8 +26,11 @@ import type { LinkOptions } from './links.ts'
 
 /** Where a function's requests go: a local process, the owner cell over the peer link, or nowhere for now. */
 export type Upstream =
-  /** `commit`, for a request that may change data: what a 2xx answer waits for (its changes on the replica). */
-  | { kind: 'local', port: number, commit?: () => Promise<void> | null }
+  /**
+   * `commit`, for a request that may change data: what a 2xx answer waits for (its changes on the replica); `served`
+   * names the cell and epoch that accepted it (X-Organism-Served on the answer: what a history checker reads).
+   */
+  | { kind: 'local', port: number, commit?: () => Promise<void> | null, served?: string }
   | { kind: 'unavailable', reason: string, retryAfterSeconds: number }
   | RemoteUpstream
 
@@ -187,7 +190,7 @@ export function createRouter (opts: RouterOptions): Router {
       sendPage(res, 503, routerError('ROUTER_FUNCTION_UNAVAILABLE', `The function "${fn}" is not available: ${up.reason}.`), { 'retry-after': String(Math.max(1, Math.ceil(up.retryAfterSeconds))) })
       return
     }
-    res.exchange = proxyRequest(pools.get(up.port, clock.now()), req, res, fn, info(req), onUpstreamError, up.commit)
+    res.exchange = proxyRequest(pools.get(up.port, clock.now()), req, res, fn, info(req), onUpstreamError, up.commit, up.served)
   }
 
   const onUpgrade = (req: IncomingMessage, client: Duplex, head: Buffer): void => {
