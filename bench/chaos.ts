@@ -1,12 +1,19 @@
 // `npm run chaos [-- --minutes M --cells N --seed S]`: seeded chaos runs of whole simulated control planes, one seed
 // after another for M minutes (default 5): moves, kills, restarts, cut links, partitions. Stops at the first seed whose
 // history has an epoch with two owners, and prints it to rerun (SIM_SEED=S in the test, or --seed S here).
+// `npm run chaos -- --lab [--minutes M --faults F --seed S]` (root): the Jepsen-style run on lab hosts instead, one
+// seed after another, F faults each (default 12); stops at the first seed that loses an acknowledged write or has two
+// writers in one epoch (JEPSEN_SEED=S in test/organism/jepsen.test.ts, or --seed S here).
 import { parseArgs } from 'node:util'
 import { setLogSink } from '../src/core/log.ts'
 import { runChaos } from '../test/sim/workload.ts'
 
-const { values } = parseArgs({ options: { minutes: { type: 'string', default: '5' }, cells: { type: 'string', default: '100' }, seed: { type: 'string' } } })
+const { values } = parseArgs({ options: { minutes: { type: 'string', default: '5' }, cells: { type: 'string', default: '100' }, seed: { type: 'string' }, lab: { type: 'boolean' }, faults: { type: 'string', default: '12' } } })
 setLogSink(() => {})
+if (values.lab === true) {
+  const { labChaos } = await import('./lib/lab-chaos.ts')
+  process.exit(await labChaos(Number(values.minutes), Number(values.faults), values.seed != null ? Number(values.seed) : null))
+}
 const minutes = Number(values.minutes)
 const n = Number(values.cells)
 if (!(minutes > 0) || !(n >= 3)) throw new Error('--minutes must be > 0 and --cells at least 3')

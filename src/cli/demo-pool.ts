@@ -49,6 +49,17 @@ async function retireAll (hosts: readonly PoolHost[], target: (h: PoolHost) => I
   }))
 }
 
+/**
+ * Debian's sshd refuses to start without /run/sshd, which only its packaged service makes: as root the demo makes
+ * it; otherwise it says exactly that, and what to type.
+ */
+export async function privsepDirReady (dir = '/run/sshd', root = process.getuid?.() === 0, warn: (line: string) => void = (line) => { log.warn(line) }): Promise<boolean> {
+  if (await access(dir).then(() => true, () => false)) return true
+  if (root) { await mkdir(dir, { recursive: true, mode: 0o755 }); return true }
+  warn(`sshd is installed but ${dir} (its privilege separation directory) is missing, so it cannot start: run \`sudo mkdir -p ${dir}\` (or start the ssh service once) for demo hosts over SSH; using the local executor now`)
+  return false
+}
+
 async function sshPool (count: number): Promise<DemoPool> {
   // Loaded only here: the shipped cell bundle leaves the lab out (a stub that throws CLI_CHECKOUT_ONLY), and an
   // 'auto' demo run from it falls back to the local executor below.
@@ -61,7 +72,7 @@ async function sshPool (count: number): Promise<DemoPool> {
   return { kind: 'ssh', hosts, privateKey, targetFor: () => null, close: async () => { await retireAll(hosts, (h) => sshTarget(h, privateKey, 5_000)); await lab.destroy() } }
 }
 
-async function localPool (stateDir: string, count: number): Promise<DemoPool> {
+async function localPool (stateDir: string, count: number, why: string | null = 'the loopback sshd hosts could not be used'): Promise<DemoPool> {
   const hosts: PoolHost[] = []
   const homes = new Map<string, string>()
   for (let i = 0; i < count; i++) {
@@ -72,7 +83,7 @@ async function localPool (stateDir: string, count: number): Promise<DemoPool> {
     homes.set(url, home)
     hosts.push({ user: userInfo().username, host: address, port: 0, url, fingerprint: '', labels: demoLabels('local executor') })
   }
-  log.warn('sshd is not installed here: the demo divides onto local directories with the local executor (the same steps, without SSH)')
+  if (why != null) log.warn(`${why}: the demo divides onto local directories with the local executor (the same steps, without SSH)`)
   const targetFor = (h: PoolHost): ImprintTarget | null => { const home = homes.get(h.url); return home == null ? null : localTarget(home) }
   return { kind: 'local', hosts, privateKey: null, targetFor, close: async () => { await retireAll(hosts, (h) => targetFor(h) as ImprintTarget) } }
 }
@@ -81,12 +92,13 @@ async function localPool (stateDir: string, count: number): Promise<DemoPool> {
 export async function startDemoPool (stateDir: string, choice: DemoPoolChoice, count = 3): Promise<DemoPool> {
   const empty: DemoPool = { kind: 'local', hosts: [], privateKey: null, targetFor: () => null, close: async () => {} }
   if (choice === 'none') return empty
-  if (choice === 'local' || (choice === 'auto' && !await sshdInstalled())) return await localPool(stateDir, count)
+  if (choice === 'local' || (choice === 'auto' && !await sshdInstalled())) return await localPool(stateDir, count, 'sshd is not installed here')
+  if (choice === 'auto' && !await privsepDirReady()) return await localPool(stateDir, count, null)
   try {
     return await sshPool(count)
   } catch (err) {
     if (choice === 'ssh') throw err
     log.warn('the loopback sshd hosts did not start; using the local executor', { err })
-    return await localPool(stateDir, count)
+    return await localPool(stateDir, count, null)
   }
 }

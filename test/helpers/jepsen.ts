@@ -46,8 +46,10 @@ const pause = async (ms: number): Promise<void> => { await new Promise((r) => se
 
 export async function runLabChaos (o: { seed: number, faults: number, hosts?: number, log?: (line: string) => void }): Promise<ChaosResult> {
   const log = o.log ?? (() => {})
+  // Faults and clients draw from their own streams: the same seed gives the same faults whatever the clients did.
   const random = rng(o.seed)
-  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]
+  const clientRandom = rng(o.seed ^ 0x5bd1e995)
+  const pick = <T>(xs: readonly T[], r = random): T => xs[Math.floor(r() * xs.length)]
   const org = await LabOrganism.create(o.hosts ?? 3)
   const started = Date.now()
   const ops: WriteOp[] = []
@@ -70,15 +72,15 @@ export async function runLabChaos (o: { seed: number, faults: number, hosts?: nu
     let n = 0
     const writer = async (w: number): Promise<void> => {
       while (writing) {
-        const fn = random() < 0.5 ? 'forum' : 'media'
+        const fn = clientRandom() < 0.5 ? 'forum' : 'media'
         const id = `jepsen-${o.seed}-${w}-${n++}`
-        const via = pick(org.names)
+        const via = pick(org.names, clientRandom)
         const t0 = Date.now()
         const r = fn === 'forum'
           ? await send(org.addr(via), 'forum.campus.test', '/courses/cs101/posts', 'POST', JSON.stringify({ author: 'jepsen', text: id }), 10_000)
           : await send(org.addr(via), 'media.campus.test', `/files/${id}.txt`, 'PUT', id, 10_000)
         ops.push({ fn, id, via, start: t0, end: Date.now(), status: r.status, ...r.served != null ? { served: r.served } : {} })
-        await pause(30 + random() * 70)
+        await pause(30 + clientRandom() * 70)
       }
     }
     const writers = [writer(0), writer(1)]
@@ -88,13 +90,14 @@ export async function runLabChaos (o: { seed: number, faults: number, hosts?: nu
     for (let i = 0; i < o.faults; i++) {
       await pause(2000 + random() * 2000)
       const fault = i < order.length ? order[i] : pick(FAULTS)
-      const s = await org.status(pick(org.names.filter((h) => org.running(h))))
+      const s = await org.status(org.names.filter((h) => org.running(h))[0])
       if (fault === 'kill-owner') {
         const fn = pick(['forum', 'media'])
         const owner = s?.placements.find((p) => p.fn === fn)?.ownerName ?? pick(org.names)
         done.push(`kill -9 ${owner} (owner of ${fn})`)
         await org.kill(owner)
-        await pause(2000 + random() * 3000)
+        // Down long enough for its lease to expire and its replica to take over; back, it becomes the replica.
+        await pause(8000 + random() * 4000)
         await org.start(owner)
       } else if (fault === 'cut') {
         const h = pick(org.names)
