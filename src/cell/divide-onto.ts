@@ -3,6 +3,7 @@ import { readFile, stat } from 'node:fs/promises'
 import { isOrganismError } from '../core/errors.ts'
 import { join } from 'node:path'
 import { imprint, loadPool, sshTarget, parseHostUrl, imprintError, findRuntimePacks, makeRuntimePacks, buildCellBundle } from '../imprint/index.ts'
+import { findEtcd } from '../ownership/index.ts'
 import type { ImprintResult, ImprintTarget, PoolHost, ProgressEvent } from '../imprint/index.ts'
 import type { MoveResult } from '../migrate/index.ts'
 
@@ -104,6 +105,8 @@ export async function divideOnto (opts: DivideOntoOptions): Promise<DivideResult
     commit: opts.commit,
     bundlePath,
     runtimePacks: await findRuntimePacks(runtimeCache(opts.stateDir), process.execPath),
+    // The new cell may be asked to vote in the ownership store: it gets our etcd if its host has none.
+    etcdBinary: await findEtcd().catch(() => null),
     token: opts.token,
     claimant: { organism: opts.organism, cell: opts.self },
     cell: { name, advertise: host.host, listen: listenAddressFor(host), routerPort: opts.routerPort, dnsPort: opts.dnsPort, peerPort: opts.peerPort ?? 0 },

@@ -17,7 +17,7 @@ export function formatStatus (s: CellStatus): string {
       ? 'ownership: a local file (this cell is alone)'
       : s.store.kind === 'joining'
         ? `ownership: joining the organism's store${s.store.problem != null ? ` (${s.store.problem})` : ''}`
-        : `ownership: etcd at ${s.store.endpoints.join(', ')} (${s.store.role === 'holder' ? 'run by this cell' : `run by ${s.members.find((m) => m.id === s.store.holder)?.name ?? s.store.holder ?? '?'}`})`
+        : `ownership: etcd at ${s.store.endpoints.join(', ')} (${s.store.role === 'holder' ? 'run by this cell' : `run by ${s.members.find((m) => m.id === s.store.holder)?.name ?? s.store.holder ?? '?'}`})${s.store.problem != null ? `: ${s.store.problem}` : ''}`
   ]
   const rows = [['FUNCTION', 'ROUTE', 'STATE', 'PORT', 'RESTARTS', 'REQ/S', 'P50', 'P99', 'USERS', 'CPU-S', 'MEM', 'DATA', 'DOMAIN']]
   for (const f of s.functions) {

@@ -24,6 +24,12 @@ export function runtimeSuitable (hostVersion: string | null, ours: string = proc
   return hostVersion != null && hostVersion.split('.')[0] === ours.split('.')[0]
 }
 
+/** The etcd to copy to a host: ours, when the host has none on its PATH (or always, when asked); null: nothing. */
+export function etcdToCarry (ours: string | null, hostHas: string | null, mode: 'auto' | 'always' = 'auto'): string | null {
+  if (ours == null) return null
+  return mode === 'always' || hostHas == null ? ours : null
+}
+
 export interface GenomeBundle { readonly file: string, readonly commit: string, readonly bytes: number, readonly cleanup: () => Promise<void> }
 
 /**

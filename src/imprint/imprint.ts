@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto'
 import { isOrganismError } from '../core/errors.ts'
 import { logger } from '../core/log.ts'
-import { bundleGenome, localRuntimeFor, runtimeSuitable } from './artifacts.ts'
+import { bundleGenome, localRuntimeFor, runtimeSuitable, etcdToCarry } from './artifacts.ts'
 import type { Claimant } from './claim.ts'
 import { CLAIM_DIR, claimHost, releaseHost, sameClaimant } from './claim.ts'
 import { imprintError } from './errors.ts'
@@ -13,7 +13,7 @@ import { DONE_FILE, JOURNAL, PROBE_SCRIPT, parseProbe, platformOf, preflightProb
 import type { CellArgs } from './service.ts'
 import { layoutFor } from './service.ts'
 import type { CalledHome, StepContext } from './steps.ts'
-import { allSettled, configure, copyCell, copyGenome, copyRuntime, finish, serviceMode, startCell, waitJoined } from './steps.ts'
+import { allSettled, configure, copyCell, copyEtcd, copyGenome, copyRuntime, finish, serviceMode, startCell, waitJoined } from './steps.ts'
 import { statSync } from 'node:fs'
 import type { RuntimePacks } from './runtime-pack.ts'
 
@@ -45,6 +45,12 @@ export interface ImprintOptions {
   readonly nodeBinary?: string
   /** That binary packed (makeRuntimePacks): one the host can unpack is copied instead, a third of the bytes. */
   readonly runtimePacks?: RuntimePacks | null
+  /**
+   * This machine's etcd, carried to a host that has none (as the Node runtime is), so that the new cell can vote in
+   * the ownership store; null: none here. `always` carries it even to a host that has its own (tests).
+   */
+  readonly etcdBinary?: string | null
+  readonly carryEtcd?: 'auto' | 'always'
   /** A one-time token from the parent's running cell (`cell admit`), or a function that fetches one. */
   readonly token: string | (() => Promise<string>)
   readonly claimant: Claimant
@@ -147,7 +153,9 @@ export async function imprint (target: ImprintTarget, opts: ImprintOptions): Pro
       const platform = platformOf(p.os, p.arch)
       const suitable = runtimeSuitable(p.nodeVersion)
       const nodeBytes = platform == null || suitable ? 0 : statSync(localRuntimeFor(platform, opts.nodeBinary)).size
-      const requiredKb = Math.ceil((nodeBytes + statSync(opts.bundlePath).size + genome.bytes * 3) / 1024) + RESERVE_KB
+      const etcd = etcdToCarry(opts.etcdBinary ?? null, p.etcd, opts.carryEtcd)
+      const etcdBytes = etcd == null ? 0 : statSync(etcd).size
+      const requiredKb = Math.ceil((nodeBytes + etcdBytes + statSync(opts.bundlePath).size + genome.bytes * 3) / 1024) + RESERVE_KB
       const problems = preflightProblems(p, { tcpPorts: [opts.cell.routerPort, opts.cell.peerPort ?? 0], udpPorts: [opts.cell.dnsPort], requiredKb, listen: opts.cell.listen })
       if (problems.length > 0) {
         const [first] = problems
@@ -164,7 +172,12 @@ export async function imprint (target: ImprintTarget, opts: ImprintOptions): Pro
     const failedSteps: StepName[] = []
     const copying = <T>(name: StepName, body: () => Promise<T>): Promise<T> => step(name, body).catch((err: unknown) => { failedSteps.push(name); throw err })
     const [runtime] = await allSettled([
-      copying('copy-runtime', async () => await copyRuntime(c, localRuntimeFor(platform, opts.nodeBinary), runtimeSuitable(probe.nodeVersion), opts.runtimePacks)),
+      copying('copy-runtime', async () => {
+        const copied = await copyRuntime(c, localRuntimeFor(platform, opts.nodeBinary), runtimeSuitable(probe.nodeVersion), opts.runtimePacks)
+        const etcd = etcdToCarry(opts.etcdBinary ?? null, probe.etcd, opts.carryEtcd)
+        if (etcd != null) await copyEtcd(c, etcd)
+        return copied
+      }),
       copying('copy-cell', async () => { await copyCell(c, opts.bundlePath) }),
       copying('copy-genome', async () => { await copyGenome(c, genome.file, genome.commit) })
     ]).catch((err: unknown) => { current = failedSteps[0] ?? current; throw err })

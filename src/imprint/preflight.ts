@@ -25,6 +25,7 @@ export const PROBE_SCRIPT = [
   'echo "crontab=$(command -v crontab)"',
   'echo "gzip=$(command -v gzip)"',
   'echo "zstd=$(command -v zstd)"',
+  'echo "etcd=$(command -v etcd)"',
   `echo "node=$("$HOME/${ROOT_DIR}/runtime/node" --version 2>/dev/null)"`,
   `echo "holder=$(cat "$HOME/${CLAIM_DIR}/${HOLDER_FILE}" 2>/dev/null)"`,
   `echo "imprinted=$( [ -f "$HOME/${DONE_FILE}" ] && echo yes || echo no)"`
@@ -66,6 +67,8 @@ export interface Probe {
   readonly gzip: boolean
   readonly zstd: boolean
   readonly nodeVersion: string | null
+  /** An etcd on the host's PATH (the ownership store), or null. */
+  readonly etcd: string | null
   readonly holder: Holder | null
   readonly imprinted: boolean
 }
@@ -95,6 +98,7 @@ export function parseProbe (stdout: string): Probe {
     gzip: (v.get('gzip') ?? '') !== '',
     zstd: (v.get('zstd') ?? '') !== '',
     nodeVersion: /^v\d+\./.test(v.get('node') ?? '') ? (v.get('node') as string) : null,
+    etcd: (v.get('etcd') ?? '') !== '' ? (v.get('etcd') as string) : null,
     holder: parseHolder(v.get('holder') ?? ''),
     imprinted: v.get('imprinted') === 'yes'
   }

@@ -7,6 +7,8 @@ export interface Layout {
   readonly root: string // $HOME/.organism
   readonly runtimeDir: string
   readonly node: string
+  /** etcd carried by imprint when the host has none (the ownership store of a multi-cell organism). */
+  readonly etcd: string
   readonly bundle: string
   readonly genome: string
   readonly state: string
@@ -23,6 +25,7 @@ export function layoutFor (home: string): Layout {
     root,
     runtimeDir: `${root}/runtime`,
     node: `${root}/runtime/node`,
+    etcd: `${root}/runtime/etcd`,
     bundle: `${root}/runtime/cell.mjs`,
     genome: `${root}/genome`,
     state: `${root}/cell`,
@@ -62,6 +65,8 @@ export function startScript (l: Layout, a: CellArgs, imprintId: string): string 
     '#!/bin/sh',
     '# Starts this host\'s Organism cell; written by imprint, run by systemd, by nohup or by cron @reboot.',
     `export ${MARKER_VAR}=${imprintId}`,
+    // The etcd imprint carried, when the host has none of its own.
+    `if [ -x ${sh(l.etcd)} ]; then export ORGANISM_ETCD=${sh(l.etcd)}; fi`,
     `echo $$ > ${sh(l.pidFile)}`,
     'set --',
     `if [ -f ${sh(l.tokenFile)} ] && [ ! -f ${sh(`${l.state}/organism.json`)} ]; then set -- --token "$(cat ${sh(l.tokenFile)})"; fi`,

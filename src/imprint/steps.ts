@@ -72,6 +72,15 @@ export async function copyRuntime (c: StepContext, nodeBinary: string, suitable:
   return 'copied'
 }
 
+/** etcd, one static binary: copied beside node, checked to run there (the start script points the cell at it). */
+export async function copyEtcd (c: StepContext, etcdBinary: string): Promise<void> {
+  await putFile(c, etcdBinary, c.layout.etcd, 0o755, {
+    expectBytes: (await stat(etcdBinary)).size,
+    before: makeDirs(c.layout.runtimeDir),
+    after: `${sh(c.layout.etcd)} --version > /dev/null`
+  })
+}
+
 export async function copyCell (c: StepContext, bundlePath: string): Promise<void> {
   await putFile(c, bundlePath, c.layout.bundle, 0o644, { before: makeDirs(c.layout.runtimeDir) })
 }

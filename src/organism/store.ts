@@ -231,6 +231,12 @@ export function createOrganismStore (o: OrganismStoreOptions): OrganismStore {
     }
   }
 
+  // Said plainly: a cell whose lease lapsed cannot reach a majority of the voters, so the store decides nothing now.
+  const lapsed = (): string | undefined => {
+    const lease = view.lease()
+    if (store?.kind !== 'etcd' || lease == null || lease.mayServe(o.clock.now())) return undefined
+    return 'this cell cannot reach a majority of the ownership store\'s voters (its lease lapsed): nothing is taken over or moved, and functions here accept no writes until it can'
+  }
   return {
     name: 'ownership store',
     view,
@@ -240,7 +246,7 @@ export function createOrganismStore (o: OrganismStoreOptions): OrganismStore {
     },
     status: () => ({
       kind: store?.kind ?? 'joining',
-      ...problem != null ? { problem } : {},
+      ...(problem ?? lapsed()) != null ? { problem: problem ?? lapsed() } : {},
       role: saved == null ? 'alone' : saved.role,
       holder: saved?.holder ?? (store?.kind === 'local' ? self : null),
       endpoints: saved?.endpoints ?? []

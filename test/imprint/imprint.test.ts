@@ -113,13 +113,16 @@ test('imprint on lab hosts', { skip: !isRoot && 'the netns lab needs root', time
 
   await t.test('a full imprint: the new cell starts, joins the parent; secrets are 0600, the token is gone', async () => {
     const events: ProgressEvent[] = []
-    const r = await imprint(target1, options(fx, 'c1', h1.address, { onProgress: (e) => events.push(e), runtimePacks: packs }))
+    // etcd is carried as the runtime is (this host has its own; 'always' makes the copy happen anyway).
+    const r = await imprint(target1, options(fx, 'c1', h1.address, { onProgress: (e) => events.push(e), runtimePacks: packs, etcdBinary: '/usr/bin/etcd', carryEtcd: 'always' }))
     console.log(`imprint timings (ms) ${JSON.stringify(r.timings)}; ${r.bytes} bytes copied; service ${r.service}`)
     assert.equal(r.commit, fx.commit)
     assert.equal(r.runtime, 'copied')
     // The zstd pack went, not the binary: far fewer bytes than the binary alone, and the copy on the host runs.
     assert.ok(r.bytes < statSync(process.execPath).size / 2, `${r.bytes} bytes copied`)
     assert.equal((await lab.exec('h1', ['sh', '-c', '"$HOME/.organism/runtime/node" --version'])).stdout.trim(), process.version)
+    assert.match((await lab.exec('h1', ['sh', '-c', '"$HOME/.organism/runtime/etcd" --version'])).stdout, /etcd Version: \d/)
+    assert.match((await lab.exec('h1', ['sh', '-c', 'cat "$HOME/.organism/start.sh"'])).stdout, /export ORGANISM_ETCD=/, 'the cell is pointed at the etcd it was given')
     // The three copies run at once and end in any order; every other step in its place.
     const ended = events.filter((e) => e.phase !== 'start').map((e) => e.step)
     assert.deepEqual([...ended.slice(0, 3), ...ended.slice(3, 6).sort(), ...ended.slice(6)], ['connect', 'preflight', 'claim', 'copy-cell', 'copy-genome', 'copy-runtime', 'configure', 'start', 'join'])

@@ -66,3 +66,11 @@ test('rollback plan: processes and services first, then paths newest first; a to
   assert.match(plan[1], /ORGANISM_IMPRINT=abc-1/)
   assert.deepEqual(plan.slice(2), ["rm -rf '/h/.organism/start.sh'", "rm -rf '/h/.organism/runtime'", "rm -rf '/h/.organism'"])
 })
+
+test('etcd goes to a host without one, never when this machine has none, and to any host when asked', async () => {
+  const { etcdToCarry } = await import('../../src/imprint/artifacts.ts')
+  assert.equal(etcdToCarry('/usr/bin/etcd', null), '/usr/bin/etcd')
+  assert.equal(etcdToCarry('/usr/bin/etcd', '/usr/local/bin/etcd'), null, 'the host has its own')
+  assert.equal(etcdToCarry(null, null), null, 'nothing to carry')
+  assert.equal(etcdToCarry('/usr/bin/etcd', '/usr/bin/etcd', 'always'), '/usr/bin/etcd')
+})

@@ -32,6 +32,10 @@ test('the store gone: the owner answers writes 503 once its lease lapsed, reads 
   assert.equal(read.status, 200, 'reads are still served')
   assert.ok(read.body.includes('with the store'))
   assert.ok(!read.body.includes('without the store'), 'the refused write was not applied')
+  // Status says so plainly, and nothing was taken over (beta holds catalog's replica, but no store can agree).
+  assert.match((await runCli(['status', '--state', beta.state])).stdout, /cannot reach a majority of the ownership store's voters/)
+  await new Promise((r) => setTimeout(r, 2000))
+  assert.equal((await beta.status()).placements.find((p) => p.fn === 'catalog')?.ownerName, 'alpha', 'no takeover without the store')
 
   await alpha.proc.exited
   await org.restart(alpha)

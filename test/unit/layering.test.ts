@@ -32,7 +32,7 @@ const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
   replica: ['core', 'state', 'ownership', 'migrate'],
   divide: ['core', 'genome'],
   organism: ['core', 'state', 'peers', 'placement', 'ownership'],
-  cell: ['core', 'genome', 'state', 'supervisor', 'router', 'dns', 'dashboard', 'imprint', 'placement', 'migrate', 'divide', 'organism', 'replica'],
+  cell: ['core', 'genome', 'state', 'supervisor', 'router', 'dns', 'dashboard', 'imprint', 'placement', 'ownership', 'migrate', 'divide', 'organism', 'replica'],
   cli: ['core', 'genome', 'state', 'peers', 'supervisor', 'router', 'dns', 'dashboard', 'lab', 'imprint', 'placement', 'migrate', 'divide', 'organism', 'replica', 'cell']
 }
 
