@@ -24,9 +24,11 @@ const usage = `usage: cell <command> [options]
                                                          the host pool: list, or pin a host's key
   divide ssh://user@host[:port] [--function FN] [--identity KEY]
                                                          imprint a pool host and hand it a function
-  move FN --to CELL [--force]                            hand a function and its data to another cell;
+  move FN --to CELL [--force] [--key KEY]                hand a function and its data to another cell;
                                                          --force: the owner is dead, CELL takes it over
-                                                         without its data
+                                                         without its data; asked of another cell, it is
+                                                         signed with KEY (default ~/.organism/signing_key),
+                                                         a key in the genome's allowed_signers
   status [--json]                                        the cell's functions, state and traffic
   logs FN [-f] [-n LINES]                                a function's log
   stop                                                   stop the cell gracefully
