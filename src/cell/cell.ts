@@ -70,8 +70,10 @@ export interface Cell {
   readonly apiPort: number
   readonly organism: Organism
   status: () => CellStatus
-  /** Moves fn, with its data, to the cell named `to` (asks the owner when this cell is not it). */
-  /** `signed`: the operator's override, needed when another cell owns fn (genome/override.ts). */
+  /**
+   * Moves fn, with its data, to the cell named `to` (asks the owner when this cell is not it: then `signed`, the
+   * operator's override, is needed; genome/override.ts).
+   */
   move: (fn: string, to: string, signed?: Signed) => Promise<MoveResult>
   readonly stopped: Promise<void>
   stop: () => Promise<void>
