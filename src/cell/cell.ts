@@ -31,7 +31,7 @@ import { createDivision } from './division.ts'
 import type { ExtraPool } from './division.ts'
 import { upstreamFor, createReconciler, createRecordPublisher, defaultCellName } from './wiring.ts'
 import { replicationPart } from './replication.ts'
-import { operatorCheck } from './override.ts'
+import { operatorCheck, recordProofs } from './override.ts'
 
 const log = logger('cell')
 const SOFTWARE = '0.1.0'
@@ -117,7 +117,8 @@ export async function startCell (opts: CellOptions): Promise<Cell> {
     // Who owns what, in a store: a local file while alone, etcd with mutual TLS once a second member appears.
     const ownership = startableOf('ownership store', async () => {
       const s = createOrganismStore({ stateDir: paths.root, organism: genome.organism, link: link.get().node, protocol: names.store, advertise, bindHost: opts.routerHost, clock,
-        cells: () => organism.get().cellRefs() })
+        cells: () => organism.get().cellRefs(),
+        proofs: recordProofs(genome, link.get().signer, stateVerify(), (text) => { organism.get().note({ kind: 'info', text }) }) })
       await s.start()
       return s
     }, async (s) => { await s.stop() })

@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { verifyOverride, SIGNERS_FILE } from '../genome/index.ts'
 import type { Genome } from '../genome/types.ts'
 import type { AuthorizeOverride } from '../migrate/index.ts'
+import type { RecordSigner, RecordVerify, ViewProofs } from '../ownership/index.ts'
 
 export function operatorCheck (genome: Genome, note: (text: string) => void): AuthorizeOverride {
   const seen = new Map<string, number>()
@@ -12,5 +13,21 @@ export function operatorCheck (genome: Genome, note: (text: string) => void): Au
     const signers = await readFile(join(genome.root, SIGNERS_FILE), 'utf8')
     const who = await verifyOverride(signers, req.signed, { organism: genome.organism, kind: 'move', fn: req.fn, to: req.to, force: req.force }, seen)
     note(`${req.force ? 'takeover' : 'move'} of ${req.fn} asked through ${from.slice(-8)}, signed by ${who}`)
+  }
+}
+
+/** Signed ownership records (ownership/proof.ts): signed with this cell's key, checked by the peer keys of members. */
+export function recordProofs (genome: Genome, signer: RecordSigner, verify: RecordVerify, note: (text: string) => void): ViewProofs {
+  return {
+    signer,
+    verify,
+    stateless: new Set(genome.functions.filter((f) => !f.stateful).map((f) => f.name)),
+    // A forced takeover's override, checked as acted on (no time window or nonce: the record keeps it for good).
+    checkOverride: async (r) => {
+      if (r.override == null) return false
+      const signers = await readFile(join(genome.root, SIGNERS_FILE), 'utf8')
+      return await verifyOverride(signers, r.override, { organism: genome.organism, kind: 'move', fn: r.fn, to: r.owner, force: true }, null).then(() => true, () => false)
+    },
+    onRejected: (r, why, restored) => { note(`refused a record of ${r.fn} naming ${r.owner.slice(-8)} at epoch ${r.epoch}: ${why}${restored ? '; the record before it was written back' : ''}`) }
   }
 }

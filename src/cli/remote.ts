@@ -73,7 +73,8 @@ export async function moveCommand (values: CliValues, paths: CellPaths, fn: stri
   const target = resolveCell(s.members.map((m) => ({ peer: m.id, liveness: m.liveness, name: m.name })), values.to)
   const owner = s.placements.find((p) => p.fn === fn)?.owner
   let signed = ''
-  if (target.ok && (force ? target.peer !== s.cell.id : owner != null && owner !== s.cell.id)) {
+  // A forced takeover is always signed (the record carries it, every cell checks it); a move when another cell owns fn.
+  if (target.ok && (force || (owner != null && owner !== s.cell.id))) {
     const o = await signOverride(values.key ?? defaultKeyPath(), { organism: s.organism, kind: 'move', fn, to: target.peer, force })
     signed = `&signed=${Buffer.from(JSON.stringify(o)).toString('base64url')}`
   }

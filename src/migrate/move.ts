@@ -172,10 +172,11 @@ export function createMover (ports: MoverPorts): Mover {
   }
 
   // A takeover: the store allows it once the owner's lease is gone; the function restarts here with an empty data dir.
-  const takeOver = async (fn: string, from: string): Promise<MoveResult> => {
+  // The operator's override goes into the record: every cell checks it before it believes the new owner.
+  const takeOver = async (fn: string, from: string, signed: Signed): Promise<MoveResult> => {
     const p = org.placement(fn)
     if (p == null) throw migrateError('MIGRATE_NOT_OWNER', `no cell owns ${fn} yet`)
-    const done = await org.change(fn, { kind: 'takeover', by: org.self, epoch: p.epoch, force: true }).catch((err: unknown) => { throw storeRefusal(err) })
+    const done = await org.change(fn, { kind: 'takeover', by: org.self, epoch: p.epoch, force: true, override: signed }).catch((err: unknown) => { throw storeRefusal(err) })
     org.note({ kind: 'move', text: `${fn} taken over from ${org.nameOf(p.owner)} (epoch ${done.epoch}, without its data)` })
     return { fn, from, to: org.self, epoch: done.epoch, bytes: 0, sha256: '', ms: 0 }
   }
@@ -207,7 +208,7 @@ export function createMover (ports: MoverPorts): Mover {
         const { fn, to, force, signed } = decode<{ fn: string, to: string, force?: boolean, signed?: Signed }>(body)
         const forced = force === true
         await ports.authorize({ fn, to: forced ? org.self : to, force: forced, signed }, from)
-        return encode(forced ? await takeOver(fn, from) : await moveHere(fn, to))
+        return encode(forced && signed != null ? await takeOver(fn, from, signed) : await moveHere(fn, to))
       })
       void abortInterrupted()
     },
@@ -221,10 +222,10 @@ export function createMover (ports: MoverPorts): Mover {
       const p = org.placement(fn)
       if (p == null) throw migrateError('MIGRATE_NOT_OWNER', `no cell owns ${fn} yet`)
       // What crosses to another cell carries the operator's signature; the other cell checks it.
-      const unsigned = (): Error => migrateError('MIGRATE_UNSIGNED', `${mopts.force === true ? 'a takeover by' : 'a move asked of'} another cell (${org.nameOf(mopts.force === true ? toId : p.owner)}) must be signed by an operator key`)
+      const unsigned = (): Error => migrateError('MIGRATE_UNSIGNED', mopts.force === true ? `a forced takeover of ${fn} (by ${org.nameOf(toId)}) must be signed by an operator key: every cell checks it` : `a move asked of another cell (${org.nameOf(p.owner)}) must be signed by an operator key`)
       if (mopts.force === true) {
-        if (toId === org.self) return await takeOver(fn, org.self)
         if (mopts.signed == null) throw unsigned()
+        if (toId === org.self) return await takeOver(fn, org.self, mopts.signed)
         return decode<MoveResult>(await link.request(toId, names.moveRequest, encode({ fn, to: toId, force: true, signed: mopts.signed })))
       }
       if (p.owner === org.self) return await moveHere(fn, toId)

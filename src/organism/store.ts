@@ -12,7 +12,7 @@ import { openLocalStore, openEtcdStore, openEtcdCluster, waitUntilAnswers, start
 import { tendVoters } from './voters.ts'
 import { shortId } from '../placement/index.ts'
 import { createStoreView } from '../ownership/index.ts'
-import type { OwnershipStore, EtcdProcess, Pem, OwnershipView } from '../ownership/index.ts'
+import type { OwnershipStore, EtcdProcess, Pem, OwnershipView, ViewProofs } from '../ownership/index.ts'
 import type { Scheduler } from '../core/clock.ts'
 import type { OrganismLink } from './link.ts'
 
@@ -38,6 +38,8 @@ export interface OrganismStoreOptions {
   cells?: () => ReadonlyArray<{ peer: string, liveness: string }>
   /** This cell's lease TTL in the store: how soon after its death another cell may take its functions (default 3 s). */
   leaseTtlMs?: number
+  /** Records signed by their owners and checked by every reader (ownership/proof.ts). */
+  proofs?: ViewProofs
 }
 
 export interface OrganismStore extends Startable {
@@ -62,7 +64,7 @@ export function createOrganismStore (o: OrganismStoreOptions): OrganismStore {
   const dir = join(o.stateDir, 'store')
   const files = { saved: join(dir, 'store.json'), ca: join(dir, 'ca.crt'), caKey: join(dir, 'ca.key'), cert: join(dir, 'member.crt'), key: join(dir, 'member.key'), local: join(o.stateDir, 'ownership.json') }
   const self = o.link.peerId
-  const view = createStoreView({ self, clock: o.clock, leaseTtlMs: o.leaseTtlMs })
+  const view = createStoreView({ self, clock: o.clock, leaseTtlMs: o.leaseTtlMs, proofs: o.proofs })
   let store: OwnershipStore | null = null
   const use = async (next: OwnershipStore): Promise<void> => { store = next; await view.attach(next) }
   let etcd: EtcdProcess | null = null

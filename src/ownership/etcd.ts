@@ -22,12 +22,17 @@ export interface EtcdStoreOptions {
 }
 
 const fnKey = (fn: string): string => `fn/${fn}`
+// Each change of a record also kept by its number: hist/<fn>/<seq, zero-padded so that keys sort by number>.
+const histKey = (fn: string, seq: number): string => `hist/${fn}/${String(seq).padStart(16, '0')}`
+const MAX_HISTORY = 1000
 const cellKey = (cell: string): string => `cell/${cell}`
 const MAX_TRIES = 8
 
 function parse (value: Buffer | string): Ownership {
   return JSON.parse(value.toString()) as Ownership
 }
+
+const tampered = (fn: string): Error => ownershipError('OWNERSHIP_TAMPERED', `${fn}'s record in the store was written around the rules (not a legal step from the last one this cell accepted); it is not built on`, { details: { fn } })
 
 /** A failure of etcd itself (no leader, unreachable, timed out) is OWNERSHIP_UNAVAILABLE; our own refusals pass. */
 function unavailable (err: unknown): Error {
@@ -53,11 +58,12 @@ export async function openEtcdStore (o: EtcdStoreOptions): Promise<OwnershipStor
     kind: 'etcd',
     list: async () => await guard(async () => Object.values(await ns.getAll().prefix('fn/').strings()).map(parse)),
     get: async (fn) => await guard(async () => { const v = await ns.get(fnKey(fn)).string(); return v == null ? null : parse(v) }),
-    apply: async (fn, req) => await guard(async () => {
+    apply: async (fn, req, opts) => await guard(async () => {
       for (let i = 0; i < MAX_TRIES; i++) {
         const res = await ns.get(fnKey(fn)).exec()
         const kv = res.kvs[0]
         const cur = kv == null ? null : parse(kv.value)
+        if (cur != null && opts?.accept != null && !await opts.accept(cur)) throw tampered(fn)
         const ownerAlive = req.kind === 'takeover' && cur != null ? await alive(cur.owner) : false
         const t: Transition = req.kind === 'takeover' ? { ...req, ownerAlive } : req
         const v = transition(fn, cur, t)
@@ -65,8 +71,9 @@ export async function openEtcdStore (o: EtcdStoreOptions): Promise<OwnershipStor
         let txn = kv == null ? ns.if(fnKey(fn), 'Create', '==', 0) : ns.if(fnKey(fn), 'Mod', '==', kv.mod_revision)
         // The owner's lease must still be gone when the takeover commits, not only when we looked.
         if (req.kind === 'takeover' && cur != null) txn = txn.and(cellKey(cur.owner), 'Create', '==', 0)
-        const done = await txn.then(ns.put(fnKey(fn)).value(JSON.stringify(v.next))).commit()
-        if (done.succeeded) return v.next
+        const next = opts?.seal?.(v.next) ?? v.next
+        const done = await txn.then(ns.put(fnKey(fn)).value(JSON.stringify(next)), ns.put(histKey(fn, next.seq ?? 0)).value(JSON.stringify(next))).commit()
+        if (done.succeeded) return next
       }
       throw ownershipError('OWNERSHIP_CONFLICT', `${fn}'s record kept changing during ${MAX_TRIES} tries`)
     }),
@@ -94,8 +101,17 @@ export async function openEtcdStore (o: EtcdStoreOptions): Promise<OwnershipStor
       return handle
     }),
     alive,
+    history: async (fn, from, to) => await guard(async () => {
+      if (to - from >= MAX_HISTORY || to < from) return []
+      const kvs = await ns.getAll().inRange({ start: histKey(fn, from), end: histKey(fn, to + 1) }).strings()
+      return Object.keys(kvs).sort().map((k) => parse(kvs[k]))
+    }),
+    restore: async (good, bad) => await guard(async () => {
+      const done = await ns.if(fnKey(good.fn), 'Value', '==', JSON.stringify(bad)).then(ns.put(fnKey(good.fn)).value(JSON.stringify(good))).commit()
+      return done.succeeded
+    }),
     seed: async (rec) => await guard(async () => {
-      await ns.if(fnKey(rec.fn), 'Create', '==', 0).then(ns.put(fnKey(rec.fn)).value(JSON.stringify(rec))).commit()
+      await ns.if(fnKey(rec.fn), 'Create', '==', 0).then(ns.put(fnKey(rec.fn)).value(JSON.stringify(rec)), ns.put(histKey(rec.fn, rec.seq ?? 0)).value(JSON.stringify(rec))).commit()
     }),
     watch: async (l) => await guard(async () => {
       const w = await ns.watch().prefix('fn/').create()

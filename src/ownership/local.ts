@@ -48,14 +48,26 @@ export async function openLocalStore (file: string | null, clock: Clock = realCl
     kind: 'local',
     list: async () => [...records.values()],
     get: async (fn) => records.get(fn) ?? null,
-    apply: async (fn, req) => await serial(async () => {
-      const t: Transition = req.kind === 'takeover' ? { ...req, ownerAlive: leases.has(records.get(fn)?.owner ?? '') } : req
-      const v = transition(fn, records.get(fn) ?? null, t)
+    apply: async (fn, req, opts) => await serial(async () => {
+      const cur = records.get(fn) ?? null
+      if (cur != null && opts?.accept != null && !await opts.accept(cur)) throw ownershipError('OWNERSHIP_TAMPERED', `${fn}'s record was written around the rules; it is not built on`, { details: { fn } })
+      const t: Transition = req.kind === 'takeover' ? { ...req, ownerAlive: leases.has(cur?.owner ?? '') } : req
+      const v = transition(fn, cur, t)
       if (!v.ok) throw ownershipError('OWNERSHIP_REFUSED', v.message, { details: { why: v.why, fn } })
-      records.set(fn, v.next)
+      const next = opts?.seal?.(v.next) ?? v.next
+      records.set(fn, next)
       await save()
-      for (const l of listeners) l(v.next)
-      return v.next
+      for (const l of listeners) l(next)
+      return next
+    }),
+    // One cell, one view: it never misses a change, so it never asks.
+    history: async () => [],
+    restore: async (good, bad) => await serial(async () => {
+      if (JSON.stringify(records.get(good.fn)) !== JSON.stringify(bad)) return false
+      records.set(good.fn, good)
+      await save()
+      for (const l of listeners) l(good)
+      return true
     }),
     seed: async (o) => await serial(async () => {
       if (records.has(o.fn)) return

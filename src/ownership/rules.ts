@@ -5,6 +5,12 @@ import type { Ownership, Transition, Verdict } from './types.ts'
 const no = (why: Extract<Verdict, { ok: false }>['why'], message: string): Verdict => ({ ok: false, why, message })
 
 export function transition (fn: string, cur: Ownership | null, t: Transition): Verdict {
+  const v = decide(fn, cur, t)
+  // Every change is one step: its number lets a reader that missed some ask the store for exactly those.
+  return v.ok ? { ok: true, next: { ...v.next, seq: (cur?.seq ?? 0) + 1 } } : v
+}
+
+function decide (fn: string, cur: Ownership | null, t: Transition): Verdict {
   if (t.by === '' || (t.kind === 'handoff' && t.to === '')) return no('bad-request', `a transition of ${fn} names no cell`)
   if (t.kind === 'found') {
     if (cur != null) return no('conflict', `${fn} is owned already (by ${cur.owner} at epoch ${cur.epoch})`)
@@ -33,12 +39,12 @@ export function transition (fn: string, cur: Ownership | null, t: Transition): V
       if (t.force !== true && cur.replica !== t.by) {
         return no('not-replica', cur.replica == null ? `no replica holds ${fn}'s data: only a forced takeover (without the data) is possible` : `${cur.replica} holds ${fn}'s data, not ${t.by}`)
       }
-      return { ok: true, next: { fn, owner: t.by, epoch: cur.epoch + 1, state: 'serving' } }
+      return { ok: true, next: { fn, owner: t.by, epoch: cur.epoch + 1, state: 'serving', ...t.force === true ? { forced: true as const, ...t.override != null ? { override: t.override } : {} } : {} } }
     case 'replica':
       if (cur.owner !== t.by) return no('not-owner', `${t.by} does not own ${fn} (${cur.owner} does)`)
       if (t.replica === t.by) return no('bad-request', `the owner of ${fn} cannot be its own replica`)
-      if (t.replica == null) return { ok: true, next: withoutReplica(cur) }
-      return { ok: true, next: { ...cur, replica: t.replica } }
+      if (t.replica == null) return { ok: true, next: withoutReplica(bare(cur)) }
+      return { ok: true, next: { ...bare(cur), replica: t.replica } }
   }
 }
 
@@ -54,3 +60,9 @@ function withoutReplica (o: Ownership): Ownership {
 
 // A hand-off keeps the replica until the receiver completes it: an owner that dies mid-move is taken over as ever.
 const keepReplica = (o: Ownership): { replica?: string } => o.replica != null ? { replica: o.replica } : {}
+
+/** The record's own facts, without the proof of the change that made it (each change is signed anew). */
+function bare (o: Ownership): Ownership {
+  const { proof: _p, ...rest } = o
+  return rest
+}

@@ -8,8 +8,13 @@ export type TransitionRequest =
   | { readonly kind: 'handoff', readonly by: string, readonly epoch: number, readonly to: string }
   | { readonly kind: 'complete', readonly by: string, readonly from: string, readonly epoch: number }
   | { readonly kind: 'abort', readonly by: string, readonly epoch: number }
-  | { readonly kind: 'takeover', readonly by: string, readonly epoch: number, readonly force?: boolean }
+  | { readonly kind: 'takeover', readonly by: string, readonly epoch: number, readonly force?: boolean, readonly override?: { readonly payload: string, readonly signature: string } }
   | { readonly kind: 'replica', readonly by: string, readonly epoch: number, readonly replica: string | null }
+
+export interface ApplyOptions {
+  readonly seal?: (o: Ownership) => Ownership
+  readonly accept?: (cur: Ownership) => Promise<boolean>
+}
 
 /** A cell's lease: the store counts the cell alive while it holds it. */
 export interface CellLease {
@@ -27,8 +32,16 @@ export interface OwnershipStore {
   readonly kind: 'local' | 'etcd'
   list: () => Promise<Ownership[]>
   get: (fn: string) => Promise<Ownership | null>
-  /** Applies the transition atomically; resolves with the new record, or rejects with OWNERSHIP_REFUSED. */
-  apply: (fn: string, t: TransitionRequest) => Promise<Ownership>
+  /**
+   * Applies the transition atomically; resolves with the new record, or rejects with OWNERSHIP_REFUSED. `seal` signs
+   * the new record before it is written; `accept` says whether the record found is one to build on (a reader's
+   * check: a record someone wrote around the rules is not), else OWNERSHIP_TAMPERED.
+   */
+  apply: (fn: string, t: TransitionRequest, opts?: ApplyOptions) => Promise<Ownership>
+  /** Every record fn had with a seq in [from, to], in order (what a reader that missed changes checks step by step). */
+  history: (fn: string, from: number, to: number) => Promise<Ownership[]>
+  /** Puts `good` back where the store holds `bad` (and only then): a forged record undone by its rightful owner. */
+  restore: (good: Ownership, bad: Ownership) => Promise<boolean>
   /** Takes a lease for `cell` with this TTL and keeps it renewed. */
   lease: (cell: string, ttlMs: number) => Promise<CellLease>
   /** Whether the store holds a live lease for `cell`. */

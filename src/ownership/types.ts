@@ -6,10 +6,17 @@ export interface Ownership {
   readonly owner: string
   /** Grows by exactly one on every change of owner. */
   readonly epoch: number
+  /** Grows by exactly one on every change of the record (a reader checks each step; the store keeps each one). */
+  readonly seq?: number
   readonly state: 'serving' | 'moving'
   readonly to?: string
   /** The cell holding a synced copy of fn's data: the one cell that may take fn over without the owner's consent. */
   readonly replica?: string
+  /** Taken over by force (without the data): by an operator's override (`override`), or a function without data. */
+  readonly forced?: true
+  readonly override?: { readonly payload: string, readonly signature: string }
+  /** The owner's signature over the record (proof.ts): readers believe no record without it. */
+  readonly proof?: { readonly by: string, readonly sig: string }
 }
 
 /** A change of ownership, asked for by the cell `by`. */
@@ -26,7 +33,7 @@ export type Transition =
    * Another cell takes fn at epoch + 1 because the owner's lease is gone (the store tells `ownerAlive`). Only the
    * named replica may, unless `force` (an operator's override, or a function without data): then fn starts empty.
    */
-  | { readonly kind: 'takeover', readonly by: string, readonly epoch: number, readonly ownerAlive: boolean, readonly force?: boolean }
+  | { readonly kind: 'takeover', readonly by: string, readonly epoch: number, readonly ownerAlive: boolean, readonly force?: boolean, readonly override?: { readonly payload: string, readonly signature: string } }
   /** The owner names the cell that now holds a synced copy of fn's data (null: none does). The epoch stays. */
   | { readonly kind: 'replica', readonly by: string, readonly epoch: number, readonly replica: string | null }
 

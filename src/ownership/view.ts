@@ -6,6 +6,8 @@ import type { Scheduler } from '../core/clock.ts'
 import type { Ownership } from './types.ts'
 import type { CellLease, OwnershipStore, TransitionRequest } from './store.ts'
 import { ownershipError } from './errors.ts'
+import { refuseStep, signRecord } from './proof.ts'
+import type { RecordSigner, RecordVerify } from './proof.ts'
 
 const log = logger('ownership')
 
@@ -37,6 +39,19 @@ export interface StoreViewOptions {
   relistMs?: number
   /** How long a read or change waits for a store while the cell is still joining one (default 15 s). */
   attachWaitMs?: number
+  /** Signed records (proof.ts): records this cell writes are sealed, records it reads are checked; none in sims. */
+  proofs?: ViewProofs
+}
+
+export interface ViewProofs {
+  readonly signer: RecordSigner
+  readonly verify: RecordVerify
+  /** Functions without data: any cell may take them by force once their owner is gone. */
+  readonly stateless: ReadonlySet<string>
+  /** Checks the operator's override a forced takeover carries (its SSH signature, for exactly that takeover). */
+  readonly checkOverride: (o: Ownership) => Promise<boolean>
+  /** A record refused: what it was, why, and whether this cell wrote its own record back over it. */
+  readonly onRejected: (r: Ownership, why: string, restored: boolean) => void
 }
 
 export function createStoreView (o: StoreViewOptions): StoreView {
@@ -61,23 +76,80 @@ export function createStoreView (o: StoreViewOptions): StoreView {
     })
   }
   const changed = (): void => { for (const l of listeners) { try { l() } catch (err) { log.warn('ownership listener failed', { err }) } } }
-  const put = (r: Ownership): void => {
+  const same = (a: Ownership | undefined, b: Ownership): boolean => a != null && JSON.stringify(a) === JSON.stringify(b)
+  // One step checked: why `next` may not follow `prev`, or null.
+  const stepRefusal = async (prev: Ownership | null, next: Ownership, p: ViewProofs): Promise<string | null> => {
+    const why = refuseStep(prev, next, p.verify, p.stateless.has(next.fn))
+    if (why != null) return why
+    const forcedByOperator = prev != null && next.epoch === prev.epoch + 1 && next.forced === true && !p.stateless.has(next.fn) && prev.replica !== next.owner && !(prev.state === 'moving' && prev.to === next.owner)
+    if (forcedByOperator && !await p.checkOverride(next)) return 'its operator override does not verify against the genome\'s allowed_signers'
+    return null
+  }
+  // Why r may not follow the record this cell holds for its function, or null; and the last record of the chain
+  // that did check (what to write back over a forgery). Unsigned records are believed only as the first one seen (a
+  // store written before records were signed). A cell that missed changes checks each one the store kept.
+  const refusal = async (r: Ownership): Promise<{ why: string, lastGood: Ownership | null } | null> => {
+    const p = o.proofs
+    if (p == null) return null
+    const prev = cache.get(r.fn) ?? null
+    if (prev == null) return r.proof == null ? null : await stepRefusal(null, r, p).then((why) => why == null ? null : { why, lastGood: null })
+    const gap = (r.seq ?? 0) - (prev.seq ?? 0)
+    if (gap <= 1 || store == null) return await stepRefusal(prev, r, p).then((why) => why == null ? null : { why, lastGood: prev })
+    const chain = await store.history(r.fn, (prev.seq ?? 0) + 1, r.seq ?? 0).catch(() => [])
+    if (chain.length !== gap || !same(chain[chain.length - 1], r)) return { why: `the store does not hold the ${gap} changes that lead to it`, lastGood: null }
+    let at = prev
+    for (const step of chain) {
+      const why = await stepRefusal(at, step, p)
+      if (why != null) return { why: `change ${step.seq ?? '?'} on the way to it: ${why}`, lastGood: at }
+      at = step
+    }
+    return null
+  }
+  // One record at a time, in the order the store gave them: each is checked against the one before.
+  let queue: Promise<void> = Promise.resolve()
+  const rejected = new Map<string, Ownership>()
+  const serial = (work: () => Promise<void>): Promise<void> => { const run = queue.then(work, work); queue = run.catch(() => {}); return run }
+  const take = async (r: Ownership): Promise<boolean> => {
     const cur = cache.get(r.fn)
     // Never step back: a late watch event or read must not undo a newer record already seen.
-    if (cur != null && (cur.epoch > r.epoch || (cur.epoch === r.epoch && JSON.stringify(cur) === JSON.stringify(r)))) return
+    if (same(cur, r) || (cur != null && (cur.epoch > r.epoch || (cur.seq != null && r.seq != null && r.seq < cur.seq)))) return false
+    const refused = await refusal(r)
+    if (refused != null) {
+      const why = refused.why
+      // Said once per forged record, not at every re-read of the store.
+      if (same(rejected.get(r.fn), r)) return false
+      rejected.set(r.fn, r)
+      // Undone at once by whoever sees it: the last record that checked carries its owner's signature, so any cell
+      // can write it back (only where the store still holds the forgery). A chain that cannot be checked is not undone.
+      const good = refused.lastGood
+      const restored = good != null && store != null ? await store.restore(good, r).catch(() => false) : false
+      // The legal changes before the forgery are believed (the chain checked up to there).
+      const advanced = good != null && !same(cur, good)
+      if (advanced) cache.set(r.fn, good)
+      try { o.proofs?.onRejected(r, why, restored) } catch {}
+      log.warn('refused an ownership record written around the rules', { fn: r.fn, by: r.proof?.by, why, restored })
+      return advanced
+    }
     cache.set(r.fn, r)
-    changed()
+    return true
   }
+  const put = (r: Ownership): void => { void serial(async () => { if (await take(r)) changed() }) }
   const relist = async (): Promise<void> => {
     const s = store
     if (s == null) return
     const all = await s.list()
-    let differs = false
-    for (const r of all) {
-      const cur = cache.get(r.fn)
-      if (cur == null || JSON.stringify(cur) !== JSON.stringify(r)) { cache.set(r.fn, r); differs = true }
-    }
-    if (differs) changed()
+    await serial(async () => {
+      let differs = false
+      for (const r of all) if (await take(r)) differs = true
+      if (differs) changed()
+    })
+  }
+  const seal = o.proofs == null ? undefined : (r: Ownership): Ownership => signRecord(r, (o.proofs as ViewProofs).signer)
+  // A record found in the store is built on only if this cell believes it (it holds it, or it is a legal next step).
+  const accept = async (r: Ownership): Promise<boolean> => {
+    if (same(cache.get(r.fn), r) || await refusal(r) == null) return true
+    await serial(async () => { await take(r) })
+    return false
   }
   // A cell that just joined gets its store a moment later (its certificate comes over the member link): a change or a
   // read asked for meanwhile waits for it, within a bound, instead of failing at once.
@@ -94,10 +166,15 @@ export function createStoreView (o: StoreViewOptions): StoreView {
 
   return {
     records: () => [...cache.values()],
-    read: async (fn) => await (await current()).get(fn),
+    read: async (fn) => {
+      const r = await (await current()).get(fn)
+      // The store's word, unless it is a record this cell refuses: then what this cell believes.
+      return r == null || same(cache.get(fn), r) || await refusal(r) == null ? r : cache.get(fn) ?? null
+    },
     apply: async (fn, req) => {
-      const next = await (await current()).apply(fn, req)
+      const next = await (await current()).apply(fn, req, { seal, accept })
       put(next)
+      await queue
       return next
     },
     onChange: (l) => { listeners.add(l); return () => { listeners.delete(l) } },

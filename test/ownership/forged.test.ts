@@ -1,0 +1,109 @@
+// A member that holds a store certificate writes ownership records around the rules, straight into etcd: every
+// cell's view refuses them (signed by the owner they name, a legal step from the record before), the record before
+// is written back, and honest changes go on. Real etcd, real ed25519 keys.
+import { test, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Etcd3 } from 'etcd3'
+import { openEtcdStore, createStoreView, signRecord } from '../../src/ownership/index.ts'
+import type { Ownership, StoreView, ViewProofs } from '../../src/ownership/index.ts'
+import { ed25519KeyPair, ed25519Signer, ed25519Verify } from '../../src/state/index.ts'
+import { realClock } from '../../src/core/clock.ts'
+import { oneEtcd } from './helpers.ts'
+
+const dir = await mkdtemp(join(tmpdir(), 'organism-forged-'))
+const { etcd, endpoint } = await oneEtcd(dir)
+after(async () => { await etcd.stop(); await rm(dir, { recursive: true, force: true }) })
+
+const keys = new Map<string, Uint8Array>()
+const cell = (name: string): { id: string, signer: ReturnType<typeof ed25519Signer> } => {
+  const k = ed25519KeyPair()
+  keys.set(name, k.publicKey)
+  return { id: name, signer: ed25519Signer(name, k.seed) }
+}
+const verify = ed25519Verify((id) => keys.get(id))
+
+async function viewOf (c: { id: string, signer: ReturnType<typeof ed25519Signer> }, organism: string, rejected: string[]): Promise<StoreView> {
+  const proofs: ViewProofs = { signer: c.signer, verify, stateless: new Set(), checkOverride: async () => false, onRejected: (r, why, restored) => { rejected.push(`${c.id}: ${r.owner}@${r.epoch}: ${why}${restored ? ' (restored)' : ''}`) } }
+  const v = createStoreView({ self: c.id, clock: realClock, proofs, relistMs: 200 })
+  await v.attach(await openEtcdStore({ endpoints: [endpoint], organism }))
+  return v
+}
+
+const until = async (what: string, check: () => boolean): Promise<void> => {
+  for (let i = 0; i < 100 && !check(); i++) await new Promise((r) => setTimeout(r, 50))
+  assert.ok(check(), what)
+}
+
+test('records written around the rules are refused by every view, written back, and honest changes go on', async (t) => {
+  const [a, b, m] = [cell('A'), cell('B'), cell('M')]
+  const rejected: string[] = []
+  const va = await viewOf(a, 'forged', rejected)
+  const vb = await viewOf(b, 'forged', rejected)
+  t.after(async () => { await va.close(); await vb.close() })
+  await va.apply('forum', { kind: 'found', by: 'A' })
+  await until('B sees A own forum', () => vb.records().find((r) => r.fn === 'forum')?.owner === 'A')
+  const good = va.records().find((r) => r.fn === 'forum') as Ownership
+  assert.equal(good.proof?.by, 'A', 'A signed the record it made')
+
+  // M, with a certificate, writes straight into etcd: itself at epoch + 1 (signed by itself), at 2^53 − 1, and
+  // a record naming A that M signed.
+  const client = new Etcd3({ hosts: [endpoint] })
+  const raw = client.namespace('/organism/forged/')
+  t.after(() => { client.close() })
+  const asA = (o: Ownership): Ownership => ({ ...o, proof: { by: 'A', sig: signRecord(o, m.signer).proof?.sig ?? '' } })
+  const forgeries: Ownership[] = [
+    signRecord({ fn: 'forum', owner: 'M', epoch: 2, seq: 2, state: 'serving' }, m.signer),
+    signRecord({ fn: 'forum', owner: 'M', epoch: 2 ** 53 - 1, seq: 2, state: 'serving' }, m.signer),
+    asA({ fn: 'forum', owner: 'A', epoch: 1, seq: 2, state: 'moving', to: 'M' })
+  ]
+  for (const f of forgeries) {
+    await raw.put('fn/forum').value(JSON.stringify(f))
+    await until(`the forgery ${f.owner}@${f.epoch} is refused`, () => rejected.some((x) => x.includes(`${f.owner}@${f.epoch}`)))
+    for (const v of [va, vb]) assert.deepEqual(v.records().find((r) => r.fn === 'forum'), good, 'every view still believes A')
+    assert.deepEqual(JSON.parse(await raw.get('fn/forum').string() ?? 'null'), good, 'the record before the forgery is back in etcd')
+  }
+  const said = rejected.join('\n')
+  assert.match(said, /M@2: M takes epoch 2 without a hand-off to it, without holding the replica/)
+  assert.match(said, /M@9007199254740991: it jumps from epoch 1/)
+  assert.match(said, /A@1: its signature is not A's/)
+
+  // Honest changes go on: A hands forum to B, B completes; both views agree, every record signed by its owner.
+  await va.apply('forum', { kind: 'handoff', by: 'A', epoch: 1, to: 'B' })
+  await vb.apply('forum', { kind: 'complete', by: 'B', from: 'A', epoch: 1 })
+  await until('A sees B own forum at epoch 2', () => va.records().find((r) => r.fn === 'forum')?.owner === 'B')
+  const byB = vb.records().find((r) => r.fn === 'forum') as Ownership
+  assert.equal(byB.proof?.by, 'B')
+
+  // A record many changes ahead, with no history in the store to check it by: not believed (it cannot be told
+  // from a forgery), not written over either (it cannot be told from a history someone deleted), and said.
+  await raw.put('fn/forum').value(JSON.stringify(signRecord({ fn: 'forum', owner: 'M', epoch: 5, seq: 40, state: 'serving' }, m.signer)))
+  await until('the record from nowhere is refused', () => rejected.some((x) => x.includes('M@5')))
+  assert.match(rejected.join('\n'), /M@5: the store does not hold the 37 changes that lead to it/)
+  for (const v of [va, vb]) assert.deepEqual(v.records().find((r) => r.fn === 'forum'), byB, 'every view still believes B')
+})
+
+test('a view that missed changes checks each one the store kept, and believes the owner they lead to', async (t) => {
+  const [a, b, c] = [cell('A2'), cell('B2'), cell('C2')]
+  const rejected: string[] = []
+  const va = await viewOf(a, 'missed', rejected)
+  const vb = await viewOf(b, 'missed', rejected)
+  // C's store never tells it of a change (a watch that broke): only its re-reads of everything do.
+  const proofs: ViewProofs = { signer: c.signer, verify, stateless: new Set(), checkOverride: async () => false, onRejected: (r, why) => { rejected.push(`C2: ${r.owner}@${r.epoch}: ${why}`) } }
+  const vc = createStoreView({ self: c.id, clock: realClock, proofs, relistMs: 60_000 })
+  const deaf = await openEtcdStore({ endpoints: [endpoint], organism: 'missed' })
+  t.after(async () => { await va.close(); await vb.close(); await vc.close() })
+  await va.apply('forum', { kind: 'found', by: 'A2' })
+  await vc.attach({ ...deaf, watch: async () => () => {} })
+  assert.equal(vc.records().find((r) => r.fn === 'forum')?.owner, 'A2')
+  await until('B2 sees the record', () => vb.records().some((r) => r.fn === 'forum'))
+  await va.apply('forum', { kind: 'handoff', by: 'A2', epoch: 1, to: 'B2' })
+  await vb.apply('forum', { kind: 'complete', by: 'B2', from: 'A2', epoch: 1 })
+  await vb.apply('forum', { kind: 'replica', by: 'B2', epoch: 2, replica: 'A2' })
+  // Three changes later, C's read: each step checked from the store's history, none refused.
+  assert.equal((await vc.read('forum'))?.owner, 'B2')
+  assert.equal((await vc.apply('forum', { kind: 'takeover', by: 'C2', epoch: 2 }).catch((err: Error) => err.message)), 'forum\'s owner B2 still holds its lease', 'C builds on the record it checked (the store refuses on the rules)')
+  assert.deepEqual(rejected, [])
+})
