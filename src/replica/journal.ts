@@ -1,6 +1,7 @@
 // The replica's side of a batch: frames are appended to a journal beside the data directory, the journal is made
-// durable (fsync, rename), and only then applied to the files. A crash at any point leaves either no journal (the
-// batch was never acknowledged) or a whole one, replayed before the data is used: a batch lands entirely or not at all.
+// durable (fsync, rename) and acknowledged, then applied to the files, in the order the batches came. A crash at any
+// point leaves either no journal (the batch was never acknowledged) or a whole one, applied before the data is used:
+// a batch lands entirely or not at all.
 import { randomBytes } from 'node:crypto'
 import { closeSync, fdatasyncSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
@@ -12,12 +13,16 @@ import { replicaError } from './errors.ts'
 export const RFRAME = { hello: 20, manifest: 21, file: 22, block: 23, delete: 24, end: 25, ack: 26, refuse: 27 } as const
 
 export const journalPath = (dir: string): string => `${dir}.journal`
+/** Durable batches waiting to be applied: <dir>.journal.d-<time>-<n>, names that sort in the order they were made. */
+const DURABLE = '.d-'
+let made = 0
+const stamp = (): string => `${String(Date.now()).padStart(15, '0')}-${String(made++ % 1e9).padStart(9, '0')}`
 
 export interface BatchJournal {
   /** Appends one frame of the batch (file, block or delete), refusing a path that leaves the directory. */
   add: (type: number, payload: Buffer) => Promise<void>
-  /** Makes the batch durable and applies it; returns the bytes of data written. */
-  commit: () => Promise<number>
+  /** Makes the batch durable (it is then part of what the replica holds); applyJournal writes it into the files. */
+  commit: () => Promise<void>
   discard: () => Promise<void>
 }
 
@@ -36,9 +41,8 @@ export async function openBatch (dir: string): Promise<BatchJournal> {
     commit: async () => {
       fdatasyncSync(fd)
       close()
-      renameSync(tmp, journalPath(dir))
+      renameSync(tmp, `${journalPath(dir)}${DURABLE}${stamp()}`)
       syncDir(dirname(dir))
-      return await applyJournal(dir)
     },
     discard: async () => { close(); rmSync(tmp, { force: true }) }
   }
@@ -61,18 +65,26 @@ export async function replayJournal (dir: string): Promise<number> {
   return await applyJournal(dir)
 }
 
-/** Applies the durable journal of dir, if there is one, and removes it; the bytes of data written. */
+/** Applies every durable batch of dir in the order they were made, removing each; the bytes of data written. */
 export async function applyJournal (dir: string): Promise<number> {
-  let bytes: Buffer
-  try { bytes = readFileSync(journalPath(dir)) } catch (err) { if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0; throw err }
+  const base = basename(journalPath(dir))
+  let names: string[] = []
+  try { names = readdirSync(dirname(dir)) } catch {}
+  // The single journal of an older version first, then the batches by name.
+  const pending = [...names.filter((n) => n === base), ...names.filter((n) => n.startsWith(base + DURABLE)).sort()]
   let written = 0
-  try {
-    written = applyFrames(dir, bytes)
-  } catch (err) {
-    try { renameSync(journalPath(dir), `${journalPath(dir)}.bad`) } catch {}
-    throw replicaError('REPLICA_JOURNAL_INVALID', `the journal of ${dir} cannot be applied: ${(err as Error).message}`, { cause: err })
+  for (const name of pending) {
+    const file = join(dirname(dir), name)
+    let bytes: Buffer
+    try { bytes = readFileSync(file) } catch (err) { if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; throw err }
+    try {
+      written += applyFrames(dir, bytes)
+    } catch (err) {
+      try { renameSync(file, `${journalPath(dir)}.bad`) } catch {}
+      throw replicaError('REPLICA_JOURNAL_INVALID', `the journal of ${dir} cannot be applied: ${(err as Error).message}`, { cause: err })
+    }
+    rmSync(file, { force: true })
   }
-  rmSync(journalPath(dir), { force: true })
   return written
 }
 

@@ -6,7 +6,7 @@ import { logger } from '../core/log.ts'
 import { encodeFrame, readFrames } from '../migrate/index.ts'
 import { replicaError } from './errors.ts'
 import { manifestOf } from './files.ts'
-import { openBatch, replayJournal, RFRAME } from './journal.ts'
+import { applyJournal, openBatch, replayJournal, RFRAME } from './journal.ts'
 import type { BatchJournal } from './journal.ts'
 import type { ReplicaPorts } from './ports.ts'
 import type { FnLocks } from './locks.ts'
@@ -55,8 +55,10 @@ export function receiveReplicas (ports: ReplicaPorts, functions: ReadonlySet<str
             if (again != null) throw replicaError('REPLICA_REFUSED', again)
             const batch = journal
             journal = null
-            if (batch != null) await locks.with(fn, async () => { await batch.commit() })
+            // Durable is acknowledged; the files are written right after, in order, before anything reads them.
+            if (batch != null) await batch.commit()
             stream.write(encodeFrame(RFRAME.ack, json({ seq: end.seq })))
+            if (batch != null) void locks.with(fn, async () => { await applyJournal(dir) }).catch((err: unknown) => { log.warn('a durable batch could not be applied yet', { fn, err }) })
           } else if (type === RFRAME.file || type === RFRAME.block || type === RFRAME.delete) {
             journal ??= await openBatch(dir)
             await journal.add(type, payload)

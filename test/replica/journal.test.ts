@@ -48,3 +48,20 @@ test('a batch refuses a path outside its directory before writing it to the jour
   await batch.discard()
   assert.deepEqual(readdirSync(base), [])
 })
+
+test('durable batches wait beside the data and are applied in the order they were made', async (t) => {
+  const base = mkdtempSync(join(tmpdir(), 'organism-journal-'))
+  t.after(() => { rmSync(base, { recursive: true, force: true }) })
+  const dir = join(base, 'data')
+  for (const text of ['first', 'second', 'third']) {
+    const b = await openBatch(dir)
+    await b.add(RFRAME.file, Buffer.from(JSON.stringify({ path: 'a', size: text.length, mode: 0o644 })))
+    const blk = Buffer.alloc(4); blk.writeUInt32BE(0)
+    await b.add(RFRAME.block, Buffer.concat([blk, Buffer.from(text)]))
+    await b.commit()
+  }
+  assert.equal(readdirSync(base).filter((n) => n.includes('.journal.d-')).length, 3, 'durable, not yet applied')
+  assert.equal(await replayJournal(dir), 16)
+  assert.equal(readFileSync(join(dir, 'a'), 'utf8'), 'third')
+  assert.deepEqual(readdirSync(base).sort(), ['data'])
+})

@@ -2,14 +2,20 @@
 // replica only once it holds everything; a dead owner's replica takes over with the data; bad senders are refused.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdirSync, readFileSync, writeFileSync, existsSync, truncateSync, rmSync, openSync, writeSync, closeSync, utimesSync } from 'node:fs'
-import { join } from 'node:path'
+import { mkdirSync, readFileSync, readdirSync, writeFileSync, existsSync, truncateSync, rmSync, openSync, writeSync, closeSync, utimesSync } from 'node:fs'
+import { dirname, join } from 'node:path'
 import { rig, until, forum } from './helpers.ts'
 import type { TestCell } from './helpers.ts'
 
 const file = (c: TestCell, p: string): string => join(c.ports.dataDir('forum'), p)
 const write = (c: TestCell, p: string, data: string | Buffer): void => { mkdirSync(join(file(c, p), '..'), { recursive: true }); writeFileSync(file(c, p), data) }
 const commit = async (c: TestCell): Promise<void> => { await c.replication.commit('forum') }
+/** A batch is acknowledged once durable and written into the files right after: a look at a replica waits for that. */
+const drained = async (c: TestCell): Promise<void> => {
+  const parent = dirname(c.ports.dataDir('forum'))
+  await until(`${c.id} applied its durable batches`, () => !existsSync(parent) || !readdirSync(parent).some((n) => n.includes('.journal.d-')))
+}
+const onReplica = async (c: TestCell, p: string): Promise<Buffer> => { await drained(c); return readFileSync(file(c, p)) }
 
 test('a committed write is on the replica, and the store names the replica only once it holds it', async (t) => {
   const r = await rig(t)
@@ -20,7 +26,7 @@ test('a committed write is on the replica, and the store names the replica only 
   const b = await r.add('b')
   await commit(a)
   assert.equal(r.records.get('forum')?.replica, 'b')
-  assert.equal(readFileSync(file(b, 'posts.json'), 'utf8'), '[1]')
+  assert.equal((await onReplica(b, 'posts.json')).toString('utf8'), '[1]')
 
   // New files in folders, a large file changed in one block in place, a truncation, a deletion.
   const big = Buffer.alloc(300 * 1024, 7)
@@ -32,12 +38,12 @@ test('a committed write is on the replica, and the store names the replica only 
   rmSync(file(a, 'gone.txt'))
   write(a, 'posts.json', '[1,2]')
   await commit(a)
-  assert.deepEqual(readFileSync(file(b, 'db/big.bin')), big)
-  assert.equal(existsSync(file(b, 'gone.txt')), false)
-  assert.equal(readFileSync(file(b, 'posts.json'), 'utf8'), '[1,2]')
+  assert.deepEqual((await onReplica(b, 'db/big.bin')), big)
+  assert.equal((await drained(b), existsSync(file(b, 'gone.txt'))), false)
+  assert.equal((await onReplica(b, 'posts.json')).toString('utf8'), '[1,2]')
   truncateSync(file(a, 'db/big.bin'), 1000)
   await commit(a)
-  assert.deepEqual(readFileSync(file(b, 'db/big.bin')), big.subarray(0, 1000))
+  assert.deepEqual((await onReplica(b, 'db/big.bin')), big.subarray(0, 1000))
 })
 
 test('a rewrite of the same size within one timestamp tick still reaches the replica', async (t) => {
@@ -58,7 +64,7 @@ test('a rewrite of the same size within one timestamp tick still reaches the rep
     closeSync(fd)
     utimesSync(file(a, 'counter'), tick, tick)
     await commit(a)
-    assert.equal(readFileSync(file(b, 'counter'), 'utf8'), String(i), `write ${i}`)
+    assert.equal((await onReplica(b, 'counter')).toString('utf8'), String(i), `write ${i}`)
   }
 })
 
@@ -72,7 +78,7 @@ test('the replica takes over a dead owner with every committed write, and the ow
   await r.kill('a')
   await until('b owns forum', () => r.records.get('forum')?.owner === 'b')
   assert.equal(r.records.get('forum')?.epoch, 2)
-  for (let i = 0; i < 30; i++) assert.equal(readFileSync(file(b, `post-${i}`), 'utf8'), `post ${i}`)
+  for (let i = 0; i < 30; i++) assert.equal((await onReplica(b, `post-${i}`)).toString('utf8'), `post ${i}`)
 
   // b is now alone: a write is kept here, and the store names no replica that lacks it.
   write(b, 'post-b', 'written while alone')
@@ -82,7 +88,7 @@ test('the replica takes over a dead owner with every committed write, and the ow
   // a comes back (a new process on the same disk): it is filled and named.
   const a2 = await r.add('a')
   await until('a is the replica again', () => r.records.get('forum')?.replica === 'a')
-  assert.equal(readFileSync(file(a2, 'post-b'), 'utf8'), 'written while alone')
+  assert.equal((await onReplica(a2, 'post-b')).toString('utf8'), 'written while alone')
 })
 
 test('a non-owner cannot push data to a replica, nor can the owner write where the function runs', async (t) => {
@@ -99,7 +105,7 @@ test('a non-owner cannot push data to a replica, nor can the owner write where t
   write(m, 'posts.json', 'forged')
   const { connect } = await import('../../src/replica/sender.ts')
   await assert.rejects(connect(m.ports, 'forum', 1, 'b'), /REPLICA_REFUSED|refused: .*does not name mallory/)
-  assert.equal(readFileSync(file(b, 'posts.json'), 'utf8'), 'real')
+  assert.equal((await onReplica(b, 'posts.json')).toString('utf8'), 'real')
 
   // A cell running the function is never a replica of it.
   b.running.add('forum')
@@ -136,6 +142,6 @@ test('a write waits for a replica that does not answer and is refused in time, n
   b.running.add('forum')
   write(a, 'x', '2')
   await assert.rejects(commit(a), /REPLICA_UNAVAILABLE|did not confirm/)
-  assert.equal(readFileSync(file(b, 'x'), 'utf8'), '1')
+  assert.equal((await onReplica(b, 'x')).toString('utf8'), '1')
   assert.ok(forum.durability === 'sync')
 })
