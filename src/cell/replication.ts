@@ -12,7 +12,7 @@ import type { MoveLink } from '../migrate/index.ts'
 /** A function's data dir belongs to its process while it runs, starts, stops or arrives here. */
 const IDLE = new Set(['stopped', 'failed'])
 
-export function replicationPart (o: { genome: Genome, protocol: string, organism: () => Organism, link: () => Pick<MoveLink, 'openStream' | 'handleStream'>, supervisor: Supervisor, moving: () => { arriving: ReadonlySet<string>, leaving: ReadonlySet<string> }, clock: Scheduler }) {
+export function replicationPart (o: { genome: Genome, protocol: string, organism: () => Organism, link: () => Pick<MoveLink, 'openStream' | 'handleStream'>, supervisor: Supervisor, moving: () => { arriving: ReadonlySet<string>, leaving: ReadonlySet<string> }, bulk: { bindHost: string, advertise: string } | null, clock: Scheduler }) {
   return startableOf<Replication>('replication', async () => {
     const org = o.organism()
     const ports: ReplicaPorts = {
@@ -26,6 +26,7 @@ export function replicationPart (o: { genome: Genome, protocol: string, organism
       live: () => org.cellRefs().filter((c) => c.liveness === 'alive' || c.peer === org.self).map((c) => c.peer),
       busy: (fn) => !IDLE.has(o.supervisor.get(fn)?.state ?? 'stopped') || o.moving().arriving.has(fn) || o.moving().leaving.has(fn),
       dataDir: (fn) => o.supervisor.dataDir(fn),
+      bulk: o.bulk,
       note: (text) => { org.note({ kind: 'move', text }) },
       nameOf: org.nameOf,
       clock: o.clock

@@ -10,7 +10,7 @@ import { BLOCK_BYTES, safeRelative } from './manifest.ts'
 import { replicaError } from './errors.ts'
 
 /** Frame types of the replication stream (and of the journal, which holds a batch's frames as they came). */
-export const RFRAME = { hello: 20, manifest: 21, file: 22, block: 23, delete: 24, end: 25, ack: 26, refuse: 27 } as const
+export const RFRAME = { hello: 20, manifest: 21, file: 22, block: 23, delete: 24, end: 25, ack: 26, refuse: 27, path: 28 } as const
 
 export const journalPath = (dir: string): string => `${dir}.journal`
 /** Durable batches waiting to be applied: <dir>.journal.d-<time>-<n>, names that sort in the order they were made. */

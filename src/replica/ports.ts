@@ -23,6 +23,11 @@ export interface ReplicaPorts {
   /** Whether fn runs (or is starting, or arriving) here: its data dir is then the function's, not a replica's. */
   busy: (fn: string) => boolean
   dataDir: (fn: string) => string
+  /**
+   * Where this cell offers the TLS side path a replica stream may move to (the move's bulk path: TLS 1.3 with a key
+   * sent over the member stream): OpenSSL's records instead of the link's JS ciphers, on every batch. Null: none.
+   */
+  bulk: { bindHost: string, advertise: string } | null
   note: (text: string) => void
   /** A cell's name for people. */
   nameOf: (id: string) => string

@@ -3,7 +3,8 @@
 // here, or a path leaving the directory, is refused before a byte is written.
 import type { Duplex } from 'node:stream'
 import { logger } from '../core/log.ts'
-import { encodeFrame, readFrames } from '../migrate/index.ts'
+import { encodeFrame, readFrames, openBulkServer } from '../migrate/index.ts'
+import type { Frames } from '../migrate/index.ts'
 import { replicaError } from './errors.ts'
 import { manifestOf } from './files.ts'
 import { applyJournal, openBatch, replayJournal, RFRAME } from './journal.ts'
@@ -28,7 +29,9 @@ export function receiveReplicas (ports: ReplicaPorts, functions: ReadonlySet<str
   }
   return (stream, from) => {
     const frames = readFrames(stream)
-    const refuse = (message: string): void => { stream.end(encodeFrame(RFRAME.refuse, json({ message }))) }
+    // Answers go where batches come from: the side path once the owner moved there.
+    let out: Duplex = stream
+    const refuse = (message: string): void => { out.end(encodeFrame(RFRAME.refuse, json({ message }))); if (out !== stream) stream.end() }
     void (async () => {
       let journal: BatchJournal | null = null
       let fn = ''
@@ -46,8 +49,26 @@ export function receiveReplicas (ports: ReplicaPorts, functions: ReadonlySet<str
         const manifest = await locks.with(fn, async () => { await replayJournal(dir); return await manifestOf(dir) })
         const entries = [...manifest.entries()]
         for (let i = 0; i < entries.length; i += FILES_PER_FRAME) stream.write(encodeFrame(RFRAME.manifest, json(Object.fromEntries(entries.slice(i, i + FILES_PER_FRAME)))))
-        stream.write(encodeFrame(RFRAME.end, json({})))
-        for (let f = await frames.next(); f.done !== true; f = await frames.next()) {
+        // The side path: a one-shot TLS server whose key goes over this (member, authenticated) stream only.
+        const server = ports.bulk == null ? null : await openBulkServer(ports.bulk).catch((err: unknown) => { log.info('no side path for a replica stream', { fn, err }); return null })
+        stream.write(encodeFrame(RFRAME.end, json(server != null ? { offer: server.offer } : {})))
+        let input: Frames = frames
+        if (server != null) {
+          const chosen = await frames.next()
+          if (chosen.done === true || chosen.value.type !== RFRAME.path) { server.close(); throw replicaError('REPLICA_PROTOCOL', 'no path chosen after the offer') }
+          if ((JSON.parse(chosen.value.payload.toString()) as { bulk?: unknown }).bulk === true) {
+            const side = await server.accepted(5000)
+            side.setNoDelay(true)
+            // Either closing ends both: the member stream is what the owner holds the connection by.
+            side.once('close', () => { stream.destroy() })
+            stream.once('close', () => { side.destroy() })
+            input = readFrames(side)
+            out = side
+          } else {
+            server.close()
+          }
+        }
+        for (let f = await input.next(); f.done !== true; f = await input.next()) {
           const { type, payload } = f.value
           if (type === RFRAME.end) {
             const end = JSON.parse(payload.toString()) as { seq?: number, epoch?: number }
@@ -57,7 +78,7 @@ export function receiveReplicas (ports: ReplicaPorts, functions: ReadonlySet<str
             journal = null
             // Durable is acknowledged; the files are written right after, in order, before anything reads them.
             if (batch != null) await batch.commit()
-            stream.write(encodeFrame(RFRAME.ack, json({ seq: end.seq })))
+            out.write(encodeFrame(RFRAME.ack, json({ seq: end.seq })))
             if (batch != null) void locks.with(fn, async () => { await applyJournal(dir) }).catch((err: unknown) => { log.warn('a durable batch could not be applied yet', { fn, err }) })
           } else if (type === RFRAME.file || type === RFRAME.block || type === RFRAME.delete) {
             journal ??= await openBatch(dir)
@@ -66,11 +87,12 @@ export function receiveReplicas (ports: ReplicaPorts, functions: ReadonlySet<str
             throw replicaError('REPLICA_PROTOCOL', `frame type ${type} on a replication stream`)
           }
         }
+        out.end()
         stream.end()
       } catch (err) {
         const e = err as { code?: string, message?: string }
         if (e.code !== 'MIGRATE_TRUNCATED') log.info('a replication stream was refused or failed', { fn, from, err })
-        if (!stream.destroyed) refuse(`${e.code ?? 'error'}: ${e.message ?? String(err)}`)
+        if (!out.destroyed) refuse(`${e.code ?? 'error'}: ${e.message ?? String(err)}`)
       } finally {
         await (journal as BatchJournal | null)?.discard().catch(() => {})
       }

@@ -5,7 +5,7 @@ import type { Duplex } from 'node:stream'
 import { join } from 'node:path'
 import { logger } from '../core/log.ts'
 import { isOrganismError } from '../core/errors.ts'
-import { encodeFrame, readFrames, writeQueued } from '../migrate/index.ts'
+import { encodeFrame, readFrames, writeQueued, parseOffer, connectBulk } from '../migrate/index.ts'
 import type { Frames } from '../migrate/index.ts'
 import { replicaError } from './errors.ts'
 import { statTree, readBlocks } from './files.ts'
@@ -20,7 +20,10 @@ const ANSWER_MS = 5000
 
 export interface Target {
   readonly peer: string
+  /** Where batches go: the TLS side path when the replica offered one and it answered, else the member stream. */
   readonly stream: Duplex
+  /** The member stream the connection began on (closed with the target). */
+  readonly member: Duplex
   readonly frames: Frames
   readonly remote: Manifest
   readonly seen: Map<string, StatSeen>
@@ -69,12 +72,22 @@ export async function connect (ports: ReplicaPorts, fn: string, epoch: number, p
   try {
     stream.write(encodeFrame(RFRAME.hello, json({ fn, epoch })))
     const remote: Manifest = new Map()
-    // The manifest comes in parts, closed by an end frame.
-    for (let f = await nextFrame(t); f.type !== RFRAME.end; f = await nextFrame(t)) {
+    // The manifest comes in parts, closed by an end frame (with the replica's offer of a side path, if it has one).
+    let f = await nextFrame(t)
+    for (; f.type !== RFRAME.end; f = await nextFrame(t)) {
       if (f.type !== RFRAME.manifest) throw replicaError('REPLICA_PROTOCOL', `expected the manifest from ${peer}, got frame ${f.type}`)
       for (const [path, st] of Object.entries(JSON.parse(f.payload.toString()) as Record<string, FileState>)) remote.set(path, st)
     }
-    return { peer, stream, frames, remote, seen: new Map(), named: false, seq: 0 }
+    const offer = parseOffer((JSON.parse(f.payload.toString()) as { offer?: unknown }).offer)
+    const side = offer == null ? null : await connectBulk(offer).catch((err: unknown) => { log.info('the replica\'s side path is unreachable; batches go over the member stream', { peer, err }); return null })
+    if (offer != null) stream.write(encodeFrame(RFRAME.path, json({ bulk: side != null })))
+    if (side != null) {
+      // Small frames answered one by one: Nagle's algorithm with delayed acks would hold each batch ~40 ms.
+      side.setNoDelay(true)
+      side.once('close', () => { stream.destroy() })
+      return { peer, stream: side, member: stream, frames: readFrames(side), remote, seen: new Map(), named: false, seq: 0 }
+    }
+    return { peer, stream, member: stream, frames, remote, seen: new Map(), named: false, seq: 0 }
   } catch (err) {
     stream.destroy()
     throw err
@@ -132,4 +145,5 @@ export function closeTarget (t: Target | null, why: unknown): void {
   if (t == null) return
   if (!isOrganismError(why, 'REPLICA_UNAVAILABLE')) log.info('replication stream closed', { peer: t.peer, err: why })
   t.stream.destroy()
+  t.member.destroy()
 }

@@ -22,7 +22,7 @@ export interface Rig {
   cells: Map<string, TestCell>
   /** Records as the store holds them now (the cells' cache). */
   records: Map<string, Ownership>
-  add: (id: string, opts?: { functions?: ReplicatedFunction[], waitMs?: number }) => Promise<TestCell>
+  add: (id: string, opts?: { functions?: ReplicatedFunction[], waitMs?: number, bulk?: boolean }) => Promise<TestCell>
   /** The cell is gone for the others: its streams fail and it is no longer counted live. */
   kill: (id: string) => Promise<void>
   refresh: () => Promise<void>
@@ -46,7 +46,7 @@ export async function rig (t: TestContext): Promise<Rig> {
     rmSync(base, { recursive: true, force: true })
   })
   const track = (id: string, s: Duplex): void => { let set = streams.get(id); if (set == null) { set = new Set(); streams.set(id, set) } set.add(s) }
-  const add = async (id: string, opts: { functions?: ReplicatedFunction[], waitMs?: number } = {}): Promise<TestCell> => {
+  const add = async (id: string, opts: { functions?: ReplicatedFunction[], waitMs?: number, bulk?: boolean } = {}): Promise<TestCell> => {
     const root = join(base, id)
     const running = new Set<string>()
     const ports: ReplicaPorts = {
@@ -70,6 +70,7 @@ export async function rig (t: TestContext): Promise<Rig> {
       live: () => [...cells.values()].filter((c) => !c.down).map((c) => c.id),
       busy: (fn) => running.has(fn),
       dataDir: (fn) => join(root, 'functions', fn, 'data'),
+      bulk: opts.bulk === true ? { bindHost: '127.0.0.1', advertise: '127.0.0.1' } : null,
       note: () => {},
       nameOf: (x) => x,
       clock: realClock

@@ -145,3 +145,22 @@ test('a write waits for a replica that does not answer and is refused in time, n
   assert.equal((await onReplica(b, 'x')).toString('utf8'), '1')
   assert.ok(forum.durability === 'sync')
 })
+
+test('over the TLS side path the replica offers: the same bytes, and a refusal still reaches the owner at once', async (t) => {
+  const r = await rig(t)
+  const a = await r.add('a', { bulk: true, waitMs: 3000 })
+  const b = await r.add('b', { bulk: true })
+  await r.store.apply('forum', { kind: 'found', by: 'a' })
+  await r.refresh()
+  for (let i = 0; i < 10; i++) { write(a, `f${i}`, Buffer.alloc(100_000, i)); await commit(a) }
+  for (let i = 0; i < 10; i++) assert.deepEqual(await onReplica(b, `f${i}`), Buffer.alloc(100_000, i))
+  const { connect } = await import('../../src/replica/sender.ts')
+  const { TLSSocket } = await import('node:tls')
+  const probe = await connect(a.ports, 'forum', 1, 'b')
+  assert.ok(probe.stream instanceof TLSSocket && probe.stream !== probe.member, 'batches go over TLS, not the member stream')
+  probe.stream.destroy()
+  b.running.add('forum')
+  write(a, 'f0', 'changed')
+  await assert.rejects(commit(a), /REPLICA_UNAVAILABLE|did not confirm/)
+  assert.deepEqual(await onReplica(b, 'f0'), Buffer.alloc(100_000, 0), 'the refused batch was not written')
+})
