@@ -1,5 +1,5 @@
 // checkoutGenome (verify, then export one exact commit) and checkGenome (what `cell genome check DIR` reports).
-import { access, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { access, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { randomBytes } from 'node:crypto'
 import { join, resolve } from 'node:path'
 import { genomeError } from './errors.ts'
@@ -8,7 +8,7 @@ import { git } from './git.ts'
 import { isOrganismError } from '../core/errors.ts'
 import { parseGenome, readGenome } from './parse.ts'
 import type { Genome } from './types.ts'
-import { verifyGenomeCommit } from './verify.ts'
+import { verifyGenomeCommit, SCRATCH_PREFIX } from './verify.ts'
 
 /** Written last into an exported genome: its presence means the export is complete. */
 export const COMPLETE_MARKER = '.organism-checkout-complete'
@@ -24,11 +24,18 @@ async function isComplete (dir: string, commit: string): Promise<boolean> {
  * leaves a half-written genome under the commit's name. An unverified commit is never written.
  */
 export async function checkoutGenome (repoDir: string, ref: string, destRoot: string): Promise<{ commit: string, dir: string, genome: Genome }> {
-  const { commit } = await verifyGenomeCommit(repoDir, ref)
   const root = resolve(destRoot)
+  await mkdir(root, { recursive: true })
+  // What a process killed in the middle of a verification or an export left here; only old ones (another process
+  // may be exporting the same commit right now, and that takes seconds, not ten minutes).
+  for (const name of await readdir(root).catch(() => [])) {
+    if (!name.startsWith(SCRATCH_PREFIX) && !(name.startsWith('.') && name.includes('.tmp-'))) continue
+    const st = await stat(join(root, name)).catch(() => null)
+    if (st != null && Date.now() - st.mtimeMs > 10 * 60_000) await rm(join(root, name), { recursive: true, force: true })
+  }
+  const { commit } = await verifyGenomeCommit(repoDir, ref, root)
   const dir = join(root, commit)
   if (!(await isComplete(dir, commit))) {
-    await mkdir(root, { recursive: true })
     const tmp = join(root, `.${commit}.tmp-${randomBytes(4).toString('hex')}`)
     try {
       await exportCommit(repoDir, commit, tmp)

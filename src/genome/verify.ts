@@ -9,6 +9,8 @@ import { git, gitMust } from './git.ts'
 import { gitSignerFor, parseAllowedSigners, signatureOf, sshSignatureKey, type SignerEntry } from './signers.ts'
 
 export const SIGNERS_FILE = 'allowed_signers'
+/** Temp dirs a verification makes in a cell's own checkouts dir (a killed cell's are swept at its next start). */
+export const SCRATCH_PREFIX = '.verify-'
 
 export interface Verified {
   readonly commit: string
@@ -128,10 +130,11 @@ async function checkSignerHistory (repo: string, tip: string, cache: SignersCach
   }
 }
 
-export async function verifyGenomeCommit (repoDir: string, ref: string): Promise<Verified> {
+/** `scratch`: where to make the temp dir of signers files (default the system's; a cell uses its own state dir). */
+export async function verifyGenomeCommit (repoDir: string, ref: string, scratch: string = tmpdir()): Promise<Verified> {
   await assertRepo(repoDir)
   const commit = await resolveCommit(repoDir, ref)
-  const tmp = await mkdtemp(join(tmpdir(), 'organism-signers-'))
+  const tmp = await mkdtemp(join(scratch, scratch === tmpdir() ? 'organism-signers-' : SCRATCH_PREFIX))
   try {
     const cache = new SignersCache(repoDir, tmp)
     const blob = (await signersBlobs(repoDir, [commit])).get(commit) ?? null

@@ -1,7 +1,7 @@
 // Genome authenticity with real git and ssh-keygen: signatures, unknown keys, forgeries, allowed_signers changes, checkout.
 import { before, after, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtemp, readFile, readdir, rm, stat, writeFile, mkdir, chmod } from 'node:fs/promises'
+import { mkdtemp, readFile, readdir, rm, stat, writeFile, mkdir, chmod, utimes } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { checkGenome, checkoutGenome, signedCommit, verifyGenomeCommit, COMPLETE_MARKER } from '../../src/genome/index.ts'
@@ -167,6 +167,16 @@ test('checkoutGenome exports exactly the verified commit, once, and never an unv
 
   assert.equal((await checkoutGenome(repo, 'main', dest)).genome.functions[0].port, 9001)
   assert.deepEqual((await readdir(dest)).sort(), [first, second].sort(), 'no temp dirs left behind')
+
+  // What a process killed mid-verification or mid-export left here is swept once it is old; a fresh one is not
+  // (another process may be at work on it).
+  const old = new Date(Date.now() - 11 * 60_000)
+  await mkdir(join(dest, '.verify-killed')); await utimes(join(dest, '.verify-killed'), old, old)
+  await mkdir(join(dest, `.${first}.tmp-dead`)); await utimes(join(dest, `.${first}.tmp-dead`), old, old)
+  await mkdir(join(dest, '.verify-busy'))
+  await checkoutGenome(repo, 'main', dest)
+  assert.deepEqual((await readdir(dest)).sort(), ['.verify-busy', first, second].sort())
+  await rm(join(dest, '.verify-busy'), { recursive: true })
 
   // An unsigned tip is refused and nothing is written for it.
   const unsigned = unsignedCommit(repo, 'unsigned')
