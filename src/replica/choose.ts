@@ -22,6 +22,18 @@ export function chooseReplica (fn: string, self: string, named: string | undefin
   return ranked[0] ?? null
 }
 
+/**
+ * A live cell that should hold fn's replica instead of `named` (also live): one holding at least two replicas fewer,
+ * so that a takeover does not land every function of a dead owner on one cell. Null: keep the named one.
+ */
+export function betterReplica (fn: string, self: string, named: string, live: readonly string[], placements: readonly PlacementView[]): string | null {
+  const held = new Map<string, number>()
+  for (const p of placements) if (p.fn !== fn && p.replica != null) held.set(p.replica, (held.get(p.replica) ?? 0) + 1)
+  const best = chooseReplica(fn, self, undefined, live.filter((c) => c !== named), placements)
+  if (best == null) return null
+  return (held.get(named) ?? 0) - (held.get(best) ?? 0) >= 2 ? best : null
+}
+
 export type TakeoverAsk = { readonly kind: 'replica' } | { readonly kind: 'stateless' }
 
 /**

@@ -5,7 +5,7 @@ import { logger } from '../core/log.ts'
 import { coalesced } from '../core/coalesce.ts'
 import { isOrganismError } from '../core/errors.ts'
 import { replicaError } from './errors.ts'
-import { chooseReplica } from './choose.ts'
+import { betterReplica, chooseReplica } from './choose.ts'
 import { closeTarget, connect, sendChanges } from './sender.ts'
 import type { Target } from './sender.ts'
 import type { ReplicaPorts, ReplicaStatus, ReplicatedFunction } from './ports.ts'
@@ -39,6 +39,40 @@ export function createReplicator (fn: ReplicatedFunction, ports: ReplicaPorts, o
   let dirtySince: number | null = null
   let closed = false
   const avoid = new Map<string, number>()
+  // A better-placed replica being filled beside the named one; switched to once it is caught up (rebalance).
+  let candidate: (Target & { epoch: number, ready: boolean }) | null = null
+  const dropCandidate = (why: unknown): void => { closeTarget(candidate, why); candidate = null }
+  // Filled outside the batch loop (a large first fill must not hold writes back), until a round sends nothing.
+  const fill = async (c: Target & { epoch: number, ready: boolean }): Promise<void> => {
+    try {
+      for (let round = 0; round < 100 && candidate === c && !closed; round++) {
+        if (!await sendChanges(c, ports.dataDir(fn.name), c.epoch)) { c.ready = true; return }
+      }
+    } catch (err) { if (candidate === c) dropCandidate(err) }
+  }
+  const rebalance = async (p: { epoch: number, replica?: string }, live: string[]): Promise<void> => {
+    if (target == null || !target.named) return
+    const better = betterReplica(fn.name, self, target.peer, live, ports.placements())
+    if (candidate != null && (candidate.peer !== better || candidate.epoch !== p.epoch)) dropCandidate(null)
+    if (better == null) return
+    if (candidate == null) {
+      const c = Object.assign(await connect(ports, fn.name, p.epoch, better), { epoch: p.epoch, ready: false })
+      candidate = c
+      void fill(c)
+      return
+    }
+    if (!candidate.ready) return
+    // Inside the batch loop, after the named replica's batch: the last changes, then the store names the new one.
+    const c = candidate
+    try {
+      await sendChanges(c, ports.dataDir(fn.name), p.epoch)
+      await ports.change(fn.name, { kind: 'replica', by: self, epoch: p.epoch, replica: c.peer })
+    } catch (err) { dropCandidate(err); return }
+    closeTarget(target, null)
+    target = Object.assign(c, { named: true })
+    candidate = null
+    ports.note(`${fn.name}: its copy moved to ${ports.nameOf(c.peer)}, which held fewer`)
+  }
 
   const step = async (): Promise<void> => {
     const p = ports.placement(fn.name)
@@ -68,6 +102,8 @@ export function createReplicator (fn: ReplicatedFunction, ports: ReplicaPorts, o
       ports.note(`${fn.name}: a copy of its data is now kept on ${ports.nameOf(target.peer)}`)
     }
     state = 'synced'
+    // A rebalance that fails costs nothing but itself: the named replica stays.
+    await rebalance(p, live).catch((err: unknown) => { dropCandidate(err) })
   }
 
   const once = async (): Promise<void> => {
@@ -87,6 +123,7 @@ export function createReplicator (fn: ReplicatedFunction, ports: ReplicaPorts, o
       if (target != null && isOrganismError(err, 'REPLICA_REFUSED')) avoid.set(target.peer, clock.now() + (opts.avoidMs ?? 2000))
       closeTarget(target, err)
       target = null
+      dropCandidate(null)
       if (!closed) clock.after(300, run)
     }
   }
@@ -117,6 +154,7 @@ export function createReplicator (fn: ReplicatedFunction, ports: ReplicaPorts, o
       stopTick()
       closeTarget(target, null)
       target = null
+      dropCandidate(null)
       for (const w of waiters) { w.cancel(); w.reject(replicaError('REPLICA_UNAVAILABLE', `this cell no longer owns ${fn.name}`)) }
       waiters = []
     }

@@ -164,3 +164,30 @@ test('over the TLS side path the replica offers: the same bytes, and a refusal s
   await assert.rejects(commit(a), /REPLICA_UNAVAILABLE|did not confirm/)
   assert.deepEqual(await onReplica(b, 'f0'), Buffer.alloc(100_000, 0), 'the refused batch was not written')
 })
+
+test('replicas named while one other cell existed spread out when another joins, with every committed write', async (t) => {
+  const r = await rig(t)
+  const fns = ['forum', 'wiki', 'chat'].map((name) => ({ name, stateful: true, replicas: 2 as const, durability: 'sync' as const }))
+  const a = await r.add('a', { functions: fns })
+  await r.add('b', { functions: fns })
+  for (const f of fns) await r.store.apply(f.name, { kind: 'found', by: 'a' })
+  await r.refresh()
+  const put = async (fn: string, name: string, text: string): Promise<void> => {
+    const p = join(a.ports.dataDir(fn), name)
+    mkdirSync(join(p, '..'), { recursive: true })
+    writeFileSync(p, text)
+    await a.replication.commit(fn)
+  }
+  for (const f of fns) await put(f.name, 'x', `before ${f.name}`)
+  assert.deepEqual(fns.map((f) => r.records.get(f.name)?.replica), ['b', 'b', 'b'])
+  const c = await r.add('c', { functions: fns })
+  await until('one replica moved to c', () => fns.some((f) => r.records.get(f.name)?.replica === 'c'))
+  for (const f of fns) await put(f.name, 'y', `after ${f.name}`)
+  const moved = fns.filter((f) => r.records.get(f.name)?.replica === 'c')
+  assert.equal(moved.length, 1, 'b keeps two, c gets one: no flapping')
+  for (const f of moved) {
+    await until('c applied its batches', () => !readdirSync(dirname(c.ports.dataDir(f.name))).some((n) => n.includes('.journal.d-')))
+    assert.equal(readFileSync(join(c.ports.dataDir(f.name), 'x'), 'utf8'), `before ${f.name}`)
+    assert.equal(readFileSync(join(c.ports.dataDir(f.name), 'y'), 'utf8'), `after ${f.name}`)
+  }
+})
