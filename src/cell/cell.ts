@@ -149,7 +149,7 @@ export async function startCell (opts: CellOptions): Promise<Cell> {
       pushIntervalMs: 500
     })
     const replication = replicationPart({ genome, protocol: names.replica, organism: organism.get, link: () => link.get().node, supervisor, moving: () => mover.get(), bulk: { bindHost, advertise }, clock })
-    const upstream = upstreamFor({ plan: () => organism.get().plan(), placement: (fn) => organism.get().placement(fn), get self () { return organism.get().self } }, async (cell) => await link.get().node.openStream(cell, names.http), supervisor, clock,
+    const upstream = upstreamFor({ plan: () => organism.get().plan(), get self () { return organism.get().self } }, async (cell) => await link.get().node.openStream(cell, names.http), supervisor, clock,
       (now) => ownership.get().view.lease()?.mayServe(now) ?? false, (fn) => replication.get().commit(fn))
     const router = createRouter({
       port: opts.routerPort ?? genome.routerPort ?? 8080,

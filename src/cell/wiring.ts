@@ -28,7 +28,7 @@ const READS = new Set(['GET', 'HEAD', 'OPTIONS'])
  * whose lease in the ownership store has lapsed (it cannot reach the store, so another cell may soon take over) still
  * serves reads but answers writes 503: two cells never both accept writes for one function.
  */
-export function upstreamFor (org: Pick<Organism, 'plan' | 'placement' | 'self'>, openHttp: (cell: string) => Promise<Duplex>, supervisor: Supervisor, clock: Scheduler, mayWrite: (now: number) => boolean = () => true, commit: (fn: string) => Promise<void> | null = () => null) {
+export function upstreamFor (org: Pick<Organism, 'plan' | 'self'>, openHttp: (cell: string) => Promise<Duplex>, supervisor: Supervisor, clock: Scheduler, mayWrite: (now: number) => boolean = () => true, commit: (fn: string) => Promise<void> | null = () => null) {
   return (fn: string, forwarded: boolean, method = 'GET'): Upstream => {
     const route = org.plan().route(fn)
     if (route.kind === 'unavailable') return route
@@ -43,7 +43,7 @@ export function upstreamFor (org: Pick<Organism, 'plan' | 'placement' | 'self'>,
     }
     const port = supervisor.readyPort(fn)
     // A write's answer waits until its changes are on the function's replica (durability: sync).
-    if (port != null) return writes ? { kind: 'local', port, commit: () => commit(fn), served: `${org.self} ${org.placement(fn)?.epoch ?? 0}` } : { kind: 'local', port }
+    if (port != null) return writes ? { kind: 'local', port, commit: () => commit(fn), served: `${org.self} ${route.epoch}` } : { kind: 'local', port }
     const st = supervisor.get(fn)
     const wait = st?.nextRestartAt != null ? Math.max(1, Math.ceil((st.nextRestartAt - clock.now()) / 1000)) : 2
     return { kind: 'unavailable', reason: `function ${fn} is ${st?.state ?? 'starting'}`, retryAfterSeconds: wait }

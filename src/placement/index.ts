@@ -1,7 +1,7 @@
 // Who owns what: pure decisions from the organism's placements and the liveness of its cells.
 //
 //   const plan = placementPlan({ self, functions: ['catalog', 'grades'], placements, liveness })
-//   plan.route('catalog')   // { kind: 'local' } | { kind: 'remote', cell } | { kind: 'unavailable', … }
+//   plan.route('catalog')   // { kind: 'local', epoch } | { kind: 'remote', cell } | { kind: 'unavailable', … }
 //   plan.local              // the functions this cell must run now
 //   resolveCell(cells, 'beta')  // which cell a name means (rules.ts)
 import type { Liveness, PlacementView } from '../state/types.ts'
@@ -11,7 +11,8 @@ export { resolveCell, nameOf, shortId, MIN_ID_PART } from './rules.ts'
 export type { Refusal, CellRef } from './rules.ts'
 
 export type Route =
-  | { readonly kind: 'local' }
+  /** `epoch`: the placement's, what a write here is accepted at. */
+  | { readonly kind: 'local', readonly epoch: number }
   | { readonly kind: 'remote', readonly cell: string }
   | { readonly kind: 'unavailable', readonly reason: string, readonly retryAfterSeconds: number }
 
@@ -45,7 +46,7 @@ export function placementPlan (input: PlanInput): Plan {
     } else if (p.state === 'moving') {
       route = { kind: 'unavailable', reason: `${fn} is moving to another cell`, retryAfterSeconds: 1 }
     } else if (p.owner === input.self) {
-      route = { kind: 'local' }
+      route = { kind: 'local', epoch: p.epoch }
       local.add(fn)
     } else {
       const live = input.liveness(p.owner)

@@ -38,18 +38,17 @@ export function createReplication (ports: ReplicaPorts, functions: readonly Repl
   const taking = new Set<string>()
   const stops: Array<() => void> = []
   let stopped = false
-  const replicated = (f: ReplicatedFunction): boolean => f.stateful && f.replicas === 2
+  const byName = new Map(functions.map((f) => [f.name, f]))
 
-  // A replicator exactly for each replicated function this cell owns.
-  const tend = (): void => {
+  // A replicator exactly for each replicated function this cell owns (the genome allows replicas: 2 only when stateful).
+  const tendOne = (f: ReplicatedFunction): void => {
     if (stopped) return
-    for (const f of functions) {
-      const mine = replicated(f) && ports.placement(f.name)?.owner === self
-      const r = replicators.get(f.name)
-      if (mine && r == null) replicators.set(f.name, createReplicator(f, ports, opts))
-      if (!mine && r != null) { r.close(); replicators.delete(f.name) }
-    }
+    const mine = f.replicas === 2 && ports.placement(f.name)?.owner === self
+    const r = replicators.get(f.name)
+    if (mine && r == null) replicators.set(f.name, createReplicator(f, ports, opts))
+    if (!mine && r != null) { r.close(); replicators.delete(f.name) }
   }
+  const tend = (): void => { for (const f of functions) tendOne(f) }
 
   // The store decides; this cell only asks, when it is the one that should (the copy's holder, or for a function
   // without data the first live cell). A refusal while the owner's lease holds is the normal answer.
@@ -93,7 +92,8 @@ export function createReplication (ports: ReplicaPorts, functions: readonly Repl
     },
     commit: (fn) => {
       // Made here if need be: a write answered before the next tend would otherwise skip the replica the store names.
-      tend()
+      const f = byName.get(fn)
+      if (f != null) tendOne(f)
       const r = replicators.get(fn)
       return r == null ? null : r.commit()
     },

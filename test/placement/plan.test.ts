@@ -11,7 +11,7 @@ const live = (states: Record<string, Liveness>) => (id: string): Liveness | 'unk
 test('the genesis cell owns every function at epoch 1 and routes them locally', () => {
   const plan = placementPlan({ self: 'A', functions: fns, placements: byFn(genesisPlacements('A', fns)), liveness: live({ A: 'alive' }) })
   assert.deepEqual([...plan.local].sort(), fns)
-  assert.deepEqual(plan.route('grades'), { kind: 'local' })
+  assert.deepEqual(plan.route('grades'), { kind: 'local', epoch: 1 })
 })
 
 test('a function owned by a live or suspect peer is forwarded; a dead owner gives 503', () => {
