@@ -39,19 +39,12 @@ function readPathPrefix (ctx: WalkContext, e: Entry | undefined): string | null 
   return null
 }
 
-function readDnsMode (ctx: WalkContext, e: Entry | undefined): FunctionSpec['dns'] | null {
-  if (e == null) return 'owner'
+/** One of a few words, or the default when the field is absent. */
+function readChoice<T extends string> (ctx: WalkContext, e: Entry | undefined, fallback: T, choices: readonly T[], expected: string): T | null {
+  if (e == null) return fallback
   const v = scalar(e)
-  if (v === 'owner' || v === 'all-cells') return v
-  report(ctx, e.valueAt, e.field, '"owner" (its owner\'s address) or "all-cells" (every live cell\'s; any cell forwards)', describe(e.value))
-  return null
-}
-
-function readDurability (ctx: WalkContext, e: Entry | undefined): FunctionSpec['durability'] | null {
-  if (e == null) return 'sync'
-  const v = scalar(e)
-  if (v === 'sync' || v === 'async') return v
-  report(ctx, e.valueAt, e.field, '"sync" (a write is answered once it is on the replica) or "async" (answered at once, copied within a second)', describe(e.value))
+  if (typeof v === 'string' && (choices as readonly string[]).includes(v)) return v as T
+  report(ctx, e.valueAt, e.field, expected, describe(e.value))
   return null
 }
 
@@ -111,12 +104,12 @@ function readFunction (ctx: WalkContext, name: string, e: Entry, input: Function
   const replicasEntry = get('replicas')
   const replicas = replicasEntry == null ? (stateful === true ? 2 : 1) : readInteger(ctx, replicasEntry, 1, 2, 'the number of copies of the data: 1 (the owner\'s only) or 2 (the owner\'s and one replica)')
   if (replicas === 2 && stateful === false && replicasEntry != null) report(ctx, replicasEntry.valueAt, replicasEntry.field, 'replicas: 1 for a function that is not stateful (it has no data to copy)', '2')
-  const durability = readDurability(ctx, get('durability'))
+  const durability = readChoice(ctx, get('durability'), 'sync', ['sync', 'async'], '"sync" (a write is answered once it is on the replica) or "async" (answered at once, copied within a second)')
   const domainEntry = get('domain')
   const domain = domainEntry == null ? (input.zone == null ? null : `${name}.${input.zone}`) : readDnsName(ctx, domainEntry)
   const pathPrefix = readPathPrefix(ctx, get('path'))
   const env = readEnv(ctx, get('env'))
-  const dns = readDnsMode(ctx, get('dns'))
+  const dns = readChoice(ctx, get('dns'), 'owner', ['owner', 'all-cells'], '"owner" (its owner\'s address) or "all-cells" (every live cell\'s; any cell forwards)')
 
   const complete = ctx.problems.length === before && start != null && code != null && domain != null && stateful != null && dns != null && replicas != null && durability != null
   return {

@@ -18,7 +18,7 @@ export function encodeFrame (type: number, payload: Uint8Array): Buffer {
   return out
 }
 
-export const jsonFrame = (type: FrameType, value: unknown): Buffer => encodeFrame(type, Buffer.from(JSON.stringify(value)))
+export const jsonFrame = (type: number, value: unknown): Buffer => encodeFrame(type, Buffer.from(JSON.stringify(value)))
 
 /**
  * How much a transfer may queue ahead of a slower side. Waiting for 'drain' after every 64 KB chunk (Node's 16 KB

@@ -34,13 +34,6 @@ export function statUnchanged (seen: StatSeen | undefined, now: { size: number, 
     now.mtimeMs < seen.scannedAt - RACY_MARGIN_MS
 }
 
-/** Indexes of the blocks of `local` that the replica does not have (its copy is `remote`). */
-export function changedBlocks (local: FileState, remote: FileState | undefined): number[] {
-  const out: number[] = []
-  for (let i = 0; i < local.hashes.length; i++) if (remote?.hashes[i] !== local.hashes[i]) out.push(i)
-  return out
-}
-
 /** The blocks a file of `size` bytes has. */
 export const blockCount = (size: number): number => Math.ceil(size / BLOCK_BYTES)
 
@@ -48,5 +41,5 @@ export const blockCount = (size: number): number => Math.ceil(size / BLOCK_BYTES
 export function safeRelative (p: string): boolean {
   if (p === '' || isAbsolute(p) || p.includes('\0') || p.includes('\\')) return false
   const n = normalize(p)
-  return n === p && !n.startsWith('..') && n.split('/').every((part) => part !== '' && part !== '.' && part !== '..')
+  return n === p && n.split('/').every((part) => part !== '' && part !== '.' && part !== '..')
 }

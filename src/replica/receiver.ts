@@ -3,7 +3,7 @@
 // here, or a path leaving the directory, is refused before a byte is written.
 import type { Duplex } from 'node:stream'
 import { logger } from '../core/log.ts'
-import { encodeFrame, readFrames, openBulkServer } from '../migrate/index.ts'
+import { jsonFrame, readFrames, openBulkServer } from '../migrate/index.ts'
 import type { Frames } from '../migrate/index.ts'
 import { replicaError } from './errors.ts'
 import { manifestOf } from './files.ts'
@@ -16,7 +16,6 @@ const log = logger('replica')
 /** Files per manifest frame: a frame stays far below the 4 MiB frame limit. */
 const FILES_PER_FRAME = 2000
 
-const json = (v: unknown): Buffer => Buffer.from(JSON.stringify(v))
 
 export function receiveReplicas (ports: ReplicaPorts, functions: ReadonlySet<string>, locks: FnLocks): (stream: Duplex, from: string) => void {
   // Why `from` may not send fn's data at `epoch` now, or null: the check of every batch, on the cached record.
@@ -31,7 +30,7 @@ export function receiveReplicas (ports: ReplicaPorts, functions: ReadonlySet<str
     const frames = readFrames(stream)
     // Answers go where batches come from: the side path once the owner moved there.
     let out: Duplex = stream
-    const refuse = (message: string): void => { out.end(encodeFrame(RFRAME.refuse, json({ message }))); if (out !== stream) stream.end() }
+    const refuse = (message: string): void => { out.end(jsonFrame(RFRAME.refuse, ({ message }))); if (out !== stream) stream.end() }
     void (async () => {
       let journal: BatchJournal | null = null
       let fn = ''
@@ -48,10 +47,10 @@ export function receiveReplicas (ports: ReplicaPorts, functions: ReadonlySet<str
         const dir = ports.dataDir(fn)
         const manifest = await locks.with(fn, async () => { await replayJournal(dir); return await manifestOf(dir) })
         const entries = [...manifest.entries()]
-        for (let i = 0; i < entries.length; i += FILES_PER_FRAME) stream.write(encodeFrame(RFRAME.manifest, json(Object.fromEntries(entries.slice(i, i + FILES_PER_FRAME)))))
+        for (let i = 0; i < entries.length; i += FILES_PER_FRAME) stream.write(jsonFrame(RFRAME.manifest, (Object.fromEntries(entries.slice(i, i + FILES_PER_FRAME)))))
         // The side path: a one-shot TLS server whose key goes over this (member, authenticated) stream only.
         const server = ports.bulk == null ? null : await openBulkServer(ports.bulk).catch((err: unknown) => { log.info('no side path for a replica stream', { fn, err }); return null })
-        stream.write(encodeFrame(RFRAME.end, json(server != null ? { offer: server.offer } : {})))
+        stream.write(jsonFrame(RFRAME.end, (server != null ? { offer: server.offer } : {})))
         let input: Frames = frames
         if (server != null) {
           const chosen = await frames.next()
@@ -78,7 +77,7 @@ export function receiveReplicas (ports: ReplicaPorts, functions: ReadonlySet<str
             journal = null
             // Durable is acknowledged; the files are written right after, in order, before anything reads them.
             if (batch != null) await batch.commit()
-            out.write(encodeFrame(RFRAME.ack, json({ seq: end.seq })))
+            out.write(jsonFrame(RFRAME.ack, ({ seq: end.seq })))
             if (batch != null) void locks.with(fn, async () => { await applyJournal(dir) }).catch((err: unknown) => { log.warn('a durable batch could not be applied yet', { fn, err }) })
           } else if (type === RFRAME.file || type === RFRAME.block || type === RFRAME.delete) {
             journal ??= await openBatch(dir)

@@ -5,7 +5,7 @@ import type { Duplex } from 'node:stream'
 import { join } from 'node:path'
 import { logger } from '../core/log.ts'
 import { isOrganismError } from '../core/errors.ts'
-import { encodeFrame, readFrames, writeQueued, parseOffer, connectBulk } from '../migrate/index.ts'
+import { encodeFrame, jsonFrame, readFrames, writeQueued, parseOffer, connectBulk } from '../migrate/index.ts'
 import type { Frames } from '../migrate/index.ts'
 import { replicaError } from './errors.ts'
 import { statTree, readBlocks } from './files.ts'
@@ -32,7 +32,6 @@ export interface Target {
   seq: number
 }
 
-const json = (v: unknown): Buffer => Buffer.from(JSON.stringify(v))
 const u32 = (n: number): Buffer => { const b = Buffer.allocUnsafe(4); b.writeUInt32BE(n); return b }
 
 /** The next frame within ANSWER_MS; a refusal is the replica's (REPLICA_REFUSED). */
@@ -70,7 +69,7 @@ export async function connect (ports: ReplicaPorts, fn: string, epoch: number, p
   const frames = readFrames(stream)
   const t = { stream, frames, peer }
   try {
-    stream.write(encodeFrame(RFRAME.hello, json({ fn, epoch })))
+    stream.write(jsonFrame(RFRAME.hello, ({ fn, epoch })))
     const remote: Manifest = new Map()
     // The manifest comes in parts, closed by an end frame (with the replica's offer of a side path, if it has one).
     let f = await nextFrame(t)
@@ -80,7 +79,7 @@ export async function connect (ports: ReplicaPorts, fn: string, epoch: number, p
     }
     const offer = parseOffer((JSON.parse(f.payload.toString()) as { offer?: unknown }).offer)
     const side = offer == null ? null : await connectBulk(offer).catch((err: unknown) => { log.info('the replica\'s side path is unreachable; batches go over the member stream', { peer, err }); return null })
-    if (offer != null) stream.write(encodeFrame(RFRAME.path, json({ bulk: side != null })))
+    if (offer != null) stream.write(jsonFrame(RFRAME.path, ({ bulk: side != null })))
     if (side != null) {
       // Small frames answered one by one: Nagle's algorithm with delayed acks would hold each batch ~40 ms.
       side.setNoDelay(true)
@@ -115,7 +114,7 @@ export async function sendChanges (t: Target, dir: string, epoch: number): Promi
       if (headed >= 0) return
       headed = size
       sent = true
-      await writeQueued(out, encodeFrame(RFRAME.file, json({ path, size, mode })))
+      await writeQueued(out, jsonFrame(RFRAME.file, ({ path, size, mode })))
     }
     const got = await readBlocks(join(dir, path), async (i, data, h, stat) => {
       if (rem?.hashes[i] === h) return
@@ -128,10 +127,10 @@ export async function sendChanges (t: Target, dir: string, epoch: number): Promi
     seenNext.set(path, { ...got.stat, scannedAt })
   }
   for (const path of t.remote.keys()) if (!stats.has(path)) deletes.push(path)
-  for (const path of deletes) { sent = true; await writeQueued(out, encodeFrame(RFRAME.delete, json({ path }))) }
+  for (const path of deletes) { sent = true; await writeQueued(out, jsonFrame(RFRAME.delete, ({ path }))) }
   if (sent) {
     const seq = ++t.seq
-    await writeQueued(out, encodeFrame(RFRAME.end, json({ seq, epoch })))
+    await writeQueued(out, jsonFrame(RFRAME.end, ({ seq, epoch })))
     const ack = JSON.parse((await answer(t, RFRAME.ack)).toString()) as { seq?: number }
     if (ack.seq !== seq) throw replicaError('REPLICA_PROTOCOL', `${t.peer} acknowledged batch ${String(ack.seq)}, not ${seq}`)
   }

@@ -2,11 +2,11 @@
 // injected (kill -9 of an owner, a host cut off and healed, a cell frozen with SIGSTOP for 3 s, every cell killed
 // and started again at once); then every function must be served through every cell, and the history must hold
 // every acknowledged write and one cell per epoch (history.ts).
-import http from 'node:http'
 import { LabOrganism } from './lab-organism.ts'
 import { checkHistory } from './history.ts'
 import type { Verdict, WriteOp } from './history.ts'
-import { waitFor } from './cell-process.ts'
+import { request, waitFor } from './cell-process.ts'
+import { seededRng } from '../../src/state/rng.ts'
 
 export type Fault = 'kill-owner' | 'cut' | 'pause' | 'restart-all'
 export const FAULTS: readonly Fault[] = ['kill-owner', 'cut', 'pause', 'restart-all']
@@ -15,31 +15,11 @@ export interface ChaosResult extends Verdict { seed: number, faults: string[], m
 
 const PATHS: Record<string, string> = { catalog: '/courses', people: '/people', grades: '/grades', forum: '/courses/cs101/posts', media: '/files' }
 
-/** mulberry32: small, seedable, good enough to pick faults. */
-function rng (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6D2B79F5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
-/** One bounded request (a frozen or cut-off cell must not hang a client). */
-function send (address: string, host: string, path: string, method: string, body: string | null, timeoutMs: number): Promise<{ status: number, body: string, served?: string }> {
-  return new Promise((resolve) => {
-    const req = http.request({ host: address, port: 80, path, method, headers: { host, 'content-type': 'application/json', ...body != null ? { 'content-length': Buffer.byteLength(body) } : {} }, timeout: timeoutMs, agent: false }, (res) => {
-      const chunks: Buffer[] = []
-      res.on('data', (c: Buffer) => chunks.push(c))
-      res.on('end', () => { const s = res.headers['x-organism-served']; resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString(), ...typeof s === 'string' ? { served: s } : {} }) })
-      res.on('error', () => { resolve({ status: 0, body: '' }) })
-    })
-    req.on('timeout', () => { req.destroy(new Error('timeout')) })
-    req.on('error', () => { resolve({ status: 0, body: '' }) })
-    req.end(body)
-  })
+/** One request that never throws: a frozen, cut-off or dead cell is an unacknowledged write (status 0). */
+async function send (address: string, host: string, path: string, method: string, body: string | null): Promise<{ status: number, body: string, served?: string }> {
+  const r = await request(80, host, path, { method, address, ...body != null ? { body } : {} }).catch(() => null)
+  const served = r?.headers['x-organism-served']
+  return r == null ? { status: 0, body: '' } : { status: r.status, body: r.body, ...typeof served === 'string' ? { served } : {} }
 }
 
 const pause = async (ms: number): Promise<void> => { await new Promise((r) => setTimeout(r, ms)) }
@@ -47,8 +27,8 @@ const pause = async (ms: number): Promise<void> => { await new Promise((r) => se
 export async function runLabChaos (o: { seed: number, faults: number, hosts?: number, log?: (line: string) => void }): Promise<ChaosResult> {
   const log = o.log ?? (() => {})
   // Faults and clients draw from their own streams: the same seed gives the same faults whatever the clients did.
-  const random = rng(o.seed)
-  const clientRandom = rng(o.seed ^ 0x5bd1e995)
+  const random = seededRng(o.seed)
+  const clientRandom = seededRng(o.seed ^ 0x5bd1e995)
   const pick = <T>(xs: readonly T[], r = random): T => xs[Math.floor(r() * xs.length)]
   const org = await LabOrganism.create(o.hosts ?? 3)
   const started = Date.now()
@@ -77,8 +57,8 @@ export async function runLabChaos (o: { seed: number, faults: number, hosts?: nu
         const via = pick(org.names, clientRandom)
         const t0 = Date.now()
         const r = fn === 'forum'
-          ? await send(org.addr(via), 'forum.campus.test', '/courses/cs101/posts', 'POST', JSON.stringify({ author: 'jepsen', text: id }), 10_000)
-          : await send(org.addr(via), 'media.campus.test', `/files/${id}.txt`, 'PUT', id, 10_000)
+          ? await send(org.addr(via), 'forum.campus.test', '/courses/cs101/posts', 'POST', JSON.stringify({ author: 'jepsen', text: id }))
+          : await send(org.addr(via), 'media.campus.test', `/files/${id}.txt`, 'PUT', id)
         ops.push({ fn, id, via, start: t0, end: Date.now(), status: r.status, ...r.served != null ? { served: r.served } : {} })
         await pause(30 + clientRandom() * 70)
       }
@@ -120,7 +100,7 @@ export async function runLabChaos (o: { seed: number, faults: number, hosts?: nu
     // Healed and whole again: every function served through every cell, bounded.
     await org.aliveEverywhere(org.names.length)
     await waitFor('every function served through every cell', async () => {
-      for (const h of org.names) for (const [fn, path] of Object.entries(PATHS)) if ((await send(org.addr(h), `${fn}.campus.test`, path, 'GET', null, 5000)).status !== 200) return false
+      for (const h of org.names) for (const [fn, path] of Object.entries(PATHS)) if ((await send(org.addr(h), `${fn}.campus.test`, path, 'GET', null)).status !== 200) return false
       return true
     }, { tries: 120, everyMs: 500 })
     writing = false
@@ -128,7 +108,7 @@ export async function runLabChaos (o: { seed: number, faults: number, hosts?: nu
     const finalReads = new Map<string, Map<string, string>>()
     for (const fn of ['forum', 'media']) {
       const reads = new Map<string, string>()
-      for (const h of org.names) reads.set(h, (await send(org.addr(h), `${fn}.campus.test`, PATHS[fn], 'GET', null, 10_000)).body)
+      for (const h of org.names) reads.set(h, (await send(org.addr(h), `${fn}.campus.test`, PATHS[fn], 'GET', null)).body)
       finalReads.set(fn, reads)
     }
     return { ...checkHistory(ops, finalReads), seed: o.seed, faults: done, ms: Date.now() - started }

@@ -7,11 +7,12 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Etcd3 } from 'etcd3'
-import { openEtcdStore, createStoreView, signRecord } from '../../src/ownership/index.ts'
+import { openEtcdStore, createStoreView, signRecord, refuseStep } from '../../src/ownership/index.ts'
 import type { Ownership, StoreView, ViewProofs } from '../../src/ownership/index.ts'
 import { ed25519KeyPair, ed25519Signer, ed25519Verify } from '../../src/state/index.ts'
 import { realClock } from '../../src/core/clock.ts'
 import { oneEtcd } from './helpers.ts'
+import { waitFor } from '../helpers/cell-process.ts'
 
 const dir = await mkdtemp(join(tmpdir(), 'organism-forged-'))
 const { etcd, endpoint } = await oneEtcd(dir)
@@ -32,10 +33,7 @@ async function viewOf (c: { id: string, signer: ReturnType<typeof ed25519Signer>
   return v
 }
 
-const until = async (what: string, check: () => boolean): Promise<void> => {
-  for (let i = 0; i < 100 && !check(); i++) await new Promise((r) => setTimeout(r, 50))
-  assert.ok(check(), what)
-}
+const until = async (what: string, check: () => boolean): Promise<void> => { await waitFor(what, async () => check(), { tries: 100, everyMs: 50 }) }
 
 test('records written around the rules are refused by every view, written back, and honest changes go on', async (t) => {
   const [a, b, m] = [cell('A'), cell('B'), cell('M')]
@@ -57,11 +55,15 @@ test('records written around the rules are refused by every view, written back, 
   const forgeries: Ownership[] = [
     signRecord({ fn: 'forum', owner: 'M', epoch: 2, seq: 2, state: 'serving' }, m.signer),
     signRecord({ fn: 'forum', owner: 'M', epoch: 2 ** 53 - 1, seq: 2, state: 'serving' }, m.signer),
-    asA({ fn: 'forum', owner: 'A', epoch: 1, seq: 2, state: 'moving', to: 'M' })
+    asA({ fn: 'forum', owner: 'A', epoch: 1, seq: 2, state: 'moving', to: 'M' }),
+    // A forced takeover claimed without an operator's override, and one with an override that does not verify.
+    signRecord({ fn: 'forum', owner: 'M', epoch: 2, seq: 2, state: 'serving', forced: true }, m.signer),
+    signRecord({ fn: 'forum', owner: 'M', epoch: 2, seq: 2, state: 'serving', forced: true, override: { payload: '{}', signature: 'made up' } }, m.signer)
   ]
   for (const f of forgeries) {
+    const before = rejected.length
     await raw.put('fn/forum').value(JSON.stringify(f))
-    await until(`the forgery ${f.owner}@${f.epoch} is refused`, () => rejected.some((x) => x.includes(`${f.owner}@${f.epoch}`)))
+    await until(`the forgery ${f.owner}@${f.epoch} is refused by both views`, () => rejected.length >= before + 2)
     for (const v of [va, vb]) assert.deepEqual(v.records().find((r) => r.fn === 'forum'), good, 'every view still believes A')
     assert.deepEqual(JSON.parse(await raw.get('fn/forum').string() ?? 'null'), good, 'the record before the forgery is back in etcd')
   }
@@ -69,6 +71,7 @@ test('records written around the rules are refused by every view, written back, 
   assert.match(said, /M@2: M takes epoch 2 without a hand-off to it, without holding the replica/)
   assert.match(said, /M@9007199254740991: it jumps from epoch 1/)
   assert.match(said, /A@1: its signature is not A's/)
+  assert.match(said, /M@2: its operator override does not verify/)
 
   // Honest changes go on: A hands forum to B, B completes; both views agree, every record signed by its owner.
   await va.apply('forum', { kind: 'handoff', by: 'A', epoch: 1, to: 'B' })
@@ -106,4 +109,13 @@ test('a view that missed changes checks each one the store kept, and believes th
   assert.equal((await vc.read('forum'))?.owner, 'B2')
   assert.equal((await vc.apply('forum', { kind: 'takeover', by: 'C2', epoch: 2 }).catch((err: Error) => err.message)), 'forum\'s owner B2 still holds its lease', 'C builds on the record it checked (the store refuses on the rules)')
   assert.deepEqual(rejected, [])
+})
+
+test('a forced takeover is believed without an operator override only for a function that keeps no data', () => {
+  const prev: Ownership = { fn: 'cache', owner: 'A', epoch: 3, seq: 5, state: 'serving', replica: 'B' }
+  const c = cell('C3')
+  const forced = signRecord({ fn: 'cache', owner: 'C3', epoch: 4, seq: 6, state: 'serving', forced: true }, c.signer)
+  assert.equal(refuseStep(prev, forced, verify, true), null, 'stateless: any live cell may take it once its owner is gone')
+  assert.match(refuseStep(prev, forced, verify, false) ?? '', /without an operator's override/)
+  assert.match(refuseStep(prev, { ...forced, epoch: 3 }, verify, true) ?? '', /signature is not C3's/, 'the signature covers the epoch')
 })

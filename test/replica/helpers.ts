@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { TestContext } from 'node:test'
 import { realClock } from '../../src/core/clock.ts'
+import { waitFor } from '../helpers/cell-process.ts'
 import { openLocalStore } from '../../src/ownership/index.ts'
 import type { Ownership, OwnershipStore } from '../../src/ownership/index.ts'
 import { createReplication } from '../../src/replica/index.ts'
@@ -17,12 +18,14 @@ const asView = (o: Ownership): PlacementView => ({ ...o, version: o.epoch })
 
 export interface TestCell { id: string, root: string, replication: Replication, ports: ReplicaPorts, running: Set<string>, down: boolean, release: () => Promise<void> }
 
+export interface AddOptions { functions?: ReplicatedFunction[], waitMs?: number, bulk?: boolean }
+
 export interface Rig {
   store: OwnershipStore
   cells: Map<string, TestCell>
   /** Records as the store holds them now (the cells' cache). */
   records: Map<string, Ownership>
-  add: (id: string, opts?: { functions?: ReplicatedFunction[], waitMs?: number, bulk?: boolean }) => Promise<TestCell>
+  add: (id: string, opts?: AddOptions) => Promise<TestCell>
   /** The cell is gone for the others: its streams fail and it is no longer counted live. */
   kill: (id: string) => Promise<void>
   refresh: () => Promise<void>
@@ -46,7 +49,7 @@ export async function rig (t: TestContext): Promise<Rig> {
     rmSync(base, { recursive: true, force: true })
   })
   const track = (id: string, s: Duplex): void => { let set = streams.get(id); if (set == null) { set = new Set(); streams.set(id, set) } set.add(s) }
-  const add = async (id: string, opts: { functions?: ReplicatedFunction[], waitMs?: number, bulk?: boolean } = {}): Promise<TestCell> => {
+  const add = async (id: string, opts: AddOptions = {}): Promise<TestCell> => {
     const root = join(base, id)
     const running = new Set<string>()
     const ports: ReplicaPorts = {
@@ -93,11 +96,7 @@ export async function rig (t: TestContext): Promise<Rig> {
   return { store, cells, records, add, kill, refresh }
 }
 
-/** Polls until check() is true, at most ms (bounded, so a broken test ends). */
+/** Polls until check() is true, bounded (the shared waitFor, for synchronous checks). */
 export async function until (what: string, check: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting until ${what}`)
-    await new Promise((r) => setTimeout(r, 25))
-  }
+  await waitFor(what, async () => await check(), { tries: Math.ceil(ms / 25), everyMs: 25 })
 }

@@ -5,7 +5,8 @@ import assert from 'node:assert/strict'
 import { mkdirSync, readFileSync, readdirSync, writeFileSync, existsSync, truncateSync, rmSync, openSync, writeSync, closeSync, utimesSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { rig, until, forum } from './helpers.ts'
-import type { TestCell } from './helpers.ts'
+import type { AddOptions, Rig, TestCell } from './helpers.ts'
+import type { TestContext } from 'node:test'
 
 const file = (c: TestCell, p: string): string => join(c.ports.dataDir('forum'), p)
 const write = (c: TestCell, p: string, data: string | Buffer): void => { mkdirSync(join(file(c, p), '..'), { recursive: true }); writeFileSync(file(c, p), data) }
@@ -14,6 +15,15 @@ const commit = async (c: TestCell): Promise<void> => { await c.replication.commi
 const drained = async (c: TestCell): Promise<void> => {
   const parent = dirname(c.ports.dataDir('forum'))
   await until(`${c.id} applied its durable batches`, () => !existsSync(parent) || !readdirSync(parent).some((n) => n.includes('.journal.d-')))
+}
+/** a owns forum (founded in the store), b is there to hold its copy. */
+async function ownerAndReplica (t: TestContext, a: AddOptions = {}, b: AddOptions = {}): Promise<{ r: Rig, a: TestCell, b: TestCell }> {
+  const r = await rig(t)
+  const ca = await r.add('a', a)
+  const cb = await r.add('b', b)
+  await r.store.apply('forum', { kind: 'found', by: 'a' })
+  await r.refresh()
+  return { r, a: ca, b: cb }
 }
 const onReplica = async (c: TestCell, p: string): Promise<Buffer> => { await drained(c); return readFileSync(file(c, p)) }
 
@@ -47,11 +57,7 @@ test('a committed write is on the replica, and the store names the replica only 
 })
 
 test('a rewrite of the same size within one timestamp tick still reaches the replica', async (t) => {
-  const r = await rig(t)
-  const a = await r.add('a')
-  const b = await r.add('b')
-  await r.store.apply('forum', { kind: 'found', by: 'a' })
-  await r.refresh()
+  const { a, b } = await ownerAndReplica(t)
   // In place, same length, and the same mtime (as when both land in one kernel tick: here set by hand, to a time no
   // scan can have passed, so that the test does not depend on this machine's speed): only the content differs.
   const tick = new Date(Date.now() + 60_000)
@@ -69,11 +75,7 @@ test('a rewrite of the same size within one timestamp tick still reaches the rep
 })
 
 test('the replica takes over a dead owner with every committed write, and the owner back becomes its replica', async (t) => {
-  const r = await rig(t)
-  const a = await r.add('a')
-  const b = await r.add('b')
-  await r.store.apply('forum', { kind: 'found', by: 'a' })
-  await r.refresh()
+  const { r, a, b } = await ownerAndReplica(t)
   for (let i = 0; i < 30; i++) { write(a, `post-${i}`, `post ${i}`); await commit(a) }
   await r.kill('a')
   await until('b owns forum', () => r.records.get('forum')?.owner === 'b')
@@ -113,11 +115,7 @@ test('a non-owner cannot push data to a replica, nor can the owner write where t
 })
 
 test('a path that leaves the data dir is refused and nothing is written', async (t) => {
-  const r = await rig(t)
-  const a = await r.add('a')
-  const b = await r.add('b')
-  await r.store.apply('forum', { kind: 'found', by: 'a' })
-  await r.refresh()
+  const { a, b } = await ownerAndReplica(t)
   const { connect } = await import('../../src/replica/sender.ts')
   const { encodeFrame } = await import('../../src/migrate/index.ts')
   const target = await connect(a.ports, 'forum', 1, 'b')
@@ -131,11 +129,7 @@ test('a path that leaves the data dir is refused and nothing is written', async 
 })
 
 test('a write waits for a replica that does not answer and is refused in time, not acknowledged', async (t) => {
-  const r = await rig(t)
-  const a = await r.add('a', { waitMs: 600 })
-  const b = await r.add('b')
-  await r.store.apply('forum', { kind: 'found', by: 'a' })
-  await r.refresh()
+  const { a, b } = await ownerAndReplica(t, { waitMs: 600 })
   write(a, 'x', '1')
   await commit(a)
   // b runs forum now (as after a split brain it must not be written to): it refuses, and no other cell is there.
@@ -147,11 +141,7 @@ test('a write waits for a replica that does not answer and is refused in time, n
 })
 
 test('over the TLS side path the replica offers: the same bytes, and a refusal still reaches the owner at once', async (t) => {
-  const r = await rig(t)
-  const a = await r.add('a', { bulk: true, waitMs: 3000 })
-  const b = await r.add('b', { bulk: true })
-  await r.store.apply('forum', { kind: 'found', by: 'a' })
-  await r.refresh()
+  const { a, b } = await ownerAndReplica(t, { bulk: true, waitMs: 3000 }, { bulk: true })
   for (let i = 0; i < 10; i++) { write(a, `f${i}`, Buffer.alloc(100_000, i)); await commit(a) }
   for (let i = 0; i < 10; i++) assert.deepEqual(await onReplica(b, `f${i}`), Buffer.alloc(100_000, i))
   const { connect } = await import('../../src/replica/sender.ts')
