@@ -7,8 +7,8 @@ import { jsonFrame, readFrames, openBulkServer } from '../migrate/index.ts'
 import type { Frames } from '../migrate/index.ts'
 import { replicaError } from './errors.ts'
 import { manifestOf } from './files.ts'
-import { applyJournal, openBatch, replayJournal, RFRAME } from './journal.ts'
-import type { BatchJournal } from './journal.ts'
+import { openJournal, replayJournal, RFRAME } from './journal.ts'
+import type { Journal } from './journal.ts'
 import type { ReplicaPorts } from './ports.ts'
 import type { FnLocks } from './locks.ts'
 
@@ -17,7 +17,18 @@ const log = logger('replica')
 const FILES_PER_FRAME = 2000
 
 
-export function receiveReplicas (ports: ReplicaPorts, functions: ReadonlySet<string>, locks: FnLocks): (stream: Duplex, from: string) => void {
+export interface Receiver {
+  handle: (stream: Duplex, from: string) => void
+  /** Ends every stream writing fn's copy here: before its journal is replayed for another stream or a takeover. */
+  halt: (fn: string) => void
+}
+
+export function receiveReplicas (ports: ReplicaPorts, functions: ReadonlySet<string>, locks: FnLocks): Receiver {
+  const sessions = new Map<string, Set<() => void>>()
+  const halt = (fn: string): void => {
+    for (const stop of sessions.get(fn) ?? []) stop()
+    sessions.delete(fn)
+  }
   // Why `from` may not send fn's data at `epoch` now, or null: the check of every batch, on the cached record.
   const refusal = (fn: string, epoch: number, from: string, record = ports.placement(fn)): string | null => {
     if (!functions.has(fn)) return `${fn} is not a function of this genome`
@@ -26,14 +37,15 @@ export function receiveReplicas (ports: ReplicaPorts, functions: ReadonlySet<str
     if (ports.busy(fn)) return `${fn} runs on this cell`
     return null
   }
-  return (stream, from) => {
+  const handle = (stream: Duplex, from: string): void => {
     const frames = readFrames(stream)
     // Answers go where batches come from: the side path once the owner moved there.
     let out: Duplex = stream
     const refuse = (message: string): void => { out.end(jsonFrame(RFRAME.refuse, ({ message }))); if (out !== stream) stream.end() }
     void (async () => {
-      let journal: BatchJournal | null = null
+      let journal: Journal | null = null
       let fn = ''
+      const stop = (): void => { journal?.close(); stream.destroy() }
       try {
         const hello = await frames.next()
         if (hello.done === true || hello.value.type !== RFRAME.hello) throw replicaError('REPLICA_PROTOCOL', 'the stream did not start with a hello')
@@ -45,6 +57,9 @@ export function receiveReplicas (ports: ReplicaPorts, functions: ReadonlySet<str
         const why = refusal(fn, epoch, from, await ports.read(fn))
         if (why != null) throw replicaError('REPLICA_REFUSED', why)
         const dir = ports.dataDir(fn)
+        // One writer of fn's journal at a time: an older stream from the owner (cut on its side) ends here.
+        halt(fn)
+        sessions.set(fn, new Set([stop]))
         const manifest = await locks.with(fn, async () => { await replayJournal(dir); return await manifestOf(dir) })
         const entries = [...manifest.entries()]
         for (let i = 0; i < entries.length; i += FILES_PER_FRAME) stream.write(jsonFrame(RFRAME.manifest, (Object.fromEntries(entries.slice(i, i + FILES_PER_FRAME)))))
@@ -73,15 +88,14 @@ export function receiveReplicas (ports: ReplicaPorts, functions: ReadonlySet<str
             const end = JSON.parse(payload.toString()) as { seq?: number, epoch?: number }
             const again = refusal(fn, end.epoch ?? -1, from)
             if (again != null) throw replicaError('REPLICA_REFUSED', again)
-            const batch = journal
-            journal = null
             // Durable is acknowledged; the files are written right after, in order, before anything reads them.
-            if (batch != null) await batch.commit()
+            const j = journal as Journal | null
+            j?.commit()
             out.write(jsonFrame(RFRAME.ack, ({ seq: end.seq })))
-            if (batch != null) void locks.with(fn, async () => { await applyJournal(dir) }).catch((err: unknown) => { log.warn('a durable batch could not be applied yet', { fn, err }) })
+            if (j != null) void locks.with(fn, async () => { j.apply() }).catch((err: unknown) => { log.warn('a durable batch could not be applied yet (the next replay will)', { fn, err }) })
           } else if (type === RFRAME.file || type === RFRAME.block || type === RFRAME.delete) {
-            journal ??= await openBatch(dir)
-            await journal.add(type, payload)
+            journal ??= openJournal(dir)
+            journal.add(type, payload)
           } else {
             throw replicaError('REPLICA_PROTOCOL', `frame type ${type} on a replication stream`)
           }
@@ -93,8 +107,12 @@ export function receiveReplicas (ports: ReplicaPorts, functions: ReadonlySet<str
         if (e.code !== 'MIGRATE_TRUNCATED') log.info('a replication stream was refused or failed', { fn, from, err })
         if (!out.destroyed) refuse(`${e.code ?? 'error'}: ${e.message ?? String(err)}`)
       } finally {
-        await (journal as BatchJournal | null)?.discard().catch(() => {})
+        // What was committed and not yet applied is applied now, or by the next replay if another stream halted this one.
+        const j = journal as Journal | null
+        if (j != null) await locks.with(fn, async () => { j.apply() }).catch(() => {}).finally(() => { j.close() })
+        sessions.get(fn)?.delete(stop)
       }
     })()
   }
+  return { handle, halt }
 }

@@ -4,7 +4,7 @@ import { logger } from '../core/log.ts'
 import { isOrganismError } from '../core/errors.ts'
 import type { Startable } from '../core/lifecycle.ts'
 import { takeoverAsk } from './choose.ts'
-import { applyJournal } from './journal.ts'
+import { replayJournal } from './journal.ts'
 import { fnLocks } from './locks.ts'
 import { receiveReplicas } from './receiver.ts'
 import { createReplicator } from './replicator.ts'
@@ -39,6 +39,7 @@ export function createReplication (ports: ReplicaPorts, functions: readonly Repl
   const stops: Array<() => void> = []
   let stopped = false
   const byName = new Map(functions.map((f) => [f.name, f]))
+  const receiver = receiveReplicas(ports, new Set(functions.map((f) => f.name)), locks)
 
   // A replicator exactly for each replicated function this cell owns (the genome allows replicas: 2 only when stateful).
   const tendOne = (f: ReplicatedFunction): void => {
@@ -64,7 +65,7 @@ export function createReplication (ports: ReplicaPorts, functions: readonly Repl
       taking.add(f.name)
       void locks.with(f.name, async () => {
         // A batch made durable but not applied when this cell last stopped is part of what was acknowledged.
-        if (ask.kind === 'replica') await applyJournal(ports.dataDir(f.name))
+        if (ask.kind === 'replica') { receiver.halt(f.name); await replayJournal(ports.dataDir(f.name)) }
         const done = await ports.change(f.name, { kind: 'takeover', by: self, epoch: p.epoch, force: ask.kind === 'stateless' })
         ports.note(`${f.name} taken over from ${ports.nameOf(p.owner)} (its lease expired; epoch ${done.epoch}${ask.kind === 'replica' ? ', with the data of its replica here' : ''})`)
         tend()
@@ -78,7 +79,7 @@ export function createReplication (ports: ReplicaPorts, functions: readonly Repl
   return {
     name: 'replication',
     start: async () => {
-      await ports.link.handleStream(ports.protocol, receiveReplicas(ports, new Set(functions.map((f) => f.name)), locks))
+      await ports.link.handleStream(ports.protocol, receiver.handle)
       startedAt = clock.now()
       tend()
       stops.push(clock.every(250, tend))

@@ -14,7 +14,7 @@ const commit = async (c: TestCell): Promise<void> => { await c.replication.commi
 /** A batch is acknowledged once durable and written into the files right after: a look at a replica waits for that. */
 const drained = async (c: TestCell): Promise<void> => {
   const parent = dirname(c.ports.dataDir('forum'))
-  await until(`${c.id} applied its durable batches`, () => !existsSync(parent) || !readdirSync(parent).some((n) => n.includes('.journal.d-')))
+  await until(`${c.id} applied its durable batches`, () => !existsSync(parent) || !readdirSync(parent).some((n) => n.includes('.journal.s-')))
 }
 /** a owns forum (founded in the store), b is there to hold its copy. */
 async function ownerAndReplica (t: TestContext, a: AddOptions = {}, b: AddOptions = {}): Promise<{ r: Rig, a: TestCell, b: TestCell }> {
@@ -176,7 +176,7 @@ test('replicas named while one other cell existed spread out when another joins,
   const moved = fns.filter((f) => r.records.get(f.name)?.replica === 'c')
   assert.equal(moved.length, 1, 'b keeps two, c gets one: no flapping')
   for (const f of moved) {
-    await until('c applied its batches', () => !readdirSync(dirname(c.ports.dataDir(f.name))).some((n) => n.includes('.journal.d-')))
+    await until('c applied its batches', () => !readdirSync(dirname(c.ports.dataDir(f.name))).some((n) => n.includes('.journal.s-')))
     assert.equal(readFileSync(join(c.ports.dataDir(f.name), 'x'), 'utf8'), `before ${f.name}`)
     assert.equal(readFileSync(join(c.ports.dataDir(f.name), 'y'), 'utf8'), `after ${f.name}`)
   }
