@@ -195,7 +195,7 @@ export async function startCell (opts: CellOptions): Promise<Cell> {
     }
     const parts: Array<Startable | null> = [
       supervisor, link, ownership, organism, mover, replication, router,
-      createReconciler({ plan: () => organism.get().plan(), onChange: (l) => organism.get().onChange(l) }, supervisor, () => mover.get().arriving),
+      createReconciler({ plan: () => organism.get().plan(), onChange: (l) => organism.get().onChange(l) }, supervisor, () => mover.get().arriving, async (fn) => { await replication.get().settled(fn) }),
       dns, pusher,
       createRecordPublisher({ setOwnRecord: (b) => { organism.get().setOwnRecord(b) } }, () => ({
         name: cellName(), genome: commit, software: SOFTWARE, functions: supervisor.status(), rps: (fn) => router.stats(fn).requestsPerSecond,

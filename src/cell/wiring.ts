@@ -51,7 +51,7 @@ export function upstreamFor (org: Pick<Organism, 'plan' | 'self'>, openHttp: (ce
 }
 
 /** Keeps the supervisor running exactly the functions this cell owns (and those arriving by a move). */
-export function createReconciler (org: Pick<Organism, 'plan' | 'onChange'>, supervisor: Pick<Supervisor, 'status' | 'startFunction' | 'stopFunction'>, arriving: () => ReadonlySet<string>): Startable {
+export function createReconciler (org: Pick<Organism, 'plan' | 'onChange'>, supervisor: Pick<Supervisor, 'status' | 'startFunction' | 'stopFunction'>, arriving: () => ReadonlySet<string>, settled: (fn: string) => Promise<void> = async () => {}): Startable {
   let off: (() => void) | null = null
   const run = coalesced(async () => {
     if (off == null) return
@@ -59,7 +59,8 @@ export function createReconciler (org: Pick<Organism, 'plan' | 'onChange'>, supe
     const { start, stop } = reconcile(running, org.plan())
     const here = arriving()
     for (const fn of stop) if (!here.has(fn)) { log.info('stopping a function this cell no longer owns', { fn }); await supervisor.stopFunction(fn) }
-    for (const fn of start) { log.info('starting a function this cell owns', { fn }); void supervisor.startFunction(fn) }
+    // A function taken over starts once its replica's last batches are in its files.
+    for (const fn of start) { log.info('starting a function this cell owns', { fn }); void settled(fn).then(async () => { await supervisor.startFunction(fn) }) }
   }, (err) => { log.warn('reconcile failed', { err }) })
   return {
     name: 'reconciler',

@@ -30,10 +30,15 @@ export interface StoreView extends OwnershipView {
   close: () => Promise<void>
 }
 
+const LEASE_TTL_MS = 2000
+
 export interface StoreViewOptions {
   self: string
   clock: Scheduler
-  /** The cell's lease TTL: how long after its death others may take its functions over (default 3 s). */
+  /**
+   * The cell's lease TTL: how long after its death others may take its functions over (default 2 s; etcd renews
+   * every lease by its TTL plus the election timeout when its leader changes, so a dead leader costs that again).
+   */
   leaseTtlMs?: number
   /** Re-read everything this often, in case a watch missed something (default 5 s). */
   relistMs?: number
@@ -69,7 +74,7 @@ export function createStoreView (o: StoreViewOptions): StoreView {
     held?.onLost(() => {
       void (async () => {
         while (!closed && store === s && lease === held) {
-          try { lease = await s.lease(o.self, o.leaseTtlMs ?? 3000); watchLease(s); log.info('took a new lease in the ownership store'); return } catch {}
+          try { lease = await s.lease(o.self, o.leaseTtlMs ?? LEASE_TTL_MS); watchLease(s); log.info('took a new lease in the ownership store'); return } catch {}
           await new Promise<void>((resolve) => { o.clock.after(1000, resolve) })
         }
       })()
@@ -187,7 +192,7 @@ export function createStoreView (o: StoreViewOptions): StoreView {
       store = next
       try {
         await relist()
-        lease = await next.lease(o.self, o.leaseTtlMs ?? 3000)
+        lease = await next.lease(o.self, o.leaseTtlMs ?? LEASE_TTL_MS)
       } catch (err) {
         store = previous
         throw err

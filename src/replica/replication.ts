@@ -17,16 +17,18 @@ export interface Replication extends Startable {
   /** What a write's answer waits for: null when fn keeps no replica from here (nothing to wait for). */
   commit: (fn: string) => Promise<void> | null
   /** fn's replication as its owner sees it; null where fn is not replicated or not owned here. */
+  /** Resolves once no takeover or batch holds fn's data dir: what a function waits for before it starts. */
+  settled: (fn: string) => Promise<void>
   status: (fn: string) => ReplicaStatus | null
 }
 
 export interface ReplicationOptions extends ReplicatorOptions {
-  /** How often the holder of a copy asks whether the owner's lease is gone (default 500 ms). */
+  /** How often the holder of a copy asks whether the owner's lease is gone (default 250 ms). */
   takeoverCheckMs?: number
   /**
    * No takeover in this long after the cell starts (default 10 s): after every cell restarted at once, an owner
    * gets the time to take its lease again before its replica takes its functions (which would be safe, but moves
-   * every function for nothing).
+   * every function for nothing). An owner seen alive since this cell started has had that time.
    */
   startGraceMs?: number
 }
@@ -54,19 +56,23 @@ export function createReplication (ports: ReplicaPorts, functions: readonly Repl
   // The store decides; this cell only asks, when it is the one that should (the copy's holder, or for a function
   // without data the first live cell). A refusal while the owner's lease holds is the normal answer.
   let startedAt = 0
+  const seenAlive = new Set<string>()
   const lookForTakeovers = (): void => {
-    if (stopped || clock.now() - startedAt < (opts.startGraceMs ?? 10_000)) return
+    if (stopped) return
     const live = ports.live()
+    for (const c of live) seenAlive.add(c)
+    const grace = clock.now() - startedAt < (opts.startGraceMs ?? 10_000)
     for (const f of functions) {
       const p = ports.placement(f.name)
-      if (p == null || taking.has(f.name)) continue
+      if (p == null || taking.has(f.name) || (grace && !seenAlive.has(p.owner))) continue
       const ask = takeoverAsk(p, self, f.stateful, live)
       if (ask == null) continue
       taking.add(f.name)
       void locks.with(f.name, async () => {
-        // A batch made durable but not applied when this cell last stopped is part of what was acknowledged.
-        if (ask.kind === 'replica') { receiver.halt(f.name); await replayJournal(ports.dataDir(f.name)) }
         const done = await ports.change(f.name, { kind: 'takeover', by: self, epoch: p.epoch, force: ask.kind === 'stateless' })
+        // Every acknowledged batch is in the segments: the stream from the old owner ends, and they go into the files
+        // before the function starts (it waits for this lock: settled()).
+        if (ask.kind === 'replica') { receiver.halt(f.name); await replayJournal(ports.dataDir(f.name)) }
         ports.note(`${f.name} taken over from ${ports.nameOf(p.owner)} (its lease expired; epoch ${done.epoch}${ask.kind === 'replica' ? ', with the data of its replica here' : ''})`)
         tend()
       }).catch((err: unknown) => {
@@ -83,7 +89,7 @@ export function createReplication (ports: ReplicaPorts, functions: readonly Repl
       startedAt = clock.now()
       tend()
       stops.push(clock.every(250, tend))
-      stops.push(clock.every(opts.takeoverCheckMs ?? 500, lookForTakeovers))
+      stops.push(clock.every(opts.takeoverCheckMs ?? 250, lookForTakeovers))
     },
     stop: async () => {
       stopped = true
@@ -98,6 +104,7 @@ export function createReplication (ports: ReplicaPorts, functions: readonly Repl
       const r = replicators.get(fn)
       return r == null ? null : r.commit()
     },
-    status: (fn) => replicators.get(fn)?.status() ?? null
+    status: (fn) => replicators.get(fn)?.status() ?? null,
+    settled: async (fn) => { await locks.with(fn, async () => {}) }
   }
 }

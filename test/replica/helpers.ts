@@ -18,7 +18,15 @@ const asView = (o: Ownership): PlacementView => ({ ...o, version: o.epoch })
 
 export interface TestCell { id: string, root: string, replication: Replication, ports: ReplicaPorts, running: Set<string>, down: boolean, release: () => Promise<void> }
 
-export interface AddOptions { functions?: ReplicatedFunction[], waitMs?: number, bulk?: boolean }
+export interface AddOptions {
+  functions?: ReplicatedFunction[]
+  waitMs?: number
+  bulk?: boolean
+  /** No takeover in this long after start from an owner not seen alive (default 0). */
+  startGraceMs?: number
+  /** Which cells this one's gossip counts live (default: every cell not killed). */
+  sees?: (id: string) => boolean
+}
 
 export interface Rig {
   store: OwnershipStore
@@ -70,7 +78,7 @@ export async function rig (t: TestContext): Promise<Rig> {
       placements: () => [...records.values()].map(asView),
       read: async (fn) => { const r = await store.get(fn); return r == null ? undefined : asView(r) },
       change: async (fn, req) => { const r = await store.apply(fn, req); records.set(fn, r); return asView(r) },
-      live: () => [...cells.values()].filter((c) => !c.down).map((c) => c.id),
+      live: () => [...cells.values()].filter((c) => !c.down && (opts.sees?.(c.id) ?? true)).map((c) => c.id),
       busy: (fn) => running.has(fn),
       dataDir: (fn) => join(root, 'functions', fn, 'data'),
       bulk: opts.bulk === true ? { bindHost: '127.0.0.1', advertise: '127.0.0.1' } : null,
@@ -78,7 +86,7 @@ export async function rig (t: TestContext): Promise<Rig> {
       nameOf: (x) => x,
       clock: realClock
     }
-    const replication = createReplication(ports, opts.functions ?? [forum], { waitMs: opts.waitMs ?? 3000, tickMs: 200, takeoverCheckMs: 100, startGraceMs: 0 })
+    const replication = createReplication(ports, opts.functions ?? [forum], { waitMs: opts.waitMs ?? 3000, tickMs: 200, takeoverCheckMs: 100, startGraceMs: opts.startGraceMs ?? 0 })
     const lease = await store.lease(id, 3000)
     const cell: TestCell = { id, root, replication, ports, running, down: false, release: lease.release }
     cells.set(id, cell)

@@ -2,8 +2,8 @@
 // replica only once it holds everything; a dead owner's replica takes over with the data; bad senders are refused.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdirSync, readFileSync, readdirSync, writeFileSync, existsSync, truncateSync, rmSync, openSync, writeSync, closeSync, utimesSync } from 'node:fs'
-import { dirname, join } from 'node:path'
+import { mkdirSync, readFileSync, writeFileSync, existsSync, truncateSync, rmSync, openSync, writeSync, closeSync, utimesSync } from 'node:fs'
+import { join } from 'node:path'
 import { rig, until, forum } from './helpers.ts'
 import type { AddOptions, Rig, TestCell } from './helpers.ts'
 import type { TestContext } from 'node:test'
@@ -11,11 +11,8 @@ import type { TestContext } from 'node:test'
 const file = (c: TestCell, p: string): string => join(c.ports.dataDir('forum'), p)
 const write = (c: TestCell, p: string, data: string | Buffer): void => { mkdirSync(join(file(c, p), '..'), { recursive: true }); writeFileSync(file(c, p), data) }
 const commit = async (c: TestCell): Promise<void> => { await c.replication.commit('forum') }
-/** A batch is acknowledged once durable and written into the files right after: a look at a replica waits for that. */
-const drained = async (c: TestCell): Promise<void> => {
-  const parent = dirname(c.ports.dataDir('forum'))
-  await until(`${c.id} applied its durable batches`, () => !existsSync(parent) || !readdirSync(parent).some((n) => n.includes('.journal.s-')))
-}
+/** A batch is acknowledged once durable and written into the files right after, under fn's lock: a look waits for it. */
+const drained = async (c: TestCell): Promise<void> => { await c.replication.settled('forum') }
 /** a owns forum (founded in the store), b is there to hold its copy. */
 async function ownerAndReplica (t: TestContext, a: AddOptions = {}, b: AddOptions = {}): Promise<{ r: Rig, a: TestCell, b: TestCell }> {
   const r = await rig(t)
@@ -176,8 +173,27 @@ test('replicas named while one other cell existed spread out when another joins,
   const moved = fns.filter((f) => r.records.get(f.name)?.replica === 'c')
   assert.equal(moved.length, 1, 'b keeps two, c gets one: no flapping')
   for (const f of moved) {
-    await until('c applied its batches', () => !readdirSync(dirname(c.ports.dataDir(f.name))).some((n) => n.includes('.journal.s-')))
+    await c.replication.settled(f.name)
     assert.equal(readFileSync(join(c.ports.dataDir(f.name), 'x'), 'utf8'), `before ${f.name}`)
     assert.equal(readFileSync(join(c.ports.dataDir(f.name), 'y'), 'utf8'), `after ${f.name}`)
   }
+})
+
+test('a cell in its first seconds takes over only from an owner it has seen alive since it started', async (t) => {
+  // b never saw a alive (every cell restarted at once, and a has not come back): it leaves a the time to return.
+  const unseen = await ownerAndReplica(t, {}, { startGraceMs: 60_000, sees: (id) => id !== 'a' })
+  write(unseen.a, 'post', 'one')
+  await commit(unseen.a)
+  await unseen.r.kill('a')
+  await new Promise((resolve) => setTimeout(resolve, 4000)) // the rig's lease (3 s) is gone by now
+  assert.equal(unseen.r.records.get('forum')?.owner, 'a', 'no takeover within the grace from an owner never seen')
+
+  // b saw a alive after it started: a lease gone now means a died, and b takes over at once.
+  const seen = await ownerAndReplica(t, {}, { startGraceMs: 60_000 })
+  write(seen.a, 'post', 'two')
+  await commit(seen.a)
+  await new Promise((resolve) => setTimeout(resolve, 300)) // b's takeover check has run (every 100 ms here)
+  await seen.r.kill('a')
+  await until('b owns forum', () => seen.r.records.get('forum')?.owner === 'b', 8000)
+  assert.equal((await onReplica(seen.b, 'post')).toString('utf8'), 'two')
 })
