@@ -1,5 +1,5 @@
 // bench:forward — requests/s and p99 of a request served by the cell that owns the function (local routing)
-// versus one that crosses the peer link to it (one-hop forward over libp2p: Noise + yamux), same run, same function.
+// versus one forwarded to it by another cell (over the owner's TLS forwarding port), same run, same function.
 import { execFileSync, spawn } from 'node:child_process'
 import { TestOrganism } from '../test/helpers/organism.ts'
 import { parseWrk } from './lib/wrk.ts'

@@ -31,6 +31,7 @@ import { createDivision } from './division.ts'
 import type { ExtraPool } from './division.ts'
 import { upstreamFor, createReconciler, createRecordPublisher, defaultCellName } from './wiring.ts'
 import { replicationPart } from './replication.ts'
+import { forwardConnector, openForwardServer, readTicket, serveTicket } from '../forward/index.ts'
 import { operatorCheck, recordProofs } from './override.ts'
 
 const log = logger('cell')
@@ -149,7 +150,12 @@ export async function startCell (opts: CellOptions): Promise<Cell> {
       pushIntervalMs: 500
     })
     const replication = replicationPart({ genome, protocol: names.replica, organism: organism.get, link: () => link.get().node, supervisor, moving: () => mover.get(), bulk: { bindHost, advertise }, clock })
-    const upstream = upstreamFor({ plan: () => organism.get().plan(), get self () { return organism.get().self } }, async (cell) => await link.get().node.openStream(cell, names.http), supervisor, clock,
+    // Requests for functions other cells own: over their TLS forwarding port, or the member link where it is closed.
+    const forwarding = forwardConnector({
+      ticket: async (cell) => await readTicket(await link.get().node.openStream(cell, names.forward)),
+      member: async (cell) => await link.get().node.openStream(cell, names.http)
+    })
+    const upstream = upstreamFor({ plan: () => organism.get().plan(), get self () { return organism.get().self } }, forwarding.open, supervisor, clock,
       (now) => ownership.get().view.lease()?.mayServe(now) ?? false, (fn) => replication.get().commit(fn))
     const router = createRouter({
       port: opts.routerPort ?? genome.routerPort ?? 8080,
@@ -175,7 +181,7 @@ export async function startCell (opts: CellOptions): Promise<Cell> {
     let resolveStopped!: () => void
     const stopped = new Promise<void>((resolve) => { resolveStopped = resolve })
     const startedAt = clock.now()
-    const status = (): CellStatus => cellStatus({ genome, commit, paths, router, supervisor, apiPort: api.port, startedAt, now: clock.now(), name: cellName(), dnsPort: dns.port, organism: report(), store: ownership.get().status(), plan: organism.get().plan(), division: division.driver.lastDecision(), replication: (fn) => replication.get().status(fn) })
+    const status = (): CellStatus => cellStatus({ genome, commit, paths, router, supervisor, apiPort: api.port, startedAt, now: clock.now(), name: cellName(), dnsPort: dns.port, organism: report(), store: ownership.get().status(), plan: organism.get().plan(), division: division.driver.lastDecision(), replication: (fn) => replication.get().status(fn), forwarding: forwarding.path })
     const token = randomBytes(24).toString('base64url')
     const api = createLocalApi({
       port: opts.apiPort ?? 0,
@@ -193,8 +199,16 @@ export async function startCell (opts: CellOptions): Promise<Cell> {
       start: async () => { await writeFile(paths.apiFile, JSON.stringify({ pid: process.pid, apiPort: api.port, routerPort: router.port, token }), { mode: 0o600 }) },
       stop: async () => { await rm(paths.apiFile, { force: true }) }
     }
+    // The owner's side: forwarded connections go straight into the router. Started before it and stopped after it,
+    // so that the router's drain covers forwarded requests in flight like any other.
+    const forwardPort = startableOf('forwarding port', async () => {
+      const server = await openForwardServer({ bindHost, advertise, accept: (sock) => { router.accept(sock) } })
+      await link.get().node.handleStream(names.forward, (stream, from) => { serveTicket(stream, server.ticket(from)) })
+        .catch((err: unknown) => { server.close(); throw err })
+      return server
+    }, async (server) => { server.close() })
     const parts: Array<Startable | null> = [
-      supervisor, link, ownership, organism, mover, replication, router,
+      supervisor, link, ownership, organism, mover, replication, forwardPort, router,
       createReconciler({ plan: () => organism.get().plan(), onChange: (l) => organism.get().onChange(l) }, supervisor, () => mover.get().arriving, async (fn) => { await replication.get().settled(fn) }),
       dns, pusher,
       createRecordPublisher({ setOwnRecord: (b) => { organism.get().setOwnRecord(b) } }, () => ({

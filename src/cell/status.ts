@@ -46,6 +46,8 @@ export interface CellStatus {
   store: StoreStatus
   /** The division policy's last word ("requests/s 240 > 200 for 60 s; …" or why it waits). */
   division: string
+  /** How this cell reaches the cells it has forwarded requests to: their TLS forwarding port, or the member link. */
+  forwarding: Array<{ cell: string, path: 'tls' | 'member' }>
 }
 
 export interface StatusParts {
@@ -64,6 +66,7 @@ export interface StatusParts {
   store: StoreStatus
   division: string
   replication: (fn: string) => ReplicaStatus | null
+  forwarding: (cell: string) => 'tls' | 'member' | 'unknown'
 }
 
 export function cellStatus (parts: StatusParts): CellStatus {
@@ -103,6 +106,10 @@ export function cellStatus (parts: StatusParts): CellStatus {
     placements: organism.placements,
     events: organism.events,
     store: parts.store,
-    division: parts.division
+    division: parts.division,
+    forwarding: organism.members.filter((m) => m.id !== organism.self).flatMap((m) => {
+      const path = parts.forwarding(m.id)
+      return path === 'unknown' ? [] : [{ cell: m.name, path }]
+    })
   }
 }

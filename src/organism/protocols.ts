@@ -1,6 +1,8 @@
 // Names of the organism's cell-to-cell protocols (members only; the peer layer enforces the /organism/<name>/ prefix).
 export const protocols = (organism: string) => ({
   http: `/organism/${organism}/http/1.0.0`,
+  // A key to the owner's TLS forwarding port (requests then go there, straight into its router).
+  forward: `/organism/${organism}/forward/1.0.0`,
   move: `/organism/${organism}/move/1.0.0`,
   // 2.0.0 adds the receiver's bulk side-path offer; senders fall back to 1.0.0 for cells that lack it.
   moveV2: `/organism/${organism}/move/2.0.0`,

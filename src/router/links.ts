@@ -18,8 +18,12 @@ export interface LinkOptions {
 
 const defaultLinkOptions: LinkOptions = { idleMs: 10_000, maxIdle: 32 }
 
-/** What http.Agent calls on a socket; a libp2p stream has no socket options, so these are no-ops. */
+/** What http.Agent calls on a socket; a libp2p stream has no socket options, so these are no-ops (a TLS socket has its own). */
 const socketShims = { ref () {}, unref () {}, setKeepAlive () {}, setNoDelay () {}, setTimeout () {} }
+const shim = (link: Duplex): void => {
+  const l = link as unknown as Record<string, unknown>
+  for (const [k, f] of Object.entries(socketShims)) if (typeof l[k] !== 'function') l[k] = f
+}
 
 /** One owner cell's pool: a keep-alive http.Agent whose "connections" are member streams. */
 class LinkAgent extends Agent {
@@ -39,7 +43,7 @@ class LinkAgent extends Agent {
     this.opening++
     this.open().then((link) => {
       this.opening--
-      Object.assign(link, socketShims)
+      shim(link)
       // The owner closed its side: never hand this stream to another request (a net.Socket ends itself the same way).
       link.once('end', () => { link.destroy() })
       done?.(null, link)

@@ -69,6 +69,8 @@ export interface Router extends Startable {
   setRoutes: (table: RouteTable) => void
   stats: (fn: string) => FunctionTraffic
   metrics: () => MetricFamily[]
+  /** Serves a connection that arrived another way (another cell's forwarding port) as if it came to the port. */
+  accept: (socket: Duplex) => void
 }
 
 const log = logger('router')
@@ -256,6 +258,7 @@ export function createRouter (opts: RouterOptions): Router {
     setRoutes (next) { table = next },
     stats (fn) { const t = trackers.get(fn); return t == null ? emptyTraffic() : t.snapshot(clock.now()) },
     metrics () { return trafficFamilies(trackers, clock.now()) },
+    accept (socket) { server.emit('connection', socket) },
     async start () {
       await new Promise<void>((resolve, reject) => {
         const onError = (err: Error & { code?: string }): void => {

@@ -33,7 +33,7 @@ test('a genesis cell and two cells that join with tokens see each other', async 
   assert.ok(s.placements.every((p) => p.ownerName === 'alpha'), 'the genesis cell owns every function')
 })
 
-test('any cell serves any function by forwarding to its owner over the peer link', async () => {
+test('any cell serves any function by forwarding to its owner (over its TLS forwarding port)', async () => {
   for (const c of org.cells) {
     const s = await c.status()
     const r = await request(s.router.port, 'catalog.campus.test', '/courses')
@@ -45,6 +45,10 @@ test('any cell serves any function by forwarding to its owner over the peer link
   assert.equal(posted.status, 201, posted.body)
   const missing = await request(gamma.router.port, 'nosuch.campus.test', '/')
   assert.equal(missing.status, 404)
+  // Forwarded over the owner's TLS forwarding port, not the member link.
+  const owner = gamma.placements.find((p) => p.fn === 'grades')?.ownerName
+  assert.notEqual(owner, org.cells[2].name, 'grades is owned by another cell than gamma here')
+  assert.deepEqual((await org.cells[2].status()).forwarding.find((f) => f.cell === owner), { cell: owner, path: 'tls' })
 })
 
 test('every cell answers DNS for the zone with the owner\'s address', async () => {

@@ -22,6 +22,7 @@ const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
   peers: ['core'],
   supervisor: ['core', 'genome'],
   router: ['core'],
+  forward: ['core'],
   dns: ['core'],
   dashboard: ['core'],
   lab: ['core'],
@@ -32,7 +33,7 @@ const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
   replica: ['core', 'state', 'ownership', 'migrate'],
   divide: ['core', 'genome'],
   organism: ['core', 'state', 'peers', 'placement', 'ownership'],
-  cell: ['core', 'genome', 'state', 'supervisor', 'router', 'dns', 'dashboard', 'imprint', 'placement', 'ownership', 'migrate', 'divide', 'organism', 'replica'],
+  cell: ['core', 'genome', 'state', 'supervisor', 'router', 'dns', 'dashboard', 'imprint', 'placement', 'ownership', 'migrate', 'divide', 'organism', 'replica', 'forward'],
   cli: ['core', 'genome', 'state', 'peers', 'supervisor', 'router', 'dns', 'dashboard', 'lab', 'imprint', 'placement', 'migrate', 'divide', 'organism', 'replica', 'cell']
 }
 
