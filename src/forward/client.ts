@@ -27,33 +27,37 @@ export interface Connector {
 
 export function forwardConnector (o: ConnectorOptions): Connector {
   const now = o.now ?? Date.now
-  const offers = new Map<string, Promise<PskOffer>>()
+  const offers = new Map<string, { offer: Promise<PskOffer>, got?: PskOffer }>()
   const closedUntil = new Map<string, number>()
-  const ticket = (cell: string, fresh: boolean): Promise<PskOffer> => {
-    let p = fresh ? undefined : offers.get(cell)
-    if (p == null) {
-      p = o.ticket(cell)
-      offers.set(cell, p)
-      p.catch(() => { if (offers.get(cell) === p) offers.delete(cell) })
-    }
-    return p
+  // Concurrent requests share one key; a key that failed is replaced once, not once per request (each new key
+  // retires an older one at the owner, and a burst of them would retire the keys the others are using).
+  const ticket = async (cell: string, failed: PskOffer | null): Promise<PskOffer> => {
+    const cur = offers.get(cell)
+    if (cur != null && (failed == null || cur.got == null || cur.got !== failed)) return await cur.offer
+    const next: { offer: Promise<PskOffer>, got?: PskOffer } = { offer: o.ticket(cell) }
+    offers.set(cell, next)
+    next.offer.then((got) => { next.got = got }, () => { if (offers.get(cell) === next) offers.delete(cell) })
+    return await next.offer
   }
-  const tls = async (cell: string, fresh: boolean): Promise<Duplex> => {
-    const sock = await connectPsk(await ticket(cell, fresh), o.connectMs ?? 1500)
+  const tls = async (offer: PskOffer): Promise<Duplex> => {
+    const sock = await connectPsk(offer, o.connectMs ?? 3000)
     sock.setNoDelay(true)
     return sock
   }
   return {
     open: async (cell) => {
       if ((closedUntil.get(cell) ?? 0) > now()) return await o.member(cell)
+      let offer: PskOffer | null = null
       try {
-        return await tls(cell, false)
+        offer = await ticket(cell, null)
+        return await tls(offer)
       } catch {
         // The key may be stale (the owner restarted): one more try with a new one before the member link.
-        try { return await tls(cell, true) } catch (err) {
-          offers.delete(cell)
-          closedUntil.set(cell, now() + (o.retryMs ?? 30_000))
-          log.info('the forwarding port of a cell cannot be reached; its requests go over the member link for now', { cell, err: (err as Error).message })
+        try { return await tls(await ticket(cell, offer)) } catch (err) {
+          // A closed port (or a cell without one) is left alone for a while; a slow one is tried again soon.
+          const refused = (err as { cause?: { code?: string } }).cause?.code === 'ECONNREFUSED' || offer == null
+          closedUntil.set(cell, now() + (refused ? (o.retryMs ?? 30_000) : 5000))
+          log.info('the forwarding port of a cell cannot be reached; its requests go over the member link for now', { cell, refused, err: (err as Error).message })
           return await o.member(cell)
         }
       }

@@ -1,4 +1,4 @@
-// The owner's side of fast forwarding: one long-lived TLS 1.3 port whose keys are handed out, one or two per member
+// The owner's side of fast forwarding: one long-lived TLS 1.3 port whose keys are handed out, a few per member
 // cell, over the member link; each connection that proves a key goes straight into this cell's router (no loopback
 // hop), which serves it as it serves the member stream: from local functions only.
 import type { TLSSocket } from 'node:tls'
@@ -7,14 +7,14 @@ import { openPskServer, PSK_BYTES } from '../core/psk-tls.ts'
 import type { PskOffer } from '../core/psk-tls.ts'
 
 export interface ForwardServer {
-  /** A fresh key for `peer` (a member, as the member link authenticated it); its previous one stays valid. */
+  /** A fresh key for `peer` (a member, as the member link authenticated it); its last few stay valid. */
   ticket: (peer: string) => PskOffer
   /** Stops listening and closes every forwarded connection. */
   close: () => void
 }
 
-/** Keys kept per peer: the newest and the one before (connections opened with it may still be made). */
-const KEYS_PER_PEER = 2
+/** Keys kept per peer: the newest and a few before (connections opened with them may still be made). */
+const KEYS_PER_PEER = 4
 
 export async function openForwardServer (opts: { bindHost: string, advertise: string, accept: (sock: TLSSocket, peer: string) => void }): Promise<ForwardServer> {
   const keys = new Map<string, { psk: Buffer, peer: string }>()

@@ -37,18 +37,18 @@ test('a key given to a member opens the port for it, and its connections arrive 
   assert.deepEqual(peers, ['cell-b'])
 })
 
-test('no handshake without a key the owner gave: a made-up one, or one replaced twice since', async (t) => {
+test('no handshake without a key the owner gave: a made-up one, or one replaced four times since', async (t) => {
   const { server, peers } = await echoOwner(t)
   const real = server.ticket('cell-b')
   const forged = { ...real, psk: Buffer.alloc(32, 1).toString('base64') }
   await assert.rejects(connectPsk(forged, 1000), /cannot open a TLS path/)
   await assert.rejects(connectPsk({ ...real, identity: 'not-given' }, 1000), /cannot open a TLS path/)
-  server.ticket('cell-b')
-  const sock = await connectPsk(real, 1000) // the one before the newest still works
+  for (let i = 0; i < 3; i++) server.ticket('cell-b')
+  const sock = await connectPsk(real, 1000) // still one of the last four
   assert.equal(await roundTrip(sock, 'x'), 'cell-b:x')
   sock.destroy()
   server.ticket('cell-b')
-  await assert.rejects(connectPsk(real, 1000), /cannot open a TLS path/, 'two newer keys retire it')
+  await assert.rejects(connectPsk(real, 1000), /cannot open a TLS path/, 'four newer keys retire it')
   assert.deepEqual(peers, ['cell-b'])
 })
 
@@ -99,4 +99,18 @@ test('the connector goes over TLS, asks for a new key when the owner forgot the 
   await connector.open('owner')
   assert.equal(members, 2)
   assert.equal(tickets, before, 'no new attempt while the port is known closed')
+})
+
+test('a burst of requests after the owner restarted asks for one new key, and all of them go over TLS', async (t) => {
+  let owner = await echoOwner(t)
+  let tickets = 0
+  const connector = forwardConnector({ ticket: async () => { tickets++; return owner.server.ticket('cell-b') }, member: async () => { throw new Error('not the member link') } })
+  ;(await connector.open('owner')).destroy()
+  owner.server.close()
+  owner = await echoOwner(t)
+  const socks = await Promise.all(Array.from({ length: 10 }, async () => await connector.open('owner')))
+  assert.deepEqual(await Promise.all(socks.map(async (s, i) => await roundTrip(s, String(i)))), socks.map((_s, i) => `cell-b:${i}`))
+  for (const s of socks) s.destroy()
+  assert.equal(tickets, 2, 'one key at first, one after the restart')
+  assert.equal(connector.path('owner'), 'tls')
 })

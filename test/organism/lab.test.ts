@@ -74,7 +74,12 @@ test('a four-host lab organism acts as one system', { skip: !root && 'network na
       if (p == null || p.ownerName === 'h4' || p.epoch !== 3) return false
       taker = p.ownerName
       return (await fetchVia('h1', 'media.campus.test', '/files')).status === 200
-    }, { tries: 150, everyMs: 200 })
+    }, { tries: 150, everyMs: 200 }).catch(async (err: unknown) => {
+      // What the cells said about it: the reason lands in the CI log with the failure.
+      for (const h of hosts.slice(0, 3)) t.diagnostic(`${h}: ${o().output(h).split('\n').filter((l) => /forward|takeover|replica|lease|media/i.test(l)).slice(-15).join('\n')}`)
+      t.diagnostic(`h1 placement of media: ${JSON.stringify((await status('h1'))?.placements.find((x) => x.fn === 'media'))}; via h1: ${JSON.stringify(await fetchVia('h1', 'media.campus.test', '/files').catch((e: unknown) => String(e)))}`)
+      throw err
+    })
     await o().lab.heal('h4')
     await aliveEverywhere(hosts, 4)
     await waitFor('every cell agrees on one owner of media, at the highest epoch', async () => {
