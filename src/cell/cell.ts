@@ -212,7 +212,7 @@ export async function startCell (opts: CellOptions): Promise<Cell> {
       createReconciler({ plan: () => organism.get().plan(), onChange: (l) => organism.get().onChange(l) }, supervisor, () => mover.get().arriving, async (fn) => { await replication.get().settled(fn) }),
       dns, pusher,
       createRecordPublisher({ setOwnRecord: (b) => { organism.get().setOwnRecord(b) } }, () => ({
-        name: cellName(), genome: commit, software: SOFTWARE, functions: supervisor.status(), rps: (fn) => router.stats(fn).requestsPerSecond,
+        name: cellName(), genome: commit, software: SOFTWARE, functions: supervisor.status(), traffic: (fn) => router.stats(fn),
         addrs: { peer: link.get().node.addrs(), router: `${advertise}:${router.port}`, dns: `${advertise}:${dns.port}` }
       }), clock),
       { name: 'live map', start: async () => {}, stop: async () => { dashboard.close() } },

@@ -13,8 +13,8 @@ export interface RecordInput {
   addrs: OwnCellBody['addrs']
   /** The supervisor's functions: state, cumulative CPU seconds, memory. */
   functions: ReadonlyArray<{ name: string, state: string, cpuSeconds: number, memoryBytes: number }>
-  /** Requests per second of a function here. */
-  rps: (fn: string) => number
+  /** Requests per second and p99 (ms) of a function here. */
+  traffic: (fn: string) => { requestsPerSecond: number, p99Ms: number }
 }
 
 /** Load only every this often while addresses and functions stay the same: a busy cell must not flood the organism. */
@@ -26,14 +26,17 @@ export function nextRecord (mem: RecordMemory, input: RecordInput, now: number):
   const cpuSeconds = input.functions.reduce((s, f) => s + f.cpuSeconds, 0)
   const cores = now > mem.cpu.at ? Math.max(0, (cpuSeconds - mem.cpu.seconds) / ((now - mem.cpu.at) / 1000)) : 0
   const running = input.functions.filter((s) => s.state === 'running').map((s) => s.name).sort()
-  const rps = running.reduce((sum, fn) => sum + input.rps(fn), 0)
+  const round = (x: number): number => Math.round(x * 10) / 10
+  const traffic = Object.fromEntries(running.map((fn) => { const t = input.traffic(fn); return [fn, { rps: round(t.requestsPerSecond), p99: round(t.p99Ms) }] }))
+  const rps = running.reduce((sum, fn) => sum + traffic[fn].rps, 0)
   const shape = JSON.stringify([input.addrs, running])
   if (shape === mem.shape && now - mem.sentAt < LOAD_EVERY_MS) return { body: null, mem }
   const body = {
     name: input.name,
     addrs: input.addrs,
-    load: { rps: Math.round(rps * 10) / 10, cpu: Math.round(cores * 100) / 100, memory: input.functions.reduce((s, f) => s + f.memoryBytes, 0) },
+    load: { rps: round(rps), cpu: Math.round(cores * 100) / 100, memory: input.functions.reduce((s, f) => s + f.memoryBytes, 0) },
     functions: running,
+    traffic,
     software: input.software,
     genome: input.genome
   }

@@ -26,6 +26,8 @@ export interface FunctionReport {
   memoryBytes: number
   dataBytes: number
   traffic: FunctionTraffic
+  /** Where another cell runs it: its requests/s and p99 as that cell publishes them (all its traffic, not only ours). */
+  atOwner: { cell: string, requestsPerSecond: number, p99Ms: number } | null
   /** Where its data is copied, as this cell (its owner) keeps it; null where it is not replicated from here. */
   replication: { replica: string | null, state: string, lagMs: number, lastError: string | null } | null
 }
@@ -99,6 +101,7 @@ export function cellStatus (parts: StatusParts): CellStatus {
         memoryBytes: s?.memoryBytes ?? 0,
         dataBytes: s?.dataBytes ?? 0,
         traffic: router.stats(f.name),
+        atOwner: r.kind !== 'remote' ? null : ((t) => ({ cell: nameOf(r.cell), requestsPerSecond: t?.rps ?? 0, p99Ms: t?.p99 ?? 0 }))(organism.members.find((m) => m.id === r.cell)?.traffic[f.name]),
         replication: rep == null ? null : { ...rep, replica: rep.replica == null ? null : nameOf(rep.replica) }
       }
     }),

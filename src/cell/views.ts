@@ -1,5 +1,5 @@
 // What the organism looks like from this cell: for `cell status`, the live map and DNS (pure given their inputs).
-import type { CellView, PlacementView } from '../state/index.ts'
+import type { CellView, FunctionLoad, PlacementView } from '../state/index.ts'
 import type { ZoneView } from '../dns/index.ts'
 import type { OrganismEvent } from '../organism/index.ts'
 import { nameOf } from '../placement/index.ts'
@@ -15,6 +15,8 @@ export interface MemberReport {
   functions: string[]
   genome: string | null
   load: { rps: number, cpu: number, memory: number }
+  /** Each function running there: requests/s and p99 as that cell last published them (every 10 s). */
+  traffic: Record<string, FunctionLoad>
 }
 
 export interface PlacementReport { fn: string, owner: string, ownerName: string, epoch: number, state: 'serving' | 'moving', replicaName?: string }
@@ -47,7 +49,8 @@ export function organismReport (self: string, cells: readonly CellView[], placem
       routerPort: router?.port ?? null,
       functions: placements.filter((p) => p.owner === c.peer).map((p) => p.fn).sort(),
       genome: b?.genome ?? null,
-      load: b?.load ?? { rps: 0, cpu: 0, memory: 0 }
+      load: b?.load ?? { rps: 0, cpu: 0, memory: 0 },
+      traffic: b?.traffic ?? {}
     }
   }).sort((a, b) => a.name.localeCompare(b.name))
   return {
@@ -84,7 +87,7 @@ export function zoneView (zone: string, report: OrganismReport, domains: Readonl
   }
 }
 
-/** The live map's view; per-function traffic is known for this cell's own functions, load for every cell. */
+/** The live map's view: per-function traffic measured here for this cell's functions, as published for the others'. */
 export function dashboardView (organism: string, zone: string, report: OrganismReport, domains: ReadonlyMap<string, string>, local: (fn: string) => { state: string, requestsPerSecond: number, p99Ms: number } | null, now: number): OrganismView {
   return {
     organism,
@@ -100,7 +103,8 @@ export function dashboardView (organism: string, zone: string, report: OrganismR
       load: { requestsPerSecond: m.load.rps, cpu: m.load.cpu, memoryBytes: m.load.memory },
       functions: report.placements.filter((p) => p.owner === m.id).map((p) => {
         const here = m.self ? local(p.fn) : null
-        return { name: p.fn, domain: domains.get(p.fn) ?? '', state: p.state === 'moving' ? 'moving' : here?.state ?? 'serving', requestsPerSecond: here?.requestsPerSecond ?? 0, p99Ms: here?.p99Ms ?? 0, epoch: p.epoch }
+        const there = m.traffic[p.fn]
+        return { name: p.fn, domain: domains.get(p.fn) ?? '', state: p.state === 'moving' ? 'moving' : here?.state ?? 'serving', requestsPerSecond: here?.requestsPerSecond ?? there?.rps ?? 0, p99Ms: here?.p99Ms ?? there?.p99 ?? 0, epoch: p.epoch }
       })
     })),
     events: report.events

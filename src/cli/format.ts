@@ -23,7 +23,9 @@ export function formatStatus (s: CellStatus): string {
   for (const f of s.functions) {
     rows.push([
       f.name, f.route, f.state, f.port == null ? '-' : String(f.port), String(f.restarts),
-      f.traffic.requestsPerSecond.toFixed(1), `${f.traffic.p50Ms.toFixed(1)}ms`, `${f.traffic.p99Ms.toFixed(1)}ms`,
+      // A function another cell runs: its figures there (all of its traffic), marked with an @.
+      f.atOwner != null ? `@${f.atOwner.requestsPerSecond.toFixed(1)}` : f.traffic.requestsPerSecond.toFixed(1), `${f.traffic.p50Ms.toFixed(1)}ms`,
+      f.atOwner != null ? `@${f.atOwner.p99Ms.toFixed(1)}ms` : `${f.traffic.p99Ms.toFixed(1)}ms`,
       String(Math.round(f.traffic.distinctUsers)), f.cpuSeconds.toFixed(1), mib(f.memoryBytes), mib(f.dataBytes),
       f.domain + (f.pathPrefix ?? '')
     ])
@@ -41,7 +43,8 @@ export function formatStatus (s: CellStatus): string {
     return `  ${p.fn}: owner ${p.ownerName} (epoch ${p.epoch}), replica ${p.replicaName ?? 'none'}${lag}`
   })
   const events = s.events.slice(-5).map((e) => `  ${new Date(e.at).toISOString().slice(11, 19)} ${e.text}`)
-  return [...head, '', table(members), '', table(rows), ...(copies.length > 0 ? ['', 'data:', ...copies] : []), ...(events.length > 0 ? ['', 'recent:', ...events] : []), ...(errors.length > 0 ? ['', 'problems:', ...errors] : [])].join('\n')
+  const atOwner = s.functions.some((f) => f.atOwner != null) ? ['@: as measured by the cell that runs it (all of its traffic, published every 10 s)'] : []
+  return [...head, '', table(members), '', table(rows), ...atOwner, ...(copies.length > 0 ? ['', 'data:', ...copies] : []), ...(events.length > 0 ? ['', 'recent:', ...events] : []), ...(errors.length > 0 ? ['', 'problems:', ...errors] : [])].join('\n')
 }
 
 /** What to try once the demo is up. */

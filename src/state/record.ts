@@ -29,11 +29,13 @@ const isOptStr = (x: unknown, max = 512): boolean => x === undefined || (typeof 
 const isCount = (x: unknown): x is number => Number.isSafeInteger(x) && (x as number) >= 0
 const isNum = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x) && x >= 0
 const isStrList = (x: unknown): x is string[] => Array.isArray(x) && x.length <= 256 && x.every((s) => isStr(s, 1024))
+const isTraffic = (x: unknown): boolean => x === undefined || (isObj(x) && Object.keys(x).length <= 256 &&
+  Object.entries(x).every(([fn, t]) => isStr(fn, 256) && isObj(t) && isNum(t.rps) && isNum(t.p99)))
 
 function cellBodyOk (b: Record<string, unknown>): boolean {
   const a = b.addrs; const l = b.load
   return isStr(b.name, 256) && isObj(a) && isStrList(a.peer) && isOptStr(a.router) && isOptStr(a.dns) &&
-    isObj(l) && isNum(l.rps) && isNum(l.cpu) && isNum(l.memory) && isStrList(b.functions) &&
+    isObj(l) && isNum(l.rps) && isNum(l.cpu) && isNum(l.memory) && isStrList(b.functions) && isTraffic(b.traffic) &&
     isStr(b.software, 128) && typeof b.genome === 'string' && b.genome.length <= 128 && isCount(b.incarnation) &&
     (b.at === undefined || isNum(b.at))
 }

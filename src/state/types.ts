@@ -1,5 +1,7 @@
 // The shapes of organism state: signed records, their two bodies, merge verdicts and the change feed.
 
+export interface FunctionLoad { rps: number, p99: number }
+
 /** A cell's own record, key `cell/<peerId>`, written only by that cell. */
 export interface CellBody {
   kind: 'cell'
@@ -7,6 +9,8 @@ export interface CellBody {
   addrs: { peer: string[], router?: string, dns?: string }
   load: { rps: number, cpu: number, memory: number }
   functions: string[]
+  /** Requests/s and p99 (ms) of each function running here, as this cell's router measures them (all of its traffic). */
+  traffic?: Record<string, FunctionLoad>
   software: string
   genome: string
   /** SWIM incarnation: grows when the cell refutes a suspicion or comes back. */

@@ -1,12 +1,15 @@
 // The zone every cell answers, from the organism report: owner's address, every live cell's (genome `dns: all-cells`
-// or a dead owner), and a serial that rises with every step of a move.
+// or a dead owner), and a serial that rises with every step of a move. The live map's per-function traffic, and the
+// record that carries it to the other cells.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { zoneView } from '../../src/cell/views.ts'
+import { dashboardView, zoneView } from '../../src/cell/views.ts'
+import { firstMemory, nextRecord } from '../../src/cell/own-record.ts'
+import { asRecord } from '../../src/state/record.ts'
 import type { MemberReport, OrganismReport, PlacementReport } from '../../src/cell/views.ts'
 
 const member = (id: string, address: string, liveness: MemberReport['liveness'] = 'alive'): MemberReport => ({
-  id, name: `c-${id}`, liveness, self: id === 'a', address, routerPort: 80, functions: [], genome: null, load: { rps: 0, cpu: 0, memory: 0 }
+  id, name: `c-${id}`, liveness, self: id === 'a', address, routerPort: 80, functions: [], genome: null, load: { rps: 0, cpu: 0, memory: 0 }, traffic: {}
 })
 const placement = (fn: string, owner: string, epoch = 1, state: PlacementReport['state'] = 'serving'): PlacementReport => ({ fn, owner, ownerName: `c-${owner}`, epoch, state })
 const domains = new Map([['forum', 'forum.campus.test'], ['media', 'media.campus.test']])
@@ -33,4 +36,33 @@ test('the serial rises with every step of a move and is the same for the same pl
   const moved = serial([placement('forum', 'b', 2), placement('media', 'a', 1)])
   assert.ok(serving < moving && moving < moved, `${serving} < ${moving} < ${moved}`)
   assert.equal(serial([placement('media', 'a', 1), placement('forum', 'b', 2)]), moved, 'order does not matter')
+})
+
+test('the live map shows a function another cell runs with the traffic that cell published', () => {
+  const b = { ...member('b', '10.0.0.2'), traffic: { forum: { rps: 42.5, p99: 7.1 } } }
+  const r = report([member('a', '10.0.0.1'), b], [placement('forum', 'b'), placement('media', 'a')])
+  const view = dashboardView('campus', 'campus.test', r, domains, (fn) => fn === 'media' ? { state: 'running', requestsPerSecond: 3, p99Ms: 2 } : null, 0)
+  const fn = (cell: string, name: string) => view.cells.find((c) => c.id === cell)?.functions.find((f) => f.name === name)
+  assert.deepEqual([fn('b', 'forum')?.requestsPerSecond, fn('b', 'forum')?.p99Ms], [42.5, 7.1], 'as b published it')
+  assert.deepEqual([fn('a', 'media')?.requestsPerSecond, fn('a', 'media')?.p99Ms], [3, 2], 'measured here')
+})
+
+test('a cell\'s record carries each running function\'s requests/s and p99, and their sum as its load', () => {
+  const figures: Record<string, { requestsPerSecond: number, p99Ms: number }> = { forum: { requestsPerSecond: 12.34, p99Ms: 8.06 }, media: { requestsPerSecond: 0.26, p99Ms: 1 } }
+  const { body } = nextRecord(firstMemory(0), {
+    name: 'a', genome: 'abc', software: '0.1.0', addrs: { peer: [] },
+    functions: [{ name: 'forum', state: 'running', cpuSeconds: 0, memoryBytes: 0 }, { name: 'media', state: 'running', cpuSeconds: 0, memoryBytes: 0 }, { name: 'grades', state: 'stopped', cpuSeconds: 0, memoryBytes: 0 }],
+    traffic: (fn) => figures[fn] ?? { requestsPerSecond: 99, p99Ms: 99 }
+  }, 1000)
+  assert.deepEqual(body?.traffic, { forum: { rps: 12.3, p99: 8.1 }, media: { rps: 0.3, p99: 1 } }, 'running functions only, rounded')
+  assert.equal(body?.load.rps, 12.6)
+})
+
+test('a record whose traffic is not figures, or names more than 256 functions, is not a record', () => {
+  const cell = (traffic: unknown) => asRecord({ key: 'cell/w', writer: 'w', version: 1, sig: 's', body: { kind: 'cell', name: 'a', addrs: { peer: [] }, load: { rps: 0, cpu: 0, memory: 0 }, functions: [], software: '1', genome: 'g', incarnation: 0, traffic } })
+  assert.ok(cell(undefined) != null, 'no traffic (an older cell) is fine')
+  assert.ok(cell({ forum: { rps: 1, p99: 2 } }) != null)
+  assert.equal(cell({ forum: { rps: 'lots', p99: 2 } }), undefined)
+  assert.equal(cell({ forum: { rps: -1, p99: 2 } }), undefined)
+  assert.equal(cell(Object.fromEntries(Array.from({ length: 257 }, (_x, i) => [`f${i}`, { rps: 0, p99: 0 }]))), undefined)
 })

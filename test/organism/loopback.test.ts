@@ -49,6 +49,11 @@ test('any cell serves any function by forwarding to its owner (over its TLS forw
   const owner = gamma.placements.find((p) => p.fn === 'grades')?.ownerName
   assert.notEqual(owner, org.cells[2].name, 'grades is owned by another cell than gamma here')
   assert.deepEqual((await org.cells[2].status()).forwarding.find((f) => f.cell === owner), { cell: owner, path: 'tls' })
+  // gamma's status shows grades' traffic as its owner measures it (its record carries it, every 10 s).
+  await waitFor('gamma shows the owner\'s requests/s for grades', async () => {
+    const f = (await org.cells[2].status()).functions.find((x) => x.name === 'grades')
+    return f?.atOwner?.cell === owner && (f?.atOwner?.requestsPerSecond ?? 0) > 0
+  }, { tries: 100, everyMs: 200 })
 })
 
 test('every cell answers DNS for the zone with the owner\'s address', async () => {
