@@ -31,10 +31,11 @@ const READS = new Set(['GET', 'HEAD', 'OPTIONS'])
 export function upstreamFor (org: Pick<Organism, 'plan' | 'self'>, openHttp: (cell: string) => Promise<Duplex>, supervisor: Supervisor, clock: Scheduler, mayWrite: (now: number) => boolean = () => true, commit: (fn: string) => Promise<void> | null = () => null) {
   return (fn: string, forwarded: boolean, method = 'GET'): Upstream => {
     const route = org.plan().route(fn)
-    if (route.kind === 'unavailable') return route
+    // A function moving, or whose owner is gone (its replica takes it over in seconds): requests wait for it.
+    if (route.kind === 'unavailable') return { ...route, hold: true }
     if (route.kind === 'remote') {
       // A request that already crossed a link is never sent on: two cells that disagree must not bounce it.
-      if (forwarded) return { kind: 'unavailable', reason: `this cell does not own ${fn} (placement is settling)`, retryAfterSeconds: 1 }
+      if (forwarded) return { kind: 'unavailable', reason: `this cell does not own ${fn} (placement is settling)`, retryAfterSeconds: 1, hold: true }
       return { kind: 'remote', cell: route.cell, open: async () => await openHttp(route.cell) }
     }
     const writes = !READS.has(method.toUpperCase())
@@ -46,7 +47,8 @@ export function upstreamFor (org: Pick<Organism, 'plan' | 'self'>, openHttp: (ce
     if (port != null) return writes ? { kind: 'local', port, commit: () => commit(fn), served: `${org.self} ${route.epoch}` } : { kind: 'local', port }
     const st = supervisor.get(fn)
     const wait = st?.nextRestartAt != null ? Math.max(1, Math.ceil((st.nextRestartAt - clock.now()) / 1000)) : 2
-    return { kind: 'unavailable', reason: `function ${fn} is ${st?.state ?? 'starting'}`, retryAfterSeconds: wait }
+    // Starting (or restarting soon): worth the wait; failed, or restarting after a long back-off: not.
+    return { kind: 'unavailable', reason: `function ${fn} is ${st?.state ?? 'starting'}`, retryAfterSeconds: wait, hold: st?.state !== 'failed' && wait <= 2 }
   }
 }
 

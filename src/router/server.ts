@@ -31,7 +31,8 @@ export type Upstream =
    * names the cell and epoch that accepted it (X-Organism-Served on the answer: what a history checker reads).
    */
   | { kind: 'local', port: number, commit?: () => Promise<void> | null, served?: string }
-  | { kind: 'unavailable', reason: string, retryAfterSeconds: number }
+  /** `hold`: the condition passes by itself in seconds (a function starting, moving, taken over): wait, don't 503. */
+  | { kind: 'unavailable', reason: string, retryAfterSeconds: number, hold?: boolean }
   | RemoteUpstream
 
 export interface RouterOptions {
@@ -55,6 +56,12 @@ export interface RouterOptions {
   /** Pooled peer-link streams to the cells that own other functions. */
   links?: Partial<LinkOptions>
   traffic?: Partial<TrafficOptions>
+  /**
+   * How long a request for a function that is starting, moving or being taken over waits for it before the 503;
+   * default 5 s, 0 answers at once. At most `maxHeld` requests wait at a time (default 1000); more get the 503.
+   */
+  holdMs?: number
+  maxHeld?: number
   /** Max time stop() waits for requests in flight before cutting them; default 5 s. */
   drainMs?: number
   /**
@@ -74,6 +81,8 @@ export interface Router extends Startable {
 }
 
 const log = logger('router')
+/** How often held requests look at their function again. */
+const HOLD_TICK_MS = 50
 
 /**
  * Per client socket: wire byte counters, so that per-request bytes cost two subtractions and no stream listeners,
@@ -183,9 +192,29 @@ export function createRouter (opts: RouterOptions): Router {
       sendPage(res, 404, routerError('ROUTER_NO_ROUTE', `No function serves the host "${m.host}"${req.url != null && req.url !== '/' ? ` (path ${req.url.split('?')[0].slice(0, 200)})` : ''}.`))
       return
     }
+    dispatch(req, res, fn, performance.now() + holdMs)
+  }
+
+  // Requests waiting for their function: looked at again together every HOLD_TICK_MS, while there are any.
+  const holdMs = opts.holdMs ?? 5000
+  const maxHeld = opts.maxHeld ?? 1000
+  const held = new Set<{ req: IncomingMessage, res: RouterResponse, fn: string, until: number }>()
+  let holdTimer: NodeJS.Timeout | null = null
+  const lookAgain = (): void => {
+    const waiting = [...held]
+    held.clear()
+    for (const h of waiting) if (!h.res.destroyed) dispatch(h.req, h.res, h.fn, h.until)
+    if (held.size === 0 && holdTimer != null) { clearInterval(holdTimer); holdTimer = null }
+  }
+  const dispatch = (req: IncomingMessage, res: RouterResponse, fn: string, until: number): void => {
     const up = opts.resolve(fn, req.headers[HOP_HEADER] != null, req.method ?? 'GET')
     if (up.kind === 'remote') {
       forwardRequest(links, up, req, res, opts.self ?? '', forwardedFor(req), remoteFailed(fn, res))
+      return
+    }
+    if (up.kind === 'unavailable' && up.hold === true && performance.now() < until && held.size < maxHeld) {
+      held.add({ req, res, fn, until })
+      holdTimer ??= setInterval(lookAgain, HOLD_TICK_MS)
       return
     }
     if (up.kind === 'unavailable') {
@@ -276,6 +305,10 @@ export function createRouter (opts: RouterOptions): Router {
     },
     async stop () {
       if (sweepTimer != null) clearInterval(sweepTimer)
+      // Requests still waiting get their answer now (the 503 if their function is still not there).
+      if (holdTimer != null) { clearInterval(holdTimer); holdTimer = null }
+      for (const h of held) if (!h.res.destroyed) dispatch(h.req, h.res, h.fn, 0)
+      held.clear()
       const closed = new Promise<void>((resolve) => { server.close(() => { resolve() }) })
       server.closeIdleConnections()
       for (const s of tunnels) s.destroy()

@@ -14,8 +14,8 @@ import { startUpstream, send, sha256, wsEcho, wsExchange } from './helpers.ts'
 
 setLogSink(() => {}, 'error')
 
-async function startRouter (t: TestContext, routes: RouteEntry[], upstreams: Record<string, Upstream>, maxHeaderSize?: number): Promise<Router> {
-  const router = createRouter({ port: 0, host: '127.0.0.1', maxHeaderSize, resolve: (fn) => upstreams[fn] ?? { kind: 'unavailable', reason: 'not placed', retryAfterSeconds: 5 } })
+async function startRouter (t: TestContext, routes: RouteEntry[], upstreams: Record<string, Upstream>, maxHeaderSize?: number, holdMs?: number): Promise<Router> {
+  const router = createRouter({ port: 0, host: '127.0.0.1', maxHeaderSize, holdMs, resolve: (fn) => upstreams[fn] ?? { kind: 'unavailable', reason: 'not placed', retryAfterSeconds: 5 } })
   router.setRoutes(buildRouteTable(routes))
   await router.start()
   t.after(async () => { await router.stop() })
@@ -204,4 +204,26 @@ test('one failing function does not affect another', async (t) => {
   assert.equal(router.stats('good').requestsTotal, 20)
   assert.equal(router.stats('good').errors.status5xx, 0)
   assert.equal(router.stats('bad').errors.status5xx, 20)
+})
+
+test('a request for a function that is starting or moving waits for it instead of a 503, up to the hold bound', async (t) => {
+  const up = await startUpstream(t, (_req, res) => { res.end('here now') })
+  const upstreams: Record<string, Upstream> = {
+    moving: { kind: 'unavailable', reason: 'moving to another cell', retryAfterSeconds: 1, hold: true },
+    gone: { kind: 'unavailable', reason: 'never coming back', retryAfterSeconds: 1, hold: true },
+    failed: { kind: 'unavailable', reason: 'failed', retryAfterSeconds: 30 }
+  }
+  const router = await startRouter(t, ['moving', 'gone', 'failed'].map((fn) => ({ function: fn, domain: `${fn}.test`, pathPrefix: null })), upstreams, undefined, 600)
+  const t0 = performance.now()
+  const waiting = Promise.all(Array.from({ length: 5 }, async () => await send(router.port, { headers: { host: 'moving.test' } })))
+  setTimeout(() => { upstreams.moving = { kind: 'local', port: up.port } }, 200)
+  const answers = await waiting
+  assert.deepEqual(answers.map((r) => [r.status, r.body.toString()]), Array(5).fill([200, 'here now']), 'held, then served: no 503')
+  assert.ok(performance.now() - t0 >= 150, 'they waited for it')
+  const stays = await send(router.port, { headers: { host: 'gone.test' } })
+  assert.equal(stays.status, 503, 'the bound passed: the 503 says why')
+  assert.match(stays.body.toString(), /never coming back/)
+  const failed = await send(router.port, { headers: { host: 'failed.test' } })
+  assert.equal(failed.status, 503, 'not worth waiting for: answered at once')
+  assert.equal(router.stats('moving').errors.status5xx, 0)
 })
