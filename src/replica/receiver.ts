@@ -45,7 +45,8 @@ export function receiveReplicas (ports: ReplicaPorts, functions: ReadonlySet<str
     void (async () => {
       let journal: Journal | null = null
       let fn = ''
-      const stop = (): void => { journal?.close(); stream.destroy() }
+      let halted = false
+      const stop = (): void => { halted = true; journal?.close(); stream.destroy() }
       try {
         const hello = await frames.next()
         if (hello.done === true || hello.value.type !== RFRAME.hello) throw replicaError('REPLICA_PROTOCOL', 'the stream did not start with a hello')
@@ -83,6 +84,8 @@ export function receiveReplicas (ports: ReplicaPorts, functions: ReadonlySet<str
           }
         }
         for (let f = await input.next(); f.done !== true; f = await input.next()) {
+          // Frames still buffered when another stream took over must not open a second writer of the journal.
+          if (halted) throw replicaError('REPLICA_UNAVAILABLE', `another stream (or a takeover) took over ${fn}'s copy`)
           const { type, payload } = f.value
           if (type === RFRAME.end) {
             const end = JSON.parse(payload.toString()) as { seq?: number, epoch?: number }
