@@ -31,6 +31,8 @@ export interface StoreView extends OwnershipView {
 }
 
 const LEASE_TTL_MS = 2000
+/** How many changes back a cell that believed nothing yet checks a record (the store keeps the history this far). */
+const FIRST_LOOK_CHANGES = 999
 
 export interface StoreViewOptions {
   self: string
@@ -97,7 +99,25 @@ export function createStoreView (o: StoreViewOptions): StoreView {
     const p = o.proofs
     if (p == null) return null
     const prev = cache.get(r.fn) ?? null
-    if (prev == null) return r.proof == null ? null : await stepRefusal(null, r, p).then((why) => why == null ? null : { why, lastGood: null })
+    if (prev == null) {
+      if (r.proof == null) return null
+      const why = await stepRefusal(null, r, p)
+      if (why != null || store?.kind !== 'etcd' || (r.seq ?? 0) <= 1) return why == null ? null : { why, lastGood: null }
+      // A cell that believed nothing yet (it just joined or started) checks the chain of changes that leads to the
+      // record, from the oldest the store keeps (its first, or the record it was seeded with): a member that writes
+      // a record of its own, with or without a history entry, cannot make it believe that record.
+      const seq = r.seq ?? 0
+      const chain = await store.history(r.fn, Math.max(1, seq - FIRST_LOOK_CHANGES + 1), seq).catch(() => [])
+      const unbroken = chain.length > 0 && chain.every((c, i) => i === 0 || (c.seq ?? 0) === (chain[i - 1].seq ?? 0) + 1)
+      if (!unbroken || !same(chain[chain.length - 1], r)) return { why: 'the store does not hold the changes that lead to it', lastGood: null }
+      let at: Ownership | null = null
+      for (const step of chain) {
+        const bad = await stepRefusal(at, step, p)
+        if (bad != null) return { why: `change ${step.seq ?? '?'} on the way to it: ${bad}`, lastGood: at }
+        at = step
+      }
+      return null
+    }
     const gap = (r.seq ?? 0) - (prev.seq ?? 0)
     if (gap <= 1 || store == null) return await stepRefusal(prev, r, p).then((why) => why == null ? null : { why, lastGood: prev })
     const chain = await store.history(r.fn, (prev.seq ?? 0) + 1, r.seq ?? 0).catch(() => [])

@@ -119,3 +119,39 @@ test('a forced takeover is believed without an operator override only for a func
   assert.match(refuseStep(prev, forced, verify, false) ?? '', /without an operator's override/)
   assert.match(refuseStep(prev, { ...forced, epoch: 3 }, verify, true) ?? '', /signature is not C3's/, 'the signature covers the epoch')
 })
+
+test('a cell that believed nothing yet checks the chain that leads to a record: honest changes pass, a member\'s own record does not', async (t) => {
+  const [a, b, m, n] = [cell('A3'), cell('B3'), cell('M3'), cell('N3')]
+  const rejected: string[] = []
+  const va = await viewOf(a, 'fresh', rejected)
+  const vb = await viewOf(b, 'fresh', rejected)
+  t.after(async () => { await va.close(); await vb.close() })
+  await va.apply('forum', { kind: 'found', by: 'A3' })
+  await until('B3 sees the record', () => vb.records().some((r) => r.fn === 'forum'))
+  await va.apply('forum', { kind: 'handoff', by: 'A3', epoch: 1, to: 'B3' })
+  await vb.apply('forum', { kind: 'complete', by: 'B3', from: 'A3', epoch: 1 })
+  const honest = vb.records().find((r) => r.fn === 'forum') as Ownership
+  // A cell that starts now believes the owner three honest changes led to.
+  const fresh1 = await viewOf(n, 'fresh', rejected)
+  t.after(async () => { await fresh1.close() })
+  assert.deepEqual(fresh1.records().find((r) => r.fn === 'forum'), honest)
+
+  // M writes itself in straight into etcd while A3 and B3 are away (nobody undoes it): first the record alone,
+  // then with a history entry for it. A cell that starts believes neither.
+  await va.close(); await vb.close(); await fresh1.close()
+  const client = new Etcd3({ hosts: [endpoint] })
+  const raw = client.namespace('/organism/fresh/')
+  t.after(() => { client.close() })
+  const forged = signRecord({ fn: 'forum', owner: 'M3', epoch: 3, seq: (honest.seq ?? 0) + 1, state: 'serving' }, m.signer)
+  await raw.put('fn/forum').value(JSON.stringify(forged))
+  const fresh2 = await viewOf(cell('P3'), 'fresh', rejected)
+  t.after(async () => { await fresh2.close() })
+  assert.equal(fresh2.records().find((r) => r.fn === 'forum'), undefined, 'a record without the changes that lead to it is not believed')
+  assert.match(rejected.join('\n'), /P3: M3@3: the store does not hold the changes that lead to it/)
+  await raw.put(`hist/forum/${String(forged.seq).padStart(16, '0')}`).value(JSON.stringify(forged))
+  const fresh3 = await viewOf(cell('Q3'), 'fresh', rejected)
+  t.after(async () => { await fresh3.close() })
+  assert.deepEqual(fresh3.records().find((r) => r.fn === 'forum'), honest, 'the last honest change is believed')
+  assert.match(rejected.join('\n'), /Q3: M3@3: change \d+ on the way to it: M3 takes epoch 3 without a hand-off/)
+  assert.deepEqual(JSON.parse(await raw.get('fn/forum').string() ?? 'null'), honest, 'and written back over the forgery')
+})
