@@ -181,7 +181,7 @@ export async function startCell (opts: CellOptions): Promise<Cell> {
     let resolveStopped!: () => void
     const stopped = new Promise<void>((resolve) => { resolveStopped = resolve })
     const startedAt = clock.now()
-    const status = (): CellStatus => cellStatus({ genome, commit, paths, router, supervisor, apiPort: api.port, startedAt, now: clock.now(), name: cellName(), dnsPort: dns.port, organism: report(), store: ownership.get().status(), plan: organism.get().plan(), division: division.driver.lastDecision(), replication: (fn) => replication.get().status(fn), forwarding: forwarding.path })
+    const status = (): CellStatus => cellStatus({ genome, commit, paths, router, supervisor, apiPort: api.port, startedAt, now: clock.now(), name: cellName(), dnsPort: dns.port, organism: report(), store: ownership.get().status(), plan: organism.get().plan(), division: division.driver.lastDecision(), replication: (fn) => replication.get().status(fn), forwarding })
     const token = randomBytes(24).toString('base64url')
     const api = createLocalApi({
       port: opts.apiPort ?? 0,

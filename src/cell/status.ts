@@ -49,7 +49,7 @@ export interface CellStatus {
   /** The division policy's last word ("requests/s 240 > 200 for 60 s; …" or why it waits). */
   division: string
   /** How this cell reaches the cells it has forwarded requests to: their TLS forwarding port, or the member link. */
-  forwarding: Array<{ cell: string, path: 'tls' | 'member' }>
+  forwarding: Array<{ cell: string, path: 'tls' | 'member', why?: string }>
 }
 
 export interface StatusParts {
@@ -68,7 +68,7 @@ export interface StatusParts {
   store: StoreStatus
   division: string
   replication: (fn: string) => ReplicaStatus | null
-  forwarding: (cell: string) => 'tls' | 'member' | 'unknown'
+  forwarding: { path: (cell: string) => 'tls' | 'member' | 'unknown', why: (cell: string) => string | null }
 }
 
 export function cellStatus (parts: StatusParts): CellStatus {
@@ -111,8 +111,9 @@ export function cellStatus (parts: StatusParts): CellStatus {
     store: parts.store,
     division: parts.division,
     forwarding: organism.members.filter((m) => m.id !== organism.self).flatMap((m) => {
-      const path = parts.forwarding(m.id)
-      return path === 'unknown' ? [] : [{ cell: m.name, path }]
+      const path = parts.forwarding.path(m.id)
+      const why = parts.forwarding.why(m.id)
+      return path === 'unknown' ? [] : [{ cell: m.name, path, ...why != null ? { why } : {} }]
     })
   }
 }

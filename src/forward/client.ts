@@ -21,14 +21,18 @@ export interface ConnectorOptions {
 
 export interface Connector {
   open: (cell: string) => Promise<Duplex>
-  /** How each cell is reached now: for status and tests. */
+  /** How the last request to each cell went: for status and tests. */
   path: (cell: string) => 'tls' | 'member' | 'unknown'
+  /** Why the last request to cell went over the member link, if it did. */
+  why: (cell: string) => string | null
 }
 
 export function forwardConnector (o: ConnectorOptions): Connector {
   const now = o.now ?? Date.now
   const offers = new Map<string, { offer: Promise<PskOffer>, got?: PskOffer }>()
   const closedUntil = new Map<string, number>()
+  // How the last request to each cell went, and why not over TLS when it did not.
+  const paths = new Map<string, { path: 'tls' | 'member', why?: string }>()
   // Concurrent requests share one key; a key that failed is replaced once, not once per request (each new key
   // retires an older one at the owner, and a burst of them would retire the keys the others are using).
   const ticket = async (cell: string, failed: PskOffer | null): Promise<PskOffer> => {
@@ -39,9 +43,10 @@ export function forwardConnector (o: ConnectorOptions): Connector {
     next.offer.then((got) => { next.got = got }, () => { if (offers.get(cell) === next) offers.delete(cell) })
     return await next.offer
   }
-  const tls = async (offer: PskOffer): Promise<Duplex> => {
+  const tls = async (cell: string, offer: PskOffer): Promise<Duplex> => {
     const sock = await connectPsk(offer, o.connectMs ?? 3000)
     sock.setNoDelay(true)
+    paths.set(cell, { path: 'tls' })
     return sock
   }
   return {
@@ -50,18 +55,20 @@ export function forwardConnector (o: ConnectorOptions): Connector {
       let offer: PskOffer | null = null
       try {
         offer = await ticket(cell, null)
-        return await tls(offer)
+        return await tls(cell, offer)
       } catch {
         // The key may be stale (the owner restarted): one more try with a new one before the member link.
-        try { return await tls(await ticket(cell, offer)) } catch (err) {
+        try { return await tls(cell, await ticket(cell, offer)) } catch (err) {
           // A closed port (or a cell without one) is left alone for a while; a slow one is tried again soon.
           const refused = (err as { cause?: { code?: string } }).cause?.code === 'ECONNREFUSED' || offer == null
           closedUntil.set(cell, now() + (refused ? (o.retryMs ?? 30_000) : 5000))
+          paths.set(cell, { path: 'member', why: (err as Error).message })
           log.info('the forwarding port of a cell cannot be reached; its requests go over the member link for now', { cell, refused, err: (err as Error).message })
           return await o.member(cell)
         }
       }
     },
-    path: (cell) => (closedUntil.get(cell) ?? 0) > now() ? 'member' : offers.has(cell) ? 'tls' : 'unknown'
+    path: (cell) => paths.get(cell)?.path ?? 'unknown',
+    why: (cell) => paths.get(cell)?.why ?? null
   }
 }

@@ -28,7 +28,7 @@ export interface ReplicationOptions extends ReplicatorOptions {
   /**
    * No takeover in this long after the cell starts (default 10 s): after every cell restarted at once, an owner
    * gets the time to take its lease again before its replica takes its functions (which would be safe, but moves
-   * every function for nothing). An owner seen alive since this cell started has had that time.
+   * every function for nothing).
    */
   startGraceMs?: number
 }
@@ -56,15 +56,12 @@ export function createReplication (ports: ReplicaPorts, functions: readonly Repl
   // The store decides; this cell only asks, when it is the one that should (the copy's holder, or for a function
   // without data the first live cell). A refusal while the owner's lease holds is the normal answer.
   let startedAt = 0
-  const seenAlive = new Set<string>()
   const lookForTakeovers = (): void => {
-    if (stopped) return
+    if (stopped || clock.now() - startedAt < (opts.startGraceMs ?? 10_000)) return
     const live = ports.live()
-    for (const c of live) seenAlive.add(c)
-    const grace = clock.now() - startedAt < (opts.startGraceMs ?? 10_000)
     for (const f of functions) {
       const p = ports.placement(f.name)
-      if (p == null || taking.has(f.name) || (grace && !seenAlive.has(p.owner))) continue
+      if (p == null || taking.has(f.name)) continue
       const ask = takeoverAsk(p, self, f.stateful, live)
       if (ask == null) continue
       taking.add(f.name)

@@ -22,10 +22,8 @@ export interface AddOptions {
   functions?: ReplicatedFunction[]
   waitMs?: number
   bulk?: boolean
-  /** No takeover in this long after start from an owner not seen alive (default 0). */
+  /** No takeover in this long after start (default 0). */
   startGraceMs?: number
-  /** Which cells this one's gossip counts live (default: every cell not killed). */
-  sees?: (id: string) => boolean
 }
 
 export interface Rig {
@@ -78,7 +76,7 @@ export async function rig (t: TestContext): Promise<Rig> {
       placements: () => [...records.values()].map(asView),
       read: async (fn) => { const r = await store.get(fn); return r == null ? undefined : asView(r) },
       change: async (fn, req) => { const r = await store.apply(fn, req); records.set(fn, r); return asView(r) },
-      live: () => [...cells.values()].filter((c) => !c.down && (opts.sees?.(c.id) ?? true)).map((c) => c.id),
+      live: () => [...cells.values()].filter((c) => !c.down).map((c) => c.id),
       busy: (fn) => running.has(fn),
       dataDir: (fn) => join(root, 'functions', fn, 'data'),
       bulk: opts.bulk === true ? { bindHost: '127.0.0.1', advertise: '127.0.0.1' } : null,
