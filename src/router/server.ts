@@ -16,6 +16,7 @@ import { sendPage, rawPage } from './pages.ts'
 import { Pools, defaultPoolOptions, proxyRequest } from './proxy.ts'
 import type { PoolOptions, Exchange } from './proxy.ts'
 import { tunnel } from './upgrade.ts'
+import { createHold } from './hold.ts'
 import { TrafficTracker, clientKey, defaultTrafficOptions, emptyTraffic } from './traffic.ts'
 import type { FunctionTraffic, TrafficOptions } from './traffic.ts'
 import { trafficFamilies, UNROUTED } from './metrics.ts'
@@ -192,31 +193,19 @@ export function createRouter (opts: RouterOptions): Router {
       sendPage(res, 404, routerError('ROUTER_NO_ROUTE', `No function serves the host "${m.host}"${req.url != null && req.url !== '/' ? ` (path ${req.url.split('?')[0].slice(0, 200)})` : ''}.`))
       return
     }
-    dispatch(req, res, fn, performance.now() + holdMs)
+    dispatch(req, res, fn, hold.deadline(performance.now()))
   }
 
-  // Requests waiting for their function: looked at again together every HOLD_TICK_MS, while there are any.
-  const holdMs = opts.holdMs ?? 5000
-  const maxHeld = opts.maxHeld ?? 1000
-  const held = new Set<{ req: IncomingMessage, res: RouterResponse, fn: string, until: number }>()
-  let holdTimer: NodeJS.Timeout | null = null
-  const lookAgain = (): void => {
-    const waiting = [...held]
-    held.clear()
-    for (const h of waiting) if (!h.res.destroyed) dispatch(h.req, h.res, h.fn, h.until)
-    if (held.size === 0 && holdTimer != null) { clearInterval(holdTimer); holdTimer = null }
-  }
+  type Waiting = { req: IncomingMessage, res: RouterResponse, fn: string }
+  const hold = createHold<Waiting>({ holdMs: opts.holdMs ?? 5000, maxHeld: opts.maxHeld ?? 1000, tickMs: HOLD_TICK_MS },
+    (w, until) => { dispatch(w.req, w.res, w.fn, until) }, (w) => w.res.destroyed)
   const dispatch = (req: IncomingMessage, res: RouterResponse, fn: string, until: number): void => {
     const up = opts.resolve(fn, req.headers[HOP_HEADER] != null, req.method ?? 'GET')
     if (up.kind === 'remote') {
       forwardRequest(links, up, req, res, opts.self ?? '', forwardedFor(req), remoteFailed(fn, res))
       return
     }
-    if (up.kind === 'unavailable' && up.hold === true && performance.now() < until && held.size < maxHeld) {
-      held.add({ req, res, fn, until })
-      holdTimer ??= setInterval(lookAgain, HOLD_TICK_MS)
-      return
-    }
+    if (up.kind === 'unavailable' && up.hold === true && hold.keep({ req, res, fn }, until, performance.now())) return
     if (up.kind === 'unavailable') {
       sendPage(res, 503, routerError('ROUTER_FUNCTION_UNAVAILABLE', `The function "${fn}" is not available: ${up.reason}.`), { 'retry-after': String(Math.max(1, Math.ceil(up.retryAfterSeconds))) })
       return
@@ -306,9 +295,7 @@ export function createRouter (opts: RouterOptions): Router {
     async stop () {
       if (sweepTimer != null) clearInterval(sweepTimer)
       // Requests still waiting get their answer now (the 503 if their function is still not there).
-      if (holdTimer != null) { clearInterval(holdTimer); holdTimer = null }
-      for (const h of held) if (!h.res.destroyed) dispatch(h.req, h.res, h.fn, 0)
-      held.clear()
+      hold.flush()
       const closed = new Promise<void>((resolve) => { server.close(() => { resolve() }) })
       server.closeIdleConnections()
       for (const s of tunnels) s.destroy()
