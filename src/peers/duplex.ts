@@ -43,5 +43,9 @@ export function streamToDuplex (stream: Stream): Duplex {
   // preceded by it, so only an error needs handling there.
   stream.addEventListener('end', () => { duplex.push(null) })
   stream.addEventListener('close', (evt: StreamCloseEvent) => { if (evt.error != null) duplex.destroy(evt.error) })
+  // A write after the peer closed or reset fails; whoever reads or writes the stream hears of it (pipe, an
+  // iterator, a listener of its own). Without this a failure nobody waits for, such as a last refusal written to a
+  // stream the peer just reset, would be an unhandled 'error' and end the whole cell.
+  duplex.on('error', () => {})
   return duplex
 }

@@ -41,7 +41,10 @@ export function receiveReplicas (ports: ReplicaPorts, functions: ReadonlySet<str
     const frames = readFrames(stream)
     // Answers go where batches come from: the side path once the owner moved there.
     let out: Duplex = stream
-    const refuse = (message: string): void => { out.end(jsonFrame(RFRAME.refuse, ({ message }))); if (out !== stream) stream.end() }
+    const refuse = (message: string): void => {
+      if (out.writable) out.end(jsonFrame(RFRAME.refuse, ({ message })))
+      if (out !== stream && stream.writable) stream.end()
+    }
     void (async () => {
       let journal: Journal | null = null
       let fn = ''
