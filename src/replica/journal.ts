@@ -80,7 +80,7 @@ export function openJournal (dir: string): Journal {
       flush()
       fdatasyncSync(seg.fd)
       // The segment's name must be durable too before its first batch is acknowledged.
-      if (seg.fresh) { syncDir(dirname(dir)); seg.fresh = false }
+      if (seg.fresh) { syncPath(dirname(dir)); seg.fresh = false }
       seg.committed = seg.size
     },
     apply: () => {
@@ -92,7 +92,7 @@ export function openJournal (dir: string): Journal {
         syncTouched(touched)
         closeSync(seg.fd)
         rmSync(seg.file, { force: true })
-        syncDir(dirname(dir))
+        syncPath(dirname(dir))
         seg = null
       }
       return written
@@ -141,7 +141,7 @@ export async function replayJournal (dir: string): Promise<number> {
   if (segments.length === 0) return 0
   syncTouched(touched)
   for (const name of segments) rmSync(join(parent, name), { force: true })
-  syncDir(parent)
+  syncPath(parent)
   return written
 }
 
@@ -239,4 +239,3 @@ function syncPath (p: string): void {
   try { fd = openSync(p, 'r') } catch { return }
   try { fsyncSync(fd) } finally { closeSync(fd) }
 }
-const syncDir = syncPath

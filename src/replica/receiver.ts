@@ -24,9 +24,10 @@ export interface Receiver {
 }
 
 export function receiveReplicas (ports: ReplicaPorts, functions: ReadonlySet<string>, locks: FnLocks): Receiver {
-  const sessions = new Map<string, Set<() => void>>()
+  // The one stream writing each function's journal here: how to stop it.
+  const sessions = new Map<string, () => void>()
   const halt = (fn: string): void => {
-    for (const stop of sessions.get(fn) ?? []) stop()
+    sessions.get(fn)?.()
     sessions.delete(fn)
   }
   // Why `from` may not send fn's data at `epoch` now, or null: the check of every batch, on the cached record.
@@ -63,7 +64,7 @@ export function receiveReplicas (ports: ReplicaPorts, functions: ReadonlySet<str
         const dir = ports.dataDir(fn)
         // One writer of fn's journal at a time: an older stream from the owner (cut on its side) ends here.
         halt(fn)
-        sessions.set(fn, new Set([stop]))
+        sessions.set(fn, stop)
         const manifest = await locks.with(fn, async () => { await replayJournal(dir); return await manifestOf(dir) })
         const entries = [...manifest.entries()]
         for (let i = 0; i < entries.length; i += FILES_PER_FRAME) stream.write(jsonFrame(RFRAME.manifest, (Object.fromEntries(entries.slice(i, i + FILES_PER_FRAME)))))
@@ -116,7 +117,7 @@ export function receiveReplicas (ports: ReplicaPorts, functions: ReadonlySet<str
         // What was committed and not yet applied is applied now, or by the next replay if another stream halted this one.
         const j = journal as Journal | null
         if (j != null) await locks.with(fn, async () => { j.apply() }).catch(() => {}).finally(() => { j.close() })
-        sessions.get(fn)?.delete(stop)
+        if (sessions.get(fn) === stop) sessions.delete(fn)
       }
     })()
   }
