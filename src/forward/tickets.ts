@@ -15,20 +15,24 @@ export function serveTicket (stream: Duplex, ticket: PskOffer): void {
 export async function readTicket (stream: Duplex, timeoutMs = 2000): Promise<PskOffer> {
   const chunks: Buffer[] = []
   let size = 0
+  let value: unknown
+  let whole = false
   const timer = setTimeout(() => { stream.destroy(new Error(`no forwarding ticket within ${timeoutMs} ms`)) }, timeoutMs)
   try {
+    // Read until the ticket is whole, not until the stream ends: the owner's close of a member stream may wait for
+    // ours, and ours comes only after this read (CI saw the ticket arrive and the end never come).
     for await (const chunk of stream) {
       const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array)
       size += b.length
       if (size > MAX_TICKET_BYTES) throw new Error(`a forwarding ticket longer than ${MAX_TICKET_BYTES} bytes`)
       chunks.push(b)
+      try { value = JSON.parse(Buffer.concat(chunks).toString('utf8')); whole = true; break } catch {}
     }
   } finally {
     clearTimeout(timer)
     stream.destroy()
   }
-  let value: unknown
-  try { value = JSON.parse(Buffer.concat(chunks).toString('utf8')) } catch { throw new Error('a forwarding ticket that is not JSON') }
+  if (!whole) throw new Error('a forwarding ticket that is not JSON')
   const offer = parsePskOffer(value)
   if (offer == null) throw new Error('a malformed forwarding ticket')
   return offer
