@@ -91,7 +91,14 @@ test('a four-host lab organism acts as one system', { skip: !root && 'network na
         if (p?.ownerName !== taker || p.epoch !== 3) return false
       }
       return (await status('h4'))?.functions.find((f) => f.name === 'media')?.state === 'remote'
-    }, { tries: 100, everyMs: 200 })
+    }, { tries: 150, everyMs: 200 }).catch(async (err: unknown) => {
+      for (const h of hosts) {
+        const s = await status(h)
+        t.diagnostic(`${h}: media ${JSON.stringify(s?.placements.find((x) => x.fn === 'media'))} ${JSON.stringify(s?.functions.find((f) => f.name === 'media'))} store ${JSON.stringify(s?.store)}`)
+      }
+      t.diagnostic(`h4: ${o().output('h4').split('\n').filter((l) => /takeover|replica|lease|media|store|etcd/i.test(l)).slice(-25).join('\n')}`)
+      throw err
+    })
   })
 
   await t.test('a killed cell is seen dead on every other host within the detection bound', async () => {
