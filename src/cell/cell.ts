@@ -84,7 +84,8 @@ export async function startCell (opts: CellOptions): Promise<Cell> {
   const paths = cellPaths(opts.stateDir)
   const releaseLock = await acquireLock(paths.lockFile)
   try {
-    const { commit, genome } = await checkoutGenome(opts.genomeRepo, opts.ref ?? 'HEAD', paths.checkouts)
+    const { commit, genome, repaired } = await checkoutGenome(opts.genomeRepo, opts.ref ?? 'HEAD', paths.checkouts, { pinFile: paths.genomePin })
+    if (repaired != null) log.warn('the exported genome no longer held what its commit holds: exported again', { commit, path: repaired })
     log.info('genome verified', { organism: genome.organism, commit })
     const clock = realClock
     const advertise = opts.advertise ?? '127.0.0.1'

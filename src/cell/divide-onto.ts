@@ -4,6 +4,7 @@ import { isOrganismError } from '../core/errors.ts'
 import { join } from 'node:path'
 import { imprint, loadPool, sshTarget, parseHostUrl, imprintError, findRuntimePacks, makeRuntimePacks, buildCellBundle } from '../imprint/index.ts'
 import { findEtcd } from '../ownership/index.ts'
+import { PIN_FILE, readPin } from '../genome/index.ts'
 import type { ImprintResult, ImprintTarget, PoolHost, ProgressEvent } from '../imprint/index.ts'
 import type { MoveResult } from '../migrate/index.ts'
 
@@ -108,6 +109,7 @@ export async function divideOnto (opts: DivideOntoOptions): Promise<DivideResult
     // The new cell may be asked to vote in the ownership store: it gets our etcd if its host has none.
     etcdBinary: await findEtcd().catch(() => null),
     token: opts.token,
+    pin: await readPin(join(opts.stateDir, PIN_FILE)).catch(() => null),
     claimant: { organism: opts.organism, cell: opts.self },
     cell: { name, advertise: host.host, listen: listenAddressFor(host), routerPort: opts.routerPort, dnsPort: opts.dnsPort, peerPort: opts.peerPort ?? 0 },
     transient: host.labels.service === 'transient',

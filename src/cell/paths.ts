@@ -1,11 +1,14 @@
 // Where a cell keeps its things: one state directory per cell (one cell per host).
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
+import { PIN_FILE } from '../genome/index.ts'
 
 export interface CellPaths {
   readonly root: string
   /** Verified genome commits, exported one folder each. */
   readonly checkouts: string
+  /** The first and the last genome commit this cell trusted (genome/pin.ts). */
+  readonly genomePin: string
   /** The supervisor's data, logs and pid files. */
   readonly functions: string
   /** The running cell's API address and token (mode 0600). */
@@ -26,6 +29,7 @@ export function cellPaths (stateDir: string = defaultStateDir()): CellPaths {
   return {
     root,
     checkouts: join(root, 'genome'),
+    genomePin: join(root, PIN_FILE),
     functions: join(root, 'functions'),
     apiFile: join(root, 'cell.json'),
     lockFile: join(root, 'cell.lock'),

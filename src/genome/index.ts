@@ -3,8 +3,10 @@
 //   const g = await checkoutGenome(repo, 'main', '/var/lib/organism/genomes')  // verified, exported, parsed
 //   g.genome.functions.map(f => f.domain)
 export { parseGenome, readGenome, type ParseOptions } from './parse.ts'
-export { verifyGenomeCommit, SIGNERS_FILE, type Verified } from './verify.ts'
-export { checkoutGenome, checkGenome, COMPLETE_MARKER, type GenomeCheck } from './checkout.ts'
+export { verifyGenomeCommit, verifyImported, SIGNERS_FILE, type Verified } from './verify.ts'
+export { importCommit, withImported } from './mirror.ts'
+export { PIN_FILE, readPin, writePin, type GenomePin } from './pin.ts'
+export { checkoutGenome, checkGenome, MIRROR_DIR, type Checkout, type CheckoutOptions, type GenomeCheck } from './checkout.ts'
 export { initGenome, signedCommit, ensureSigningKey, defaultKeyPath, type InitOptions, type SignedCommitOptions } from './init.ts'
 export { parseAllowedSigners, type SignerEntry } from './signers.ts'
 export { signOverride, verifyOverride, OVERRIDE_NAMESPACE, type OverrideRequest, type SignedOverride } from './override.ts'

@@ -1,11 +1,12 @@
-// verifyGenomeCommit: a commit is trusted when git verifies its SSH signature against the genome's own
+// verifyImported: a commit is trusted when git verifies its SSH signature against the genome's own
 // allowed_signers, its key is listed there, and every change to allowed_signers in its history was signed
 // by a key the previous allowed_signers trusted.
-import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { genomeError } from './errors.ts'
 import { git, gitMust } from './git.ts'
+import { withImported } from './mirror.ts'
 import { gitSignerFor, parseAllowedSigners, signatureOf, sshSignatureKey, type SignerEntry } from './signers.ts'
 
 export const SIGNERS_FILE = 'allowed_signers'
@@ -18,26 +19,13 @@ export interface Verified {
   readonly signerKey: string
   /** The allowed_signers principal of that key. */
   readonly principal: string
+  /** Fingerprints of every key the commit's allowed_signers lists for signing it. */
+  readonly signers: readonly string[]
 }
 
 interface SignersFile { readonly path: string, readonly entries: readonly SignerEntry[] }
 
 const short = (c: string): string => c.slice(0, 12)
-
-export async function assertRepo (repoDir: string): Promise<void> {
-  const exists = await stat(repoDir).catch(() => null)
-  const r = exists == null ? null : await git(repoDir, ['rev-parse', '--git-dir'])
-  if (r == null || r.code !== 0) {
-    throw genomeError('GENOME_NOT_A_REPO', `${repoDir} is not a git repository${exists == null ? ' (it does not exist)' : ''}`, { details: { repoDir } })
-  }
-}
-
-export async function resolveCommit (repoDir: string, ref: string): Promise<string> {
-  // "--end-of-options" so that a ref starting with "-" is never read as an option.
-  const r = ref.startsWith('-') ? null : await git(repoDir, ['rev-parse', '--verify', '--quiet', '--end-of-options', `${ref}^{commit}`])
-  if (r == null || r.code !== 0) throw genomeError('GENOME_REF_UNKNOWN', `no commit "${ref}" in ${repoDir}`, { details: { repoDir, ref } })
-  return r.stdout.toString('utf8').trim()
-}
 
 /** Writes each distinct allowed_signers blob once into a temp dir, for git's gpg.ssh.allowedSignersFile. */
 class SignersCache {
@@ -130,14 +118,15 @@ async function checkSignerHistory (repo: string, tip: string, cache: SignersCach
   }
 }
 
-/** `scratch`: where to make the temp dir of signers files (default the system's; a cell uses its own state dir). */
-export async function verifyGenomeCommit (repoDir: string, ref: string, scratch: string = tmpdir()): Promise<Verified> {
-  await assertRepo(repoDir)
-  const commit = await resolveCommit(repoDir, ref)
+/**
+ * Verifies commit in a cell's own store (see mirror.ts); `scratch` is where the signers files go for the moment
+ * of the check.
+ */
+export async function verifyImported (mirror: string, commit: string, scratch: string = tmpdir()): Promise<Verified> {
   const tmp = await mkdtemp(join(scratch, scratch === tmpdir() ? 'organism-signers-' : SCRATCH_PREFIX))
   try {
-    const cache = new SignersCache(repoDir, tmp)
-    const blob = (await signersBlobs(repoDir, [commit])).get(commit) ?? null
+    const cache = new SignersCache(mirror, tmp)
+    const blob = (await signersBlobs(mirror, [commit])).get(commit) ?? null
     if (blob == null) {
       throw genomeError('GENOME_NO_SIGNERS', `commit ${short(commit)} has no ${SIGNERS_FILE} file at the genome root`, { details: { commit } })
     }
@@ -145,10 +134,16 @@ export async function verifyGenomeCommit (repoDir: string, ref: string, scratch:
     if (own.entries.length === 0) {
       throw genomeError('GENOME_NO_SIGNERS', `${SIGNERS_FILE} at commit ${short(commit)} lists no usable key`, { details: { commit } })
     }
-    const signer = await checkSignature(repoDir, commit, own, 'commit')
-    await checkSignerHistory(repoDir, commit, cache)
-    return { commit, signerKey: signer.key, principal: signer.principal }
+    const signer = await checkSignature(mirror, commit, own, 'commit')
+    await checkSignerHistory(mirror, commit, cache)
+    const signers = own.entries.filter((e) => gitSignerFor([e], e.fingerprint) != null).map((e) => e.fingerprint)
+    return { commit, signerKey: signer.key, principal: signer.principal, signers }
   } finally {
     await rm(tmp, { recursive: true, force: true })
   }
+}
+
+/** Copies ref's commit out of the genome repo into a throwaway store and verifies it there (nothing is kept). */
+export async function verifyGenomeCommit (repoDir: string, ref: string, scratch: string = tmpdir()): Promise<Verified> {
+  return await withImported(repoDir, ref, scratch, async (mirror, commit) => await verifyImported(mirror, commit, scratch))
 }

@@ -4,7 +4,7 @@ import { mkdtemp, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { verifyGenomeCommit } from '../genome/index.ts'
+import { verifyImported, withImported } from '../genome/index.ts'
 import { imprintError } from './errors.ts'
 
 const run = promisify(execFile)
@@ -33,18 +33,20 @@ export function etcdToCarry (ours: string | null, hostHas: string | null, mode: 
 export interface GenomeBundle { readonly file: string, readonly commit: string, readonly bytes: number, readonly cleanup: () => Promise<void> }
 
 /**
- * Verifies the commit (its signature against the genome's own signers) and writes a git bundle holding exactly
- * that commit and its history, under one branch, via a scratch bare repo: the parent's repo is not touched.
+ * Verifies the commit (its signature against the genome's own signers) in a throwaway store of its objects and
+ * writes a git bundle of exactly that commit and its history, under one branch, from that store: the parent's
+ * repo is only read.
  */
 export async function bundleGenome (repo: string, ref: string): Promise<GenomeBundle> {
-  const { commit } = await verifyGenomeCommit(repo, ref)
   const dir = await mkdtemp(join(tmpdir(), 'organism-genome-bundle-'))
   try {
-    const scratch = join(dir, 'scratch.git')
     const file = join(dir, 'genome.bundle')
-    await run('git', ['init', '-q', '--bare', scratch])
-    await run('git', ['-C', scratch, 'fetch', '-q', '--no-tags', repo, `${commit}:refs/heads/genome`])
-    await run('git', ['-C', scratch, 'bundle', 'create', '-q', file, 'refs/heads/genome'])
+    const commit = await withImported(repo, ref, dir, async (mirror, commit) => {
+      await verifyImported(mirror, commit, dir)
+      await run('git', ['-C', mirror, 'update-ref', 'refs/heads/genome', commit])
+      await run('git', ['-C', mirror, 'bundle', 'create', '-q', file, 'refs/heads/genome'])
+      return commit
+    })
     return { file, commit, bytes: (await stat(file)).size, cleanup: async () => { await rm(dir, { recursive: true, force: true }) } }
   } catch (err) {
     await rm(dir, { recursive: true, force: true })

@@ -4,6 +4,7 @@ import { isOrganismError } from '../core/errors.ts'
 import { logger } from '../core/log.ts'
 import { bundleGenome, localRuntimeFor, runtimeSuitable, etcdToCarry } from './artifacts.ts'
 import type { Claimant } from './claim.ts'
+import type { GenomePin } from '../genome/index.ts'
 import { CLAIM_DIR, claimHost, releaseHost, sameClaimant } from './claim.ts'
 import { imprintError } from './errors.ts'
 import type { Executor } from './executor.ts'
@@ -53,6 +54,8 @@ export interface ImprintOptions {
   readonly carryEtcd?: 'auto' | 'always'
   /** A one-time token from the parent's running cell (`cell admit`), or a function that fetches one. */
   readonly token: string | (() => Promise<string>)
+  /** The parent cell's genome pin: the new cell trusts what descends from it (null: it pins the commit it gets). */
+  readonly pin?: GenomePin | null
   readonly claimant: Claimant
   readonly cell: Omit<CellArgs, 'commit'>
   readonly signal?: AbortSignal
@@ -183,7 +186,7 @@ export async function imprint (target: ImprintTarget, opts: ImprintOptions): Pro
     ]).catch((err: unknown) => { current = failedSteps[0] ?? current; throw err })
     current = 'configure'
     const token = typeof opts.token === 'string' ? opts.token : await opts.token()
-    await step(current, async () => { await configure(c, { ...opts.cell, commit: genome.commit }, token) })
+    await step(current, async () => { await configure(c, { ...opts.cell, commit: genome.commit }, token, opts.pin ?? null) })
     const mode = serviceMode(c)
     current = 'start'
     await step(current, async () => { await startCell(c, mode) })

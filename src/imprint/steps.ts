@@ -9,6 +9,7 @@ import type { Probe } from './preflight.ts'
 import { DONE_FILE, JOURNAL } from './preflight.ts'
 import type { CellArgs, Layout, ServiceMode } from './service.ts'
 import { pickPack } from './runtime-pack.ts'
+import { PIN_FILE, type GenomePin } from '../genome/index.ts'
 import type { PackFormat, RuntimePacks } from './runtime-pack.ts'
 import { startScript, startService } from './service.ts'
 
@@ -100,17 +101,20 @@ export async function copyGenome (c: StepContext, bundleFile: string, commit: st
   })
 }
 
-export async function configure (c: StepContext, args: CellArgs, token: string): Promise<void> {
+/** `pin`: the parent's genome pin (genome/pin.ts), so that the new cell's trust starts where its parent's did. */
+export async function configure (c: StepContext, args: CellArgs, token: string, pin: GenomePin | null = null): Promise<void> {
   const l = c.layout
   const script = startScript(l, args, c.imprintId)
+  const pinText = pin == null ? '' : JSON.stringify({ ...pin, last: args.commit })
   // One command: journal, then the token from stdin into a 0600 file (never on a command line, where `ps` would show
-  // it), then the start script from a here-document (it holds no secret).
+  // it), then the start script and the pin from here-documents (they hold no secret).
   mustSucceed(await c.ex.exec([
     record({ kind: 'path', path: l.startScript }), record({ kind: 'path', path: l.tokenFile }), record({ kind: 'path', path: l.state }),
     'umask 077', `cat > ${sh(l.tokenFile)}`, `chmod 600 ${sh(l.tokenFile)}`,
+    ...pin == null ? [] : [`mkdir -p ${sh(l.state)}`, `printf '%s\\n' ${sh(pinText)} > ${sh(`${l.state}/${PIN_FILE}`)}`],
     `cat > ${sh(l.startScript)} <<'ORGANISM_START_EOF' && chmod 700 ${sh(l.startScript)}\n${script}ORGANISM_START_EOF\n`
-  ].join(' && '), { stdin: token, signal: c.signal }), 'write the join token and the start script')
-  c.copied(Buffer.byteLength(script))
+  ].join(' && '), { stdin: token, signal: c.signal }), 'write the join token, the start script and the genome pin')
+  c.copied(Buffer.byteLength(script) + pinText.length)
   // The bundle is not run here to check it: starting the cell does that, and a bundle that cannot run ends the join
   // at once (IMPRINT_START_FAILED with the end of its output), without a second Node boot on the host.
 }

@@ -3,6 +3,8 @@ import { execFileSync } from 'node:child_process'
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
+import assert from 'node:assert/strict'
+import { isOrganismError } from '../../src/core/errors.ts'
 
 // Tests must not depend on the machine's git config (there may be no user.name, or a global signing setup).
 process.env.GIT_CONFIG_GLOBAL = '/dev/null'
@@ -25,8 +27,13 @@ export async function makeKey (dir: string, name: string): Promise<Key> {
   return { path, publicKey, fingerprint }
 }
 
-export function git (repo: string, args: string[], env: Record<string, string> = {}): string {
-  return execFileSync('git', args, { cwd: repo, encoding: 'utf8', env: { ...process.env, ...env } }).trim()
+export function git (repo: string, args: string[], env: Record<string, string> = {}, input?: string | Buffer): string {
+  return execFileSync('git', args, { cwd: repo, encoding: 'utf8', env: { ...process.env, ...env }, input }).trim()
+}
+
+/** git's output as bytes (binary objects such as trees). */
+export function gitBytes (repo: string, args: string[]): Buffer {
+  return execFileSync('git', args, { cwd: repo })
 }
 
 export async function put (repo: string, rel: string, text: string): Promise<void> {
@@ -61,4 +68,13 @@ export function unsignedCommit (repo: string, message: string): string {
   git(repo, ['add', '-A'])
   git(repo, ['-c', 'user.name=U', '-c', 'user.email=u@example.org', '-c', 'commit.gpgsign=false', 'commit', '-q', '--allow-empty', '-m', message])
   return git(repo, ['rev-parse', 'HEAD'])
+}
+
+/** For assert.rejects: the error has this code and its message names each of mentions. */
+export function rejectsWith (code: string, ...mentions: string[]): (e: unknown) => boolean {
+  return (e: unknown) => {
+    assert.ok(isOrganismError(e, code), `expected ${code}, got ${String((e as Error).message)}`)
+    for (const m of mentions) assert.ok(e.message.includes(m), `"${e.message}" should mention ${m}`)
+    return true
+  }
 }

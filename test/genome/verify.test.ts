@@ -4,9 +4,8 @@ import assert from 'node:assert/strict'
 import { mkdtemp, readFile, readdir, rm, stat, writeFile, mkdir, chmod, utimes } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { checkGenome, checkoutGenome, signedCommit, verifyGenomeCommit, COMPLETE_MARKER } from '../../src/genome/index.ts'
-import { isOrganismError } from '../../src/core/errors.ts'
-import { git, gitRaw, makeKey, makeRepo, put, signersLine, tempDir, unsignedCommit, type Key } from './helpers.ts'
+import { checkGenome, checkoutGenome, signedCommit, verifyGenomeCommit, MIRROR_DIR } from '../../src/genome/index.ts'
+import { git, gitRaw, makeKey, makeRepo, put, rejectsWith, signersLine, tempDir, unsignedCommit, type Key } from './helpers.ts'
 
 let keysDir = ''
 let alice: Key
@@ -20,14 +19,6 @@ before(async () => {
   mallory = await makeKey(keysDir, 'mallory')
 })
 after(() => rm(keysDir, { recursive: true, force: true }))
-
-function rejectsWith (code: string, ...mentions: string[]): (e: unknown) => boolean {
-  return (e: unknown) => {
-    assert.ok(isOrganismError(e, code), `expected ${code}, got ${String((e as Error).message)}`)
-    for (const m of mentions) assert.ok(e.message.includes(m), `"${e.message}" should mention ${m}`)
-    return true
-  }
-}
 
 test('a commit signed by an allowed key verifies and names its key and principal', async (t) => {
   const repo = await makeRepo(await tempDir(t, 'genome-v-'), signersLine('alice@example.org', alice))
@@ -154,19 +145,24 @@ test('checkoutGenome exports exactly the verified commit, once, and never an unv
   assert.ok(tracked.includes('README.md'))
   for (const rel of tracked) assert.equal(await readFile(join(out.dir, rel), 'utf8'), gitRaw(repo, ['cat-file', 'blob', `${first}:${rel}`]), rel)
   assert.ok(((await stat(join(out.dir, 'functions/web/run.sh'))).mode & 0o111) !== 0, 'executable bit kept')
-  assert.equal((await readFile(join(out.dir, COMPLETE_MARKER), 'utf8')).trim(), first)
 
-  // A second checkout of the same commit reuses the complete export.
+  // A second checkout of the same commit reuses the export while it holds the commit's tree (a file that `setup`
+  // wrote beside it stays)...
   await writeFile(join(out.dir, 'left-by-test'), 'x')
-  await checkoutGenome(repo, first, dest)
+  assert.equal((await checkoutGenome(repo, first, dest)).repaired, undefined)
   assert.equal(await readFile(join(out.dir, 'left-by-test'), 'utf8'), 'x')
-  // An incomplete one (no marker) is redone.
-  await rm(join(out.dir, COMPLETE_MARKER))
-  await checkoutGenome(repo, first, dest)
-  await assert.rejects(stat(join(out.dir, 'left-by-test')))
+  // ...and writes it again once a file the commit holds was changed, lost or made executable.
+  for (const [rel, spoil] of [['functions/web/server.js', async () => { await writeFile(join(out.dir, 'functions/web/server.js'), 'evil()\n') }],
+    ['organism.yaml', async () => { await rm(join(out.dir, 'organism.yaml')) }],
+    ['README.md', async () => { await chmod(join(out.dir, 'README.md'), 0o755) }]] as const) {
+    await spoil()
+    assert.equal((await checkoutGenome(repo, first, dest)).repaired, rel)
+    assert.equal(await readFile(join(out.dir, rel), 'utf8'), gitRaw(repo, ['cat-file', 'blob', `${first}:${rel}`]))
+    await assert.rejects(stat(join(out.dir, 'left-by-test')), 'written again whole')
+  }
 
   assert.equal((await checkoutGenome(repo, 'main', dest)).genome.functions[0].port, 9001)
-  assert.deepEqual((await readdir(dest)).sort(), [first, second].sort(), 'no temp dirs left behind')
+  assert.deepEqual((await readdir(dest)).sort(), [MIRROR_DIR, first, second].sort(), 'no temp dirs left behind')
 
   // What a process killed mid-verification or mid-export left here is swept once it is old; a fresh one is not
   // (another process may be at work on it).
@@ -175,13 +171,13 @@ test('checkoutGenome exports exactly the verified commit, once, and never an unv
   await mkdir(join(dest, `.${first}.tmp-dead`)); await utimes(join(dest, `.${first}.tmp-dead`), old, old)
   await mkdir(join(dest, '.verify-busy'))
   await checkoutGenome(repo, 'main', dest)
-  assert.deepEqual((await readdir(dest)).sort(), ['.verify-busy', first, second].sort())
+  assert.deepEqual((await readdir(dest)).sort(), ['.verify-busy', MIRROR_DIR, first, second].sort())
   await rm(join(dest, '.verify-busy'), { recursive: true })
 
   // An unsigned tip is refused and nothing is written for it.
   const unsigned = unsignedCommit(repo, 'unsigned')
   await assert.rejects(checkoutGenome(repo, 'main', dest), rejectsWith('GENOME_UNSIGNED', unsigned.slice(0, 12)))
-  assert.deepEqual((await readdir(dest)).sort(), [first, second].sort())
+  assert.deepEqual((await readdir(dest)).sort(), [MIRROR_DIR, first, second].sort())
 })
 
 test('checkGenome verifies HEAD, validates it against its own tree, and reports a broken uncommitted organism.yaml', async (t) => {

@@ -114,7 +114,9 @@ test('imprint on lab hosts', { skip: !isRoot && 'the netns lab needs root', time
   await t.test('a full imprint: the new cell starts, joins the parent; secrets are 0600, the token is gone', async () => {
     const events: ProgressEvent[] = []
     // etcd is carried as the runtime is (this host has its own; 'always' makes the copy happen anyway).
-    const r = await imprint(target1, options(fx, 'c1', h1.address, { onProgress: (e) => events.push(e), runtimePacks: packs, etcdBinary: '/usr/bin/etcd', carryEtcd: 'always' }))
+    // The parent's genome pin goes with it: the new cell's trust starts where its parent's did (its first commit).
+    const pin = { first: 'f'.repeat(40), signers: ['SHA256:the-parents-signer'], last: 'e'.repeat(40) }
+    const r = await imprint(target1, options(fx, 'c1', h1.address, { onProgress: (e) => events.push(e), runtimePacks: packs, etcdBinary: '/usr/bin/etcd', carryEtcd: 'always', pin }))
     console.log(`imprint timings (ms) ${JSON.stringify(r.timings)}; ${r.bytes} bytes copied; service ${r.service}`)
     assert.equal(r.commit, fx.commit)
     assert.equal(r.runtime, 'copied')
@@ -131,6 +133,8 @@ test('imprint on lab hosts', { skip: !isRoot && 'the netns lab needs root', time
     const perms = await lab.exec('h1', ['sh', '-c', 'stat -c "%a" "$HOME/.organism/cell/peer.key" "$HOME/.organism-claim/holder"; ls "$HOME/.organism"'])
     assert.match(perms.stdout, /^600\n600\n/)
     assert.doesNotMatch(perms.stdout, /join-token/)
+    const childPin = JSON.parse((await lab.exec('h1', ['sh', '-c', 'cat "$HOME/.organism/cell/genome-pin.json"'])).stdout) as typeof pin
+    assert.deepEqual(childPin, { ...pin, last: fx.commit }, 'the parent\'s first commit and signers, at the commit it was given')
     // A second imprint by the same parent is refused: the host already holds its cell.
     await assert.rejects(imprint(target1, options(fx, 'c1', h1.address)), { code: 'IMPRINT_CLAIMED' })
     // The SSH client key never reaches the host.
