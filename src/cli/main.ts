@@ -14,11 +14,13 @@ const divide = async (): Promise<typeof import('./divide.ts')> => await import('
 const usage = `usage: cell <command> [options]
 
   start [--genome DIR] [--ref REF] [--port N] [--dns-port N] [--listen ADDR] [--advertise IP]
-        [--name NAME] [--token T [--join MULTIADDR]] [--dns-primary HOST:PORT --dns-key FILE] [--demo]
+        [--name NAME] [--token-file FILE | --token T] [--join MULTIADDR] [--dns-primary HOST:PORT --dns-key FILE] [--demo]
                                                          run a cell from a signed genome (foreground);
                                                          the router listens on ADDR (default 0.0.0.0,
-                                                         127.0.0.1 for --demo); --token makes it a member
-                                                         of the organism a token from \`cell admit\` names
+                                                         127.0.0.1 for --demo); --token-file makes it a
+                                                         member of the organism a token from \`cell admit\`
+                                                         names (the file is deleted once it joined; --token
+                                                         T works too, but shows the token to \`ps\`)
   admit [--ttl SECONDS]                                  a one-time token for a new cell to join
   hosts [add ssh://user@host[:port] (--host-key PIN | --accept-new-host-key)] [--identity KEY]
                                                          the host pool: list, or pin a host's key
@@ -49,6 +51,7 @@ const options = {
   name: { type: 'string' },
   join: { type: 'string' },
   token: { type: 'string' },
+  'token-file': { type: 'string' },
   ttl: { type: 'string' },
   to: { type: 'string' },
   force: { type: 'boolean' },

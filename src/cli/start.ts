@@ -1,6 +1,6 @@
 // `cell start`: run a cell in the foreground until Ctrl-C, SIGTERM or `cell stop`.
 import { appendFileSync } from 'node:fs'
-import { mkdir } from 'node:fs/promises'
+import { chmod, mkdir, readFile, rm, stat } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { setLogSink } from '../core/log.ts'
 import { startCell } from '../cell/cell.ts'
@@ -30,20 +30,29 @@ async function primaryOption (values: CliValues): Promise<DnsPrimary | undefined
   return { host: m[1], port: Number(m[2]), key: await readTsigKey(values['dns-key']) }
 }
 
-function joinOption (values: CliValues): { address?: string, token: string } | undefined {
-  if (values.join == null && values.token == null) return undefined
-  if (values.token == null) throw cliError('CLI_USAGE', '--join needs --token T (from `cell admit` on a member)')
+/** The join token: from a file (read here, deleted once the cell has joined) or, visible to `ps`, from --token. */
+async function joinOption (values: CliValues): Promise<{ address?: string, token: string } | undefined> {
+  const file = values['token-file']
+  if (values.join == null && values.token == null && file == null) return undefined
+  if (file != null && values.token != null) throw cliError('CLI_USAGE', 'give the token once: --token-file FILE or --token T')
+  const token = file == null ? values.token : (await readFile(file, 'utf8').catch((err: Error) => { throw cliError('CLI_USAGE', `--token-file ${file} cannot be read: ${err.message}`) })).trim()
+  if (token == null || token === '') throw cliError('CLI_USAGE', '--join needs a token: --token-file FILE (from `cell admit` on a member)')
   // Without --join, the member's addresses inside the token are used.
-  return { address: values.join, token: values.token }
+  return { address: values.join, token }
 }
 
 export async function startCommand (values: CliValues, paths: CellPaths): Promise<number> {
   await mkdir(paths.root, { recursive: true, mode: 0o700 })
+  // The state dir holds the cell's keys and its API token: only its user may enter it, also if someone widened it.
+  const widened = ((await stat(paths.root)).mode & 0o077) !== 0
+  if (widened) await chmod(paths.root, 0o700)
+  if (await stat(paths.logFile).then((s) => (s.mode & 0o077) !== 0, () => false)) await chmod(paths.logFile, 0o600)
   // The cell's own log goes to its file; warnings also reach the terminal.
   setLogSink((line) => {
-    appendFileSync(paths.logFile, line + '\n')
+    appendFileSync(paths.logFile, line + '\n', { mode: 0o600 })
     if (/ (warn|error) /.test(line)) process.stderr.write(line + '\n')
   })
+  if (widened) process.stderr.write(`${paths.root} was open to other users; it is 0700 again\n`)
   const genomeRepo = values.demo === true ? await prepareDemoGenome(paths) : resolve(values.genome ?? '.')
   // The demo grows onto hosts of this machine; they end with it.
   const pool = values.demo === true ? await startDemoPool(paths.root, demoPoolChoice(process.env.ORGANISM_DEMO_POOL)) : null
@@ -65,7 +74,7 @@ async function runCell (values: CliValues, paths: CellPaths, genomeRepo: string,
     name: values.name,
     peerHost: values.demo === true ? '127.0.0.1' : values.listen ?? '0.0.0.0',
     peerPort: parsePort(values['peer-port'], '--peer-port'),
-    join: joinOption(values),
+    join: await joinOption(values),
     dnsPrimary: await primaryOption(values),
     identityFile: values.identity,
     // The demo stays on this machine; a real cell serves its network.
@@ -83,6 +92,8 @@ async function runCell (values: CliValues, paths: CellPaths, genomeRepo: string,
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)
 
+  // Spent now: the cell is a member (a restart rejoins with its own identity, not with the token).
+  if (values['token-file'] != null) await rm(values['token-file'], { force: true })
   console.log(`cell started from genome ${cell.status().genome.commit.slice(0, 12)} (${genomeRepo})`)
   // Wait (bounded) for every function to settle before printing what to try.
   const settled = new Set(['running', 'failed', 'crash-loop'])

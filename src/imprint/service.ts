@@ -69,7 +69,8 @@ export function startScript (l: Layout, a: CellArgs, imprintId: string): string 
     `if [ -x ${sh(l.etcd)} ]; then export ORGANISM_ETCD=${sh(l.etcd)}; fi`,
     `echo $$ > ${sh(l.pidFile)}`,
     'set --',
-    `if [ -f ${sh(l.tokenFile)} ] && [ ! -f ${sh(`${l.state}/organism.json`)} ]; then set -- --token "$(cat ${sh(l.tokenFile)})"; fi`,
+    // The file's name on the command line, never the token: `ps` and /proc/PID/cmdline show arguments to every user.
+    `if [ -f ${sh(l.tokenFile)} ] && [ ! -f ${sh(`${l.state}/organism.json`)} ]; then set -- --token-file ${sh(l.tokenFile)}; fi`,
     `exec ${sh(l.node)} ${sh(l.bundle)} ${args.map(sh).join(' ')} "$@"`,
     ''
   ].join('\n')

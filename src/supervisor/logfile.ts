@@ -1,5 +1,5 @@
 // A function's log: a size-rotating line writer (<fn>.log, .1 … .N) and a reader that tails and follows it.
-import { closeSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs'
+import { closeSync, fchmodSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs'
 import { open, readFile, stat } from 'node:fs/promises'
 import { sleep } from './proc.ts'
 
@@ -57,7 +57,9 @@ export class RotatingLog {
   }
 
   private openFile (): void {
-    this.fd = openSync(this.path, 'a')
+    this.fd = openSync(this.path, 'a', 0o640)
+    // A file made by an older version, or under a loose umask, is narrowed too: logs can hold what requests carried.
+    fchmodSync(this.fd, 0o640)
     this.size = statSync(this.path).size
   }
 
@@ -69,7 +71,7 @@ export class RotatingLog {
     }
     if (this.opts.keep > 0) renameSync(this.path, `${this.path}.1`)
     else rmSync(this.path, { force: true })
-    this.fd = openSync(this.path, 'a')
+    this.fd = openSync(this.path, 'a', 0o640)
     this.size = 0
   }
 }

@@ -303,7 +303,7 @@ export class FunctionRunner {
 
   private env (port: number | null, token: string): NodeJS.ProcessEnv {
     return {
-      ...process.env,
+      ...inheritedEnv(process.env),
       ...this.ctx.env,
       ...this.spec.env,
       ...(port == null ? {} : { PORT: String(port) }),
@@ -321,6 +321,16 @@ export class FunctionRunner {
   }
 
   closeLog (): void { this.log.close() }
+}
+
+/**
+ * What a function gets of the cell's own environment: where to find programs, its home and locale. Nothing else:
+ * the cell may have been started with credentials in its environment that are none of a function's business.
+ */
+export function inheritedEnv (env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = {}
+  for (const [k, v] of Object.entries(env)) if (/^(PATH|HOME|USER|LOGNAME|SHELL|LANG|LANGUAGE|LC_[A-Z]+|TZ|TMPDIR)$/.test(k)) out[k] = v
+  return out
 }
 
 function exitText (code: number | null, signal: string | null): string {

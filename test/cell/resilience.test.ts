@@ -1,7 +1,7 @@
 // A cell refuses an unsigned genome before starting anything, and keeps serving its healthy functions when another one fails.
 import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises'
+import { chmod, mkdtemp, readdir, rm, stat, writeFile, mkdir } from 'node:fs/promises'
 import { execFileSync } from 'node:child_process'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -52,6 +52,10 @@ test('a function that cannot start does not stop the others from serving', async
   ].join('\n') + '\n')
   await signedCommit(repo, 'a broken function', join(dir, 'key'))
   const state = join(dir, 'state-mixed')
+  // A state dir and a log someone opened to other users: the cell narrows them again (its keys and token are here).
+  await mkdir(state, { mode: 0o755 })
+  await chmod(state, 0o755)
+  await writeFile(join(state, 'cell.log'), '', { mode: 0o644 })
   const cell = spawnCell(['start', '--genome', repo, '--state', state, '--port', '0', '--dns-port', '0'])
   cells.push(cell)
   const status = await waitFor('good running, broken failing', async () => {
@@ -72,4 +76,9 @@ test('a function that cannot start does not stop the others from serving', async
   const text = await runCli(['status', '--state', state])
   assert.equal(text.code, 3, 'status exits non-zero while a function is not running')
   assert.match(text.stdout, /broken: FUNCTION_\w+/)
+  assert.equal((await stat(state)).mode & 0o777, 0o700)
+  assert.equal((await stat(join(state, 'cell.log'))).mode & 0o777, 0o600)
+  const logs = (await readdir(state, { recursive: true })).filter((f) => f.endsWith('good.log'))
+  assert.ok(logs.length > 0, 'the function has its log')
+  for (const f of logs) assert.equal((await stat(join(state, f))).mode & 0o777, 0o640, f)
 })

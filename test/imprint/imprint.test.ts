@@ -133,6 +133,10 @@ test('imprint on lab hosts', { skip: !isRoot && 'the netns lab needs root', time
     const perms = await lab.exec('h1', ['sh', '-c', 'stat -c "%a" "$HOME/.organism/cell/peer.key" "$HOME/.organism-claim/holder"; ls "$HOME/.organism"'])
     assert.match(perms.stdout, /^600\n600\n/)
     assert.doesNotMatch(perms.stdout, /join-token/)
+    // The join token was never on the cell's command line, where every user of the host can read it.
+    const cmdline = (await lab.exec('h1', ['sh', '-c', 'tr "\\0" " " < /proc/$(cat "$HOME/.organism/cell.pid")/cmdline'])).stdout
+    assert.match(cmdline, / start .*--state /, 'the cell\'s own command line was read')
+    assert.doesNotMatch(cmdline, /--token(?!-file)/)
     const childPin = JSON.parse((await lab.exec('h1', ['sh', '-c', 'cat "$HOME/.organism/cell/genome-pin.json"'])).stdout) as typeof pin
     assert.deepEqual(childPin, { ...pin, last: fx.commit }, 'the parent\'s first commit and signers, at the commit it was given')
     // A second imprint by the same parent is refused: the host already holds its cell.

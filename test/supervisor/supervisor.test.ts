@@ -8,7 +8,10 @@ import { formatPrometheus } from '../../src/core/prometheus.ts'
 import { fnSpec, getText, startSupervisor, tempDir, waitFor, waitState } from './helpers.ts'
 import type { FunctionStatus } from '../../src/supervisor/index.ts'
 
-test('a function starts, passes health, is routable and sees its environment', async (t) => {
+test('a function starts, passes health, is routable and sees its environment, not the cell\'s', async (t) => {
+  // A credential the cell was started with is none of a function's business.
+  process.env.CELL_ONLY_SECRET = 's3cret'
+  t.after(() => { delete process.env.CELL_ONLY_SECRET })
   const sup = await startSupervisor(t, { functions: [fnSpec('hello', { env: { GREETING: 'hi' } })] })
   await waitState(sup, 'hello', 'running')
   const port = sup.readyPort('hello')
@@ -21,6 +24,8 @@ test('a function starts, passes health, is routable and sees its environment', a
   assert.equal(env.DATA_DIR, sup.dataDir('hello'))
   assert.ok(existsSync(env.DATA_DIR))
   assert.match(env.ORGANISM_SPAWN, /^[0-9a-f-]{36}$/)
+  assert.equal(env.CELL_ONLY_SECRET, undefined)
+  assert.equal(env.PATH, process.env.PATH)
   const st = sup.get('hello') as FunctionStatus
   assert.equal(st.pid != null && st.port === port && st.restarts === 0 && st.error === null, true)
 })
