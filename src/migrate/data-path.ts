@@ -11,7 +11,7 @@ import type { DataMover } from './ports.ts'
 export function tarDataMover (bulk: BulkHost | null): DataMover {
   return {
     send: async (stream, frames, dir, v2, onFallback) => v2 ? await sendOffered(stream, frames, dir, { onFallback }) : { ...await sendDir(dir, stream), via: 'stream' },
-    receive: async (stream, frames, dest, v2) => v2 ? await receiveOffered(stream, frames, dest, bulk) : { ...await receiveDir(frames, dest), via: 'stream' },
+    receive: async (stream, frames, dest, v2, limits) => v2 ? await receiveOffered(stream, frames, dest, bulk, limits) : { ...await receiveDir(frames, dest, limits), via: 'stream' },
     discard: async (dir, tag) => {
       const trash = join(dirname(dir), `.moved-${tag}`)
       await rename(dir, trash).then(() => rm(trash, { recursive: true, force: true })).catch(() => {})

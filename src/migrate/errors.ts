@@ -6,6 +6,7 @@ export const migrateError = defineErrors('migrate', {
   MIGRATE_CHECKSUM: { hint: 'The data arrived damaged and was discarded; the function stays with its old owner. Run the move again.' },
   MIGRATE_TRUNCATED: { hint: 'The connection ended before all data arrived; the function stays with its old owner. Check the link between the cells and run the move again.' },
   MIGRATE_ARCHIVE_FAILED: { hint: 'tar could not pack or unpack the data directory: check that `tar` is installed, the disk has room and the directory is readable.' },
+  MIGRATE_DATA_REFUSED: { hint: 'The data sent holds something a data dir may not: a symlink out of it, a hard link, a device or fifo, a setuid/setgid file, a path outside it, or more bytes than the sender announced (+10 %). Nothing was written; the function stays with its old owner. Remove that from the function\'s data dir on the sender (a function keeps only files and directories there).' },
   MIGRATE_REFUSED: { hint: 'The receiving cell refused the function (see the message); fix that cause on the receiving cell and run the move again.' },
   MIGRATE_NOT_OWNER: { hint: 'Only the cell that owns a function can move it; run `cell move` against the owner shown by `cell status`.' },
   MIGRATE_BULK_UNREACHABLE: { hint: 'The sender could not reach the receiving cell\'s one-shot bulk port within 2 s (a firewall?); the move went over the peer port instead, only slower. To get the fast path, allow TCP from member cells to ephemeral ports on the receiver\'s advertised address.' },

@@ -12,13 +12,16 @@ import type { Refusal } from '../placement/index.ts'
 import { transition } from '../ownership/index.ts'
 import { readFrames, jsonFrame, writeJson, nextJson, FRAME } from './frames.ts'
 import { migrateError } from './errors.ts'
+import { capFor } from './transfer.ts'
+import { dirBytes } from '../core/dir-bytes.ts'
 import type { MoverPorts, DataPath, Sent, Signed } from './ports.ts'
 
 const log = logger('move')
 
 export interface MoveResult { fn: string, from: string, to: string, epoch: number, bytes: number, sha256: string, ms: number, via?: DataPath }
 
-interface Header { fn: string, epoch: number, from: string }
+/** bytes: the files the sender is about to send, announced so that the receiver can cap what it accepts. */
+interface Header { fn: string, epoch: number, from: string, bytes?: number }
 type Result = { ok: true, epoch: number } | { ok: false, code: string, message: string, hint: string }
 
 export interface Mover extends Startable {
@@ -98,7 +101,7 @@ export function createMover (ports: MoverPorts): Mover {
       const opened = await openMove(toId)
       stream = track(opened.stream)
       const frames = readFrames(stream)[Symbol.asyncIterator]()
-      await writeJson(stream, FRAME.header, { fn, epoch, from: org.self } satisfies Header)
+      await writeJson(stream, FRAME.header, { fn, epoch, from: org.self, bytes: await dirBytes(host.dataDir(fn)) } satisfies Header)
       sent = await data.send(stream, frames, host.dataDir(fn), opened.v2, onFallback(toId))
       const sentAt = clock.now()
       result = await nextJson(frames, FRAME.result, 'result') as Result
@@ -149,7 +152,7 @@ export function createMover (ports: MoverPorts): Mover {
         arriving.add(fn)
         await host.stopFunction(fn)
         const t0 = clock.now()
-        const got = await data.receive(stream, frames, host.dataDir(fn), v2)
+        const got = await data.receive(stream, frames, host.dataDir(fn), v2, { maxFileBytes: capFor(h.bytes) })
         const t1 = clock.now()
         await host.startFunction(fn)
         log.info('data received', { fn, from, via: got.via, bytes: got.bytes, dataMs: t1 - t0, startMs: clock.now() - t1 })

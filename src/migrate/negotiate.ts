@@ -13,7 +13,7 @@ import { FRAME, nextJson, writeJson } from './frames.ts'
 import type { Frames } from './frames.ts'
 import type { DataPath } from './ports.ts'
 import { readTrailer, receiveDir, receiveRaw, sendDir, sendRaw } from './transfer.ts'
-import type { TransferSummary } from './transfer.ts'
+import type { ReceiveLimits, TransferSummary } from './transfer.ts'
 
 const log = logger('migrate')
 
@@ -79,7 +79,7 @@ export async function sendOffered (stream: Writable, frames: Frames, dir: string
  * Receiver, after the header: offers a bulk server (when bulk is given and it can listen), then receives where the
  * sender says. Only a complete, verified copy replaces dest, whichever path it came by.
  */
-export async function receiveOffered (stream: Writable, frames: Frames, dest: string, bulk?: BulkHost | null): Promise<TransferSummary & { via: DataPath }> {
+export async function receiveOffered (stream: Writable, frames: Frames, dest: string, bulk?: BulkHost | null, limits: ReceiveLimits = {}): Promise<TransferSummary & { via: DataPath }> {
   let server: BulkServer | null = null
   if (bulk != null) {
     try {
@@ -93,7 +93,7 @@ export async function receiveOffered (stream: Writable, frames: Frames, dest: st
     const choice = await nextJson(frames, FRAME.path, 'path choice') as { bulk?: unknown }
     if (choice?.bulk !== true) {
       server?.close()
-      return { ...await receiveDir(frames, dest), via: 'stream' }
+      return { ...await receiveDir(frames, dest, limits), via: 'stream' }
     }
     if (server == null) throw migrateError('MIGRATE_PROTOCOL', 'the sender chose a bulk path that was not offered')
     const sock = await server.accepted(10_000)
@@ -103,7 +103,7 @@ export async function receiveOffered (stream: Writable, frames: Frames, dest: st
       const trailer = async (): Promise<TransferSummary | null> => await readTrailer(frames).catch((err: unknown) => {
         throw isOrganismError(err) ? err : migrateError('MIGRATE_TRUNCATED', `the member stream failed before the checksum: ${(err as Error).message}`, { cause: err })
       })
-      return { ...await receiveRaw(sideChunks(sock), trailer, dest), via: 'bulk' }
+      return { ...await receiveRaw(sideChunks(sock), trailer, dest, limits), via: 'bulk' }
     } finally {
       // Closing tells the sender that the data is checked (or refused); the result follows on the member stream.
       sock.destroy()

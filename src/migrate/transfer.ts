@@ -8,8 +8,15 @@ import { migrateError } from './errors.ts'
 import { FRAME, QUEUE_BYTES, writeFrame, writeJson, writeQueued } from './frames.ts'
 import type { Frames } from './frames.ts'
 import { once } from 'node:events'
+import { tarChecker } from './tar-check.ts'
 
 export interface TransferSummary { bytes: number, sha256: string }
+
+/** What a receiver accepts: at most this many bytes of files (the sender's announced size + 10 %). */
+export interface ReceiveLimits { maxFileBytes?: number | null }
+
+/** The cap for a sender that announced `announced` bytes of files (null: it announced none, an older cell). */
+export const capFor = (announced: unknown): number | null => typeof announced === 'number' && Number.isFinite(announced) && announced >= 0 ? Math.ceil(announced * 1.1) : null
 
 /** Packs `dir`, handing each chunk to `put`; returns the size and checksum the receiver must match. */
 async function packDir (dir: string, put: (chunk: Buffer) => Promise<void>, signal?: AbortSignal): Promise<TransferSummary> {
@@ -50,11 +57,13 @@ export async function sendRaw (dir: string, out: Writable, signal?: AbortSignal)
  * Receives bare tar bytes (the bulk path, or the member stream's data frames) into `${dest}.incoming`, then checks size and checksum against the trailer (asked for once the chunks
  * end); only a complete, verified copy replaces `dest`.
  */
-export async function receiveRaw (chunks: AsyncIterable<Buffer>, trailerOf: () => Promise<TransferSummary | null>, dest: string): Promise<TransferSummary> {
+export async function receiveRaw (chunks: AsyncIterable<Buffer>, trailerOf: () => Promise<TransferSummary | null>, dest: string, limits: ReceiveLimits = {}): Promise<TransferSummary> {
   const incoming = `${dest}.incoming`
   await rm(incoming, { recursive: true, force: true })
   await mkdir(incoming, { recursive: true })
-  const tar = spawn('tar', ['-C', incoming, '-xf', '-'], { stdio: ['pipe', 'ignore', 'pipe'] })
+  const check = tarChecker(limits.maxFileBytes ?? null)
+  // Files land as the cell's own, with the cell's umask: no owner or mode of the sender's decides here.
+  const tar = spawn('tar', ['-C', incoming, '--no-same-owner', '--no-same-permissions', '-xf', '-'], { stdio: ['pipe', 'ignore', 'pipe'] })
   let stderr = ''
   tar.stderr.on('data', (c: Buffer) => { stderr += c.toString() })
   const exited = once(tar, 'exit') as Promise<[number | null]>
@@ -65,6 +74,7 @@ export async function receiveRaw (chunks: AsyncIterable<Buffer>, trailerOf: () =
     for await (const chunk of chunks) {
       hash.update(chunk)
       bytes += chunk.length
+      check.push(chunk)
       tar.stdin.write(chunk)
       if (tar.stdin.writableLength > QUEUE_BYTES) await once(tar.stdin, 'drain')
     }
@@ -95,7 +105,7 @@ export async function readTrailer (frames: Frames): Promise<TransferSummary | nu
 }
 
 /** Receives data frames then the trailer from one stream (the member stream). */
-export async function receiveDir (frames: Frames, dest: string): Promise<TransferSummary> {
+export async function receiveDir (frames: Frames, dest: string, limits: ReceiveLimits = {}): Promise<TransferSummary> {
   let trailer: TransferSummary | null = null
   async function * data (): AsyncGenerator<Buffer> {
     for (;;) {
@@ -107,5 +117,5 @@ export async function receiveDir (frames: Frames, dest: string): Promise<Transfe
       throw migrateError('MIGRATE_PROTOCOL', `unexpected frame type ${type} in the data stream`)
     }
   }
-  return await receiveRaw(data(), async () => trailer, dest)
+  return await receiveRaw(data(), async () => trailer, dest, limits)
 }

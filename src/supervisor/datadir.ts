@@ -1,5 +1,5 @@
 // A function's data directory: make sure it exists and is writable; measure its size without blocking.
-import { lstat, mkdir, readdir, rm, writeFile } from 'node:fs/promises'
+import { lstat, mkdir, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 
 /** Creates the directory if needed and proves it writable by writing a probe file; returns why not, or null. */
@@ -22,18 +22,3 @@ export async function ensureWritableDir (dir: string): Promise<string | null> {
   }
 }
 
-/** Total bytes of regular files under dir (symlinks are not followed); 0 if missing. */
-export async function dirBytes (dir: string, signal?: AbortSignal): Promise<number> {
-  let total = 0
-  const stack = [dir]
-  while (stack.length > 0 && signal?.aborted !== true) {
-    const d = stack.pop() as string
-    const entries = await readdir(d, { withFileTypes: true }).catch(() => [])
-    for (const e of entries) {
-      const p = join(d, e.name)
-      if (e.isDirectory()) stack.push(p)
-      else if (e.isFile()) total += (await lstat(p).catch(() => null))?.size ?? 0
-    }
-  }
-  return total
-}

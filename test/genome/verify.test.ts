@@ -24,7 +24,7 @@ test('a commit signed by an allowed key verifies and names its key and principal
   const repo = await makeRepo(await tempDir(t, 'genome-v-'), signersLine('alice@example.org', alice))
   const commit = await signedCommit(repo, 'first', alice.path)
   const v = await verifyGenomeCommit(repo, 'main')
-  assert.deepEqual(v, { commit, signerKey: alice.fingerprint, principal: 'alice@example.org' })
+  assert.deepEqual(v, { commit, signerKey: alice.fingerprint, principal: 'alice@example.org', signers: [alice.fingerprint] })
   assert.equal((await verifyGenomeCommit(repo, commit.slice(0, 10))).commit, commit)
 })
 
@@ -65,7 +65,7 @@ test('the key decides, not the committer email', async (t) => {
   const claimOther = { GIT_COMMITTER_EMAIL: 'bob@example.org', GIT_AUTHOR_EMAIL: 'bob@example.org', GIT_COMMITTER_NAME: 'Bob', GIT_AUTHOR_NAME: 'Bob' }
   const c1 = await signedCommit(repo, 'alice as bob', alice.path, { env: claimOther })
   assert.equal(git(repo, ['log', '-1', '--format=%ce', c1]), 'bob@example.org')
-  assert.deepEqual(await verifyGenomeCommit(repo, 'HEAD'), { commit: c1, signerKey: alice.fingerprint, principal: 'alice@example.org' })
+  assert.deepEqual(await verifyGenomeCommit(repo, 'HEAD'), { commit: c1, signerKey: alice.fingerprint, principal: 'alice@example.org', signers: [alice.fingerprint] })
   // Mallory's key claiming alice's email: refused.
   await put(repo, 'a.txt', '2\n')
   const claimAlice = { GIT_COMMITTER_EMAIL: 'alice@example.org', GIT_AUTHOR_EMAIL: 'alice@example.org', GIT_COMMITTER_NAME: 'alice', GIT_AUTHOR_NAME: 'alice' }
@@ -103,7 +103,7 @@ test('an authorized key rotation passes: alice hands over to bob', async (t) => 
   await assert.rejects(verifyGenomeCommit(repo, rotation), rejectsWith('GENOME_SIGNER_UNKNOWN', alice.fingerprint))
   await put(repo, 'b.txt', 'x\n')
   const next = await signedCommit(repo, 'bob works', bob.path)
-  assert.deepEqual(await verifyGenomeCommit(repo, 'HEAD'), { commit: next, signerKey: bob.fingerprint, principal: 'bob@example.org' })
+  assert.deepEqual(await verifyGenomeCommit(repo, 'HEAD'), { commit: next, signerKey: bob.fingerprint, principal: 'bob@example.org', signers: [bob.fingerprint] })
   await put(repo, 'b.txt', 'y\n')
   await signedCommit(repo, 'alice again', alice.path)
   await assert.rejects(verifyGenomeCommit(repo, 'HEAD'), rejectsWith('GENOME_SIGNER_UNKNOWN', alice.fingerprint))
