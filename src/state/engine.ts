@@ -3,7 +3,7 @@ import { take, type Bucket, type BucketOptions } from './bucket.ts'
 import { diff, digest } from './digest.ts'
 import { stateError } from './errors.ts'
 import { judge } from './merge.ts'
-import { cellKey, DEFAULT_MAX_RECORD_BYTES, placementKey, signRecord } from './record.ts'
+import { cellKey, DEFAULT_MAX_RECORD_BYTES, placementKey, signedBytes, signRecord } from './record.ts'
 import { pickRandom, type Rng } from './rng.ts'
 import type { Signer, Verify } from './sign.ts'
 import { createDetector, livenessOf, nextDue, step, takeUpdates, type DetectorState, type SwimAction, type SwimOptions } from './swim.ts'
@@ -20,6 +20,9 @@ export interface EngineOptions {
   /** Digest exchange with one random member this often. */
   antiEntropyMs: number
   maxRecordBytes: number
+  /** Records one writer may hold (its cell record and a placement per function it owns), and the store in all. */
+  maxKeysPerWriter: number
+  maxRecords: number
   /** Per-sender token bucket: messages beyond it are dropped and counted. */
   flood: BucketOptions
   swim: Partial<SwimOptions>
@@ -31,11 +34,15 @@ export const defaultEngineOptions: EngineOptions = {
   piggybackTimes: 12,
   antiEntropyMs: 2000,
   maxRecordBytes: DEFAULT_MAX_RECORD_BYTES,
+  maxKeysPerWriter: 1024,
+  maxRecords: 100_000,
   flood: { ratePerSec: 500, burst: 1000 },
   swim: {}
 }
 
 export interface Outgoing { to: string, msg: Wire }
+
+const verifiesAsOurs = (verify: Verify, rec: SignedRecord): boolean => verify(rec.writer, signedBytes(rec), rec.sig)
 
 export interface EngineStats {
   received: number
@@ -54,7 +61,7 @@ export class Engine {
   readonly self: string
   readonly store = new Map<string, SignedRecord>()
   readonly detector: DetectorState
-  readonly stats: EngineStats = { received: 0, sent: 0, dropped: { flood: 0 }, verdicts: { applied: 0, stale: 0, duplicate: 0, forged: 0, 'wrong-writer': 0, malformed: 0, 'too-large': 0 } }
+  readonly stats: EngineStats = { received: 0, sent: 0, dropped: { flood: 0 }, verdicts: { applied: 0, stale: 0, duplicate: 0, forged: 0, 'wrong-writer': 0, malformed: 0, 'too-large': 0, 'not-member': 0, 'over-quota': 0 } }
   readonly opts: EngineOptions
   private readonly signer: Signer
   private readonly verify: Verify
@@ -63,6 +70,10 @@ export class Engine {
   private readonly recQueue: Array<{ rec: SignedRecord, left: number }> = []
   private events: StateEvent[] = []
   private nextVersion = 1
+  /** Records each writer holds in the store (for maxKeysPerWriter). */
+  private readonly perWriter = new Map<string, number>()
+  /** Who is a member (null: anyone, until the membrane says). */
+  private isMember: ((id: string) => boolean) | null = null
   private ownCell: OwnCellBody | null = null
   private nextAntiEntropy: number
 
@@ -73,11 +84,40 @@ export class Engine {
     this.rng = init.rng
     this.opts = { ...defaultEngineOptions, ...init.options }
     this.detector = createDetector(this.self, init.rng, this.opts.swim, init.now)
+    // What a cell's own signed record says of its incarnation: the only proof gossip about it is held to.
+    this.detector.provenInc = (id) => (this.store.get(cellKey(id))?.body as CellBody | undefined)?.incarnation ?? -1
     this.nextAntiEntropy = init.now + this.rng() * this.opts.antiEntropyMs
   }
 
-  /** The members to probe and gossip with (from the membrane); may be shared, never mutated. */
-  setRoster (members: readonly string[]): void { this.detector.roster = members }
+  /**
+   * The members to probe and gossip with (from the membrane); may be shared, never mutated. isMember: records of
+   * other writers are dropped, and not relayed, from then on.
+   */
+  setRoster (members: readonly string[], isMember?: (id: string) => boolean): void {
+    this.detector.roster = members
+    if (isMember != null) this.isMember = isMember
+  }
+
+  /** Puts a record in the store, keeping count of each writer's records. */
+  private put (rec: SignedRecord): void {
+    const prev = this.store.get(rec.key)
+    if (prev?.writer !== rec.writer) {
+      if (prev != null) this.perWriter.set(prev.writer, (this.perWriter.get(prev.writer) ?? 1) - 1)
+      this.perWriter.set(rec.writer, (this.perWriter.get(rec.writer) ?? 0) + 1)
+    }
+    this.store.set(rec.key, rec)
+  }
+
+  /** Why a record that would apply may not enter the store, or null. */
+  private refusal (rec: SignedRecord): 'not-member' | 'over-quota' | null {
+    if (rec.writer === this.self) return null
+    if (this.isMember != null && !this.isMember(rec.writer)) return 'not-member'
+    const replaces = this.store.get(rec.key)
+    if (replaces?.writer === rec.writer) return null
+    if ((this.perWriter.get(rec.writer) ?? 0) >= this.opts.maxKeysPerWriter) return 'over-quota'
+    if (replaces == null && this.store.size >= this.opts.maxRecords) return 'over-quota'
+    return null
+  }
 
   /** Events since the last call, oldest first. */
   drainEvents (): StateEvent[] {
@@ -106,7 +146,7 @@ export class Engine {
 
   private writeOwn (key: string, body: RecordBody): Outgoing[] {
     const rec = signRecord(this.signer, key, this.nextVersion++, body)
-    this.store.set(key, rec)
+    this.put(rec)
     this.stats.verdicts.applied++
     this.noteApplied(rec, undefined, undefined)
     return this.spread([rec], undefined)
@@ -120,7 +160,7 @@ export class Engine {
     const out: Outgoing[] = []
     switch (msg.t) {
       case 'push':
-        this.ingest(from, msg.recs, true, out)
+        this.ingest(from, msg.recs, true, out, now)
         if (msg.m != null) this.swim({ type: 'gossip', from, m: msg.m }, now, out)
         break
       case 'ae': {
@@ -131,13 +171,13 @@ export class Engine {
       }
       case 'ae-reply': {
         // Repairs are not news: merged, but not pushed on (a cell back from the dead would flood otherwise).
-        this.ingest(from, msg.recs, false, out)
+        this.ingest(from, msg.recs, false, out, now)
         const recs = msg.want.map((k) => this.store.get(k)).filter((r) => r != null)
         if (recs.length > 0) out.push({ to: from, msg: { t: 'ae-reply', recs, want: [] } })
         break
       }
       default:
-        if (msg.t !== 'nack' && msg.recs != null) this.ingest(from, msg.recs, true, out)
+        if (msg.t !== 'nack' && msg.recs != null) this.ingest(from, msg.recs, true, out, now)
         this.swim({ type: 'message', from, msg }, now, out)
     }
     this.stats.sent += out.length
@@ -201,19 +241,25 @@ export class Engine {
     return recs.length > 0 ? recs : undefined
   }
 
-  private ingest (from: string, recs: unknown[], news: boolean, out: Outgoing[]): void {
+  private ingest (from: string, recs: unknown[], news: boolean, out: Outgoing[], now: number): void {
     const fresh: SignedRecord[] = []
     for (const input of recs) {
-      const j = judge(this.store, input, this.verify, this.opts)
+      const j0 = judge(this.store, input, this.verify, this.opts)
+      const refused = j0.verdict === 'applied' && j0.record != null ? this.refusal(j0.record) : null
+      const j = refused == null ? j0 : { verdict: refused, record: j0.record }
       this.stats.verdicts[j.verdict]++
       const rec = j.record
       if (j.verdict === 'applied' && rec != null) {
         if (rec.writer === this.self && this.reclaim(rec, out)) continue
         const prev = this.store.get(rec.key)
-        this.store.set(rec.key, rec)
+        this.put(rec)
         this.noteApplied(rec, prev, j.displaced)
         fresh.push(rec)
+        // A cell's signed record is its own word that it lives at that incarnation.
+        if (rec.body.kind === 'cell') this.swim({ type: 'gossip', from: rec.writer, m: [{ id: rec.writer, s: 'alive', inc: rec.body.incarnation, from: rec.writer }] }, now, out)
       } else if (j.verdict === 'stale' && rec != null) {
+        // One of ours from before a restart that lost count (same version, other signature): take back its count.
+        if (rec.writer === this.self && rec.version >= (this.store.get(rec.key)?.version ?? 0) && verifiesAsOurs(this.verify, rec) && this.reclaim(rec, out)) continue
         // The sender is behind (or lost a partition tie): tell it at once rather than wait for anti-entropy.
         out.push({ to: from, msg: { t: 'ae-reply', recs: [this.store.get(rec.key)!], want: [] } })
       } else if (j.verdict !== 'duplicate') {
@@ -226,6 +272,8 @@ export class Engine {
   /** A record of ours newer than we remember (we restarted and lost count): jump past it and re-sign. */
   private reclaim (rec: SignedRecord, out: Outgoing[]): boolean {
     this.nextVersion = Math.max(this.nextVersion, rec.version + 1)
+    // Its incarnation too: others may hold us dead at it, and only an accusation at our own incarnation is believed.
+    if (rec.body.kind === 'cell') this.detector.inc = Math.max(this.detector.inc, rec.body.incarnation)
     if (rec.body.kind === 'cell' && this.ownCell != null) {
       for (const o of this.setOwnRecord(this.ownCell)) out.push(o)
       return true

@@ -74,6 +74,12 @@ export interface DetectorState {
   lhm: number
   rng: Rng
   opts: SwimOptions
+  /**
+   * The incarnation a member's own signed record proves (-1: none seen). When set, gossip cannot lie about others:
+   * a new incarnation is believed only from the member itself or as its record proves it, and an accusation above
+   * what is known of a member (or of this cell) is dropped, not relayed, so incarnations grow by steps of one.
+   */
+  provenInc?: (id: string) => number
 }
 
 export function createDetector (self: string, rng: Rng, opts: Partial<SwimOptions> = {}, now = 0): DetectorState {
@@ -118,8 +124,18 @@ function suspicionTimeout (st: DetectorState, confirmations: number): number {
   return Math.max(min, Math.round(max - (max - min) * Math.log(confirmations + 1) / Math.log(k + 1)))
 }
 
+/** Whether an update may be believed (and relayed): see provenInc. `sender` sent the message it came in. */
+function credible (st: DetectorState, u: MemberUpdate, sender: string | null): boolean {
+  if (st.provenInc == null) return true
+  if (u.id === st.self) return u.s === 'alive' || u.inc <= st.inc
+  const known = Math.max(st.members.get(u.id)?.inc ?? 0, st.provenInc(u.id))
+  if (u.s === 'alive') return u.inc <= known || sender === u.id
+  return u.inc <= known
+}
+
 /** Applies one membership update with SWIM's precedence rules. */
-function apply (st: DetectorState, u: MemberUpdate, now: number, actions: SwimAction[]): void {
+function apply (st: DetectorState, u: MemberUpdate, now: number, actions: SwimAction[], sender: string | null = null): void {
+  if (!credible(st, u, sender)) return
   if (u.id === st.self) {
     if (u.s !== 'alive' && u.inc >= st.inc) {
       st.inc = u.inc + 1
@@ -163,7 +179,7 @@ function apply (st: DetectorState, u: MemberUpdate, now: number, actions: SwimAc
 export function step (st: DetectorState, ev: SwimEvent, now: number): { state: DetectorState, actions: SwimAction[] } {
   const actions: SwimAction[] = []
   if (ev.type === 'tick') onTick(st, now, actions)
-  else if (ev.type === 'gossip') for (const u of ev.m) apply(st, u, now, actions)
+  else if (ev.type === 'gossip') for (const u of ev.m) apply(st, u, now, actions, ev.from)
   else onMessage(st, ev.from, ev.msg, now, actions)
   return { state: st, actions }
 }
@@ -171,7 +187,7 @@ export function step (st: DetectorState, ev: SwimEvent, now: number): { state: D
 const send = (actions: SwimAction[], to: string, msg: SwimMsg): void => { actions.push({ type: 'send', to, msg }) }
 
 function onMessage (st: DetectorState, from: string, msg: SwimMsg, now: number, actions: SwimAction[]): void {
-  if (msg.t !== 'nack' && msg.m != null) for (const u of msg.m) apply(st, u, now, actions)
+  if (msg.t !== 'nack' && msg.m != null) for (const u of msg.m) apply(st, u, now, actions, from)
   // A cell we hold suspect or dead is talking to us: make sure it hears why, so it can refute.
   const known = st.members.get(from)
   if (known != null && known.s !== 'alive') enqueue(st, { id: from, s: known.s, inc: known.inc, from: st.self })

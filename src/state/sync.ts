@@ -70,7 +70,8 @@ export interface StateSync {
 export interface StateSyncInit { transport: StateTransport, signer: Signer, verify: Verify, clock: Scheduler, options?: StateSyncOptions, seed?: number }
 
 const REJECT_CODES: Partial<Record<string, string>> = {
-  forged: 'STATE_RECORD_FORGED', 'wrong-writer': 'STATE_WRONG_WRITER', malformed: 'STATE_RECORD_MALFORMED', 'too-large': 'STATE_RECORD_TOO_LARGE'
+  forged: 'STATE_RECORD_FORGED', 'wrong-writer': 'STATE_WRONG_WRITER', malformed: 'STATE_RECORD_MALFORMED', 'too-large': 'STATE_RECORD_TOO_LARGE',
+  'not-member': 'STATE_NOT_MEMBER_RECORD', 'over-quota': 'STATE_OVER_QUOTA'
 }
 
 export function createStateSync (init: StateSyncInit): StateSync {
@@ -139,7 +140,7 @@ export function createStateSync (init: StateSyncInit): StateSync {
     if (members === lastMembers) return
     lastMembers = members
     memberSet = new Set(members)
-    engine.setRoster(members.filter((m) => m !== transport.self))
+    engine.setRoster(members.filter((m) => m !== transport.self), (id) => memberSet.has(id))
   }
   const liveness = (peer: string): Liveness | 'unknown' => {
     if (peer === transport.self) return 'alive'

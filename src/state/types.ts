@@ -53,7 +53,7 @@ export interface SignedRecord<B extends RecordBody = RecordBody> {
   sig: string
 }
 
-export type Verdict = 'applied' | 'stale' | 'duplicate' | 'forged' | 'wrong-writer' | 'malformed' | 'too-large'
+export type Verdict = 'applied' | 'stale' | 'duplicate' | 'forged' | 'wrong-writer' | 'malformed' | 'too-large' | 'not-member' | 'over-quota'
 
 export type Liveness = 'alive' | 'suspect' | 'dead'
 

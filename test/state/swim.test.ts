@@ -156,3 +156,47 @@ test('after a partition heals, both sides, each holding the other dead, ping eac
   step(e, { type: 'message', from: 'a', msg: next.msg }, 1004)
   assert.equal(livenessOf(e, 'a').status, 'alive')
 })
+
+// With provenInc set (as every cell's engine sets it, from the signed cell records it holds), gossip cannot lie.
+function guarded (self: string, proven: Record<string, number>): DetectorState {
+  const d = det(self)
+  d.provenInc = (id) => proven[id] ?? -1
+  return d
+}
+
+test('a member cannot bury another at a huge incarnation: the accusation is dropped, not relayed', () => {
+  const a = guarded('a', { e: 2 })
+  const lie = { id: 'e', s: 'dead' as const, inc: 2 ** 53, from: 'b' }
+  assert.deepEqual(step(a, { type: 'gossip', from: 'b', m: [lie] }, 0).actions, [])
+  assert.deepEqual(livenessOf(a, 'e'), { status: 'alive', inc: 0 })
+  assert.equal(a.queue.length, 0, 'nothing to relay')
+  // At an incarnation e's own record proves, an accusation is an accusation (SWIM as before).
+  step(a, { type: 'gossip', from: 'b', m: [{ id: 'e', s: 'suspect', inc: 2, from: 'b' }] }, 1)
+  assert.deepEqual(livenessOf(a, 'e'), { status: 'suspect', inc: 2 })
+  // Unguarded, the same lie would have stuck: e could never refute past 2^53.
+  const old = det('a')
+  step(old, { type: 'gossip', from: 'b', m: [lie] }, 0)
+  assert.equal(livenessOf(old, 'e').inc, 2 ** 53)
+})
+
+test('only a cell itself (or its signed record) says it is alive at a new incarnation', () => {
+  const a = guarded('a', {})
+  step(a, { type: 'gossip', from: 'b', m: [{ id: 'e', s: 'dead', inc: 0, from: 'b' }] }, 0)
+  // b relays a revival it made up: dropped.
+  step(a, { type: 'gossip', from: 'b', m: [{ id: 'e', s: 'alive', inc: 1, from: 'e' }] }, 1)
+  assert.equal(livenessOf(a, 'e').status, 'dead')
+  // e says so itself: believed.
+  step(a, { type: 'message', from: 'e', msg: { t: 'ping', seq: 9, m: [{ id: 'e', s: 'alive', inc: 1, from: 'e' }] } }, 2)
+  assert.deepEqual(livenessOf(a, 'e'), { status: 'alive', inc: 1 })
+  // Relayed by c once e's signed record at incarnation 2 is here: believed too.
+  const c = guarded('c', { e: 2 })
+  step(c, { type: 'gossip', from: 'b', m: [{ id: 'e', s: 'alive', inc: 2, from: 'e' }] }, 1)
+  assert.deepEqual(livenessOf(c, 'e'), { status: 'alive', inc: 2 })
+})
+
+test('a cell refutes only accusations at its own incarnation, by one step; higher ones are lies it ignores', () => {
+  const e = guarded('e', {})
+  assert.deepEqual(step(e, { type: 'gossip', from: 'b', m: [{ id: 'e', s: 'dead', inc: 1000, from: 'b' }] }, 0).actions, [])
+  assert.equal(e.inc, 0)
+  assert.deepEqual(step(e, { type: 'gossip', from: 'b', m: [{ id: 'e', s: 'suspect', inc: 0, from: 'b' }] }, 1).actions, [{ type: 'refute', inc: 1 }])
+})
