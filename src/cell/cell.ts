@@ -11,7 +11,8 @@ import { checkoutGenome } from '../genome/index.ts'
 import type { Genome } from '../genome/types.ts'
 import { createSupervisor } from '../supervisor/index.ts'
 import { createRouter, buildRouteTable, serveLink } from '../router/index.ts'
-import { createDnsServer } from '../dns/index.ts'
+import { cellNameProblem, createDnsServer } from '../dns/index.ts'
+import { cellError } from './errors.ts'
 import { startOrganism, openPeerLink, protocols, stateVerify, createOrganismStore } from '../organism/index.ts'
 import type { Organism } from '../organism/index.ts'
 import { createMover, tarDataMover } from '../migrate/index.ts'
@@ -87,6 +88,8 @@ export async function startCell (opts: CellOptions): Promise<Cell> {
     const { commit, genome, repaired } = await checkoutGenome(opts.genomeRepo, opts.ref ?? 'HEAD', paths.checkouts, { pinFile: paths.genomePin })
     if (repaired != null) log.warn('the exported genome no longer held what its commit holds: exported again', { commit, path: repaired })
     log.info('genome verified', { organism: genome.organism, commit })
+    const nameProblem = opts.name == null ? null : cellNameProblem(opts.name, genome.zone, genome.functions.map((f) => f.domain))
+    if (nameProblem != null) throw cellError('CELL_NAME_INVALID', `cell name ${nameProblem}`, { details: { name: opts.name } })
     const clock = realClock
     const advertise = opts.advertise ?? '127.0.0.1'
     const bindHost = opts.routerHost ?? '0.0.0.0'

@@ -1,6 +1,7 @@
 // What the organism looks like from this cell: for `cell status`, the live map and DNS (pure given their inputs).
 import type { CellView, FunctionLoad, PlacementView } from '../state/index.ts'
 import type { ZoneView } from '../dns/index.ts'
+import { namedCells } from '../dns/index.ts'
 import type { OrganismEvent } from '../organism/index.ts'
 import { nameOf } from '../placement/index.ts'
 import type { OrganismView } from '../dashboard/index.ts'
@@ -66,13 +67,16 @@ export function organismReport (self: string, cells: readonly CellView[], placem
  * the new owner's epoch) raises it, and every cell that has the same placements computes the same number.
  */
 export function zoneView (zone: string, report: OrganismReport, domains: ReadonlyMap<string, string>, allCells: ReadonlySet<string> = new Set()): ZoneView {
-  const live = report.members.filter((m) => m.liveness !== 'dead' && m.address != null)
+  // A member whose name is not a usable label of its own is left out of the zone (it still serves requests).
+  const { named } = namedCells(report.members, zone, [...domains.values()])
+  const live = named.filter((m) => m.liveness !== 'dead' && m.address != null)
   const byId = new Map(report.members.map((m) => [m.id, m]))
+  const liveAddresses = report.members.filter((m) => m.liveness !== 'dead' && m.address != null).map((m) => m.address as string)
   return {
     zone,
     serial: report.placements.reduce((s, p) => s + 2 * p.epoch + (p.state === 'moving' ? 1 : 0), 0),
     ttl: 5,
-    cells: report.members.filter((m) => m.address != null).map((m) => ({ id: m.id, name: m.name, addresses: [m.address as string], routerPort: m.routerPort ?? 80, alive: m.liveness !== 'dead' })),
+    cells: named.filter((m) => m.address != null).map((m) => ({ id: m.id, name: m.name, addresses: [m.address as string], routerPort: m.routerPort ?? 80, alive: m.liveness !== 'dead' })),
     functions: report.placements.flatMap((p) => {
       const domain = domains.get(p.fn)
       const owner = byId.get(p.owner)
@@ -80,7 +84,7 @@ export function zoneView (zone: string, report: OrganismReport, domains: Readonl
       // A function whose owner is gone still resolves to the live cells: any of them answers 503 with Retry-After.
       // `dns: all-cells` always does: clients spread over every cell, which forwards to the owner.
       const ownerUp = owner != null && owner.liveness !== 'dead' && owner.address != null
-      const addresses = ownerUp && !allCells.has(p.fn) ? [owner.address as string] : live.map((m) => m.address as string)
+      const addresses = ownerUp && !allCells.has(p.fn) ? [owner.address as string] : liveAddresses
       return [{ domain, addresses }]
     }),
     nameservers: live.map((m) => ({ name: `${m.name}.${zone}`, addresses: [m.address as string] }))

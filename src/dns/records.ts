@@ -64,7 +64,8 @@ export function placementRecords (view: ZoneView): Answer[] {
     if (cell.alive) out.push({ name: `${SRV_LABEL}.${apex}`, type: 'SRV', ttl: view.ttl, data: { priority: 0, weight: 10, port: cell.routerPort, target: host } })
   }
   for (const fn of view.functions) out.push(...addressRecords(normalizeName(fn.domain), fn.addresses, view.ttl))
-  return tidy(out.filter((rr) => inZone(normalizeName(rr.name), apex)))
+  // Only names below the apex: its SOA and NS are the zone's owner's, never a cell's to change.
+  return tidy(out.filter((rr) => { const n = normalizeName(rr.name); return n !== apex && inZone(n, apex) }))
 }
 
 /** Everything the zone answers with, indexed by owner name. */
@@ -78,6 +79,8 @@ export function buildZone (view: ZoneView): Zone {
     if (inZone(nsName, apex)) all.push(...addressRecords(nsName, ns.addresses, INFRA_TTL))
   }
   all.push(...placementRecords(view))
+  // A function at the apex itself is answered here; it is never pushed to a primary (the apex is not ours to change).
+  for (const fn of view.functions) if (normalizeName(fn.domain) === apex) all.push(...addressRecords(apex, fn.addresses, view.ttl))
   const byName = new Map<string, Answer[]>()
   for (const rr of tidy(all)) {
     const key = normalizeName(rr.name)

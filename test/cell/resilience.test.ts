@@ -82,3 +82,16 @@ test('a function that cannot start does not stop the others from serving', async
   assert.ok(logs.length > 0, 'the function has its log')
   for (const f of logs) assert.equal((await stat(join(state, f))).mode & 0o777, 0o640, f)
 })
+
+test('a cell name that is not one DNS label, or is a function\'s host, is refused before anything starts', async () => {
+  const repo = await genome('names', 'organism: tough\nzone: tough.test\nfunctions:\n  good:\n    code: functions/good\n    start: node server.js\n')
+  await signedCommit(repo, 'named', join(dir, 'key'))
+  for (const [name, why] of [['a.b', /not one DNS label/], ['good', /host of function domain good\.tough\.test/]] as const) {
+    const state = join(dir, `state-name-${name}`)
+    const r = await runCli(['start', '--genome', repo, '--state', state, '--port', '0', '--dns-port', '0', '--name', name])
+    assert.equal(r.code, 1)
+    assert.match(r.stderr, /CELL_NAME_INVALID/)
+    assert.match(r.stderr, why)
+    assert.equal((await functionProcesses(state)).size, 0)
+  }
+})

@@ -4,6 +4,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { dashboardView, zoneView } from '../../src/cell/views.ts'
+import { buildZone, cellNameProblem, placementRecords } from '../../src/dns/index.ts'
 import { firstMemory, nextRecord } from '../../src/cell/own-record.ts'
 import { asRecord } from '../../src/state/record.ts'
 import type { MemberReport, OrganismReport, PlacementReport } from '../../src/cell/views.ts'
@@ -65,4 +66,32 @@ test('a record whose traffic is not figures, or names more than 256 functions, i
   assert.equal(cell({ forum: { rps: 'lots', p99: 2 } }), undefined)
   assert.equal(cell({ forum: { rps: -1, p99: 2 } }), undefined)
   assert.equal(cell(Object.fromEntries(Array.from({ length: 257 }, (_x, i) => [`f${i}`, { rps: 0, p99: 0 }]))), undefined)
+})
+
+test('names are names: a member named ".", "a.b", like a function, or like another member first stays out of the zone', () => {
+  const named = (id: string, name: string, address: string): MemberReport => ({ ...member(id, address), name })
+  const r = report([named('a', 'h1', '10.0.0.1'), named('b', '.', '10.0.0.2'), named('c', 'forum', '10.0.0.3'), named('d', 'h1', '10.0.0.4'),
+    named('e', 'x.campus', '10.0.0.5'), named('f', 'h2', '10.0.0.6')], [placement('forum', 'a'), placement('media', 'b')])
+  const view = zoneView('campus.test', r, domains)
+  assert.deepEqual(view.cells.map((c) => c.name), ['h1', 'h2'])
+  assert.equal(view.cells.find((c) => c.name === 'h1')?.id, 'a', 'the lower id keeps a name two claim')
+  assert.deepEqual(view.nameservers.map((n) => n.name).sort(), ['h1.campus.test', 'h2.campus.test'])
+  const zone = buildZone(view)
+  assert.deepEqual(zone.byName.get('forum.campus.test')?.map((rr) => 'data' in rr ? rr.data : null), ['10.0.0.1'], 'forum is the function, not the cell named forum')
+  // A badly named member still serves: the function it owns resolves to it.
+  assert.deepEqual(zone.byName.get('media.campus.test')?.map((rr) => 'data' in rr ? rr.data : null), ['10.0.0.2'])
+  for (const name of zone.byName.keys()) assert.ok(name === 'campus.test' || name.endsWith('.campus.test'), name)
+})
+
+test('the records pushed to a primary never touch the apex, even for a function served there', () => {
+  const r = report([member('a', '10.0.0.1')], [placement('home', 'a')])
+  const view = zoneView('campus.test', r, new Map([['home', 'campus.test']]))
+  assert.equal(placementRecords(view).some((rr) => rr.name === 'campus.test'), false)
+  assert.deepEqual(buildZone(view).byName.get('campus.test')?.filter((rr) => rr.type === 'A').map((rr) => 'data' in rr ? rr.data : null), ['10.0.0.1'], 'answered here')
+})
+
+test('cellNameProblem: one label, not a function\'s host', () => {
+  for (const bad of ['', '.', 'a.b', 'A', '-a', 'a-', 'a_b', 'x'.repeat(64), 'h1.']) assert.notEqual(cellNameProblem(bad, 'campus.test', []), null, bad)
+  assert.match(cellNameProblem('forum', 'campus.test', ['forum.campus.test']) ?? '', /host of function domain forum\.campus\.test/)
+  assert.equal(cellNameProblem('c-10-0-0-7', 'campus.test', ['forum.campus.test']), null)
 })
