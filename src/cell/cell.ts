@@ -115,7 +115,7 @@ export async function startCell (opts: CellOptions): Promise<Cell> {
       const opened = await openPeerLink({ stateDir: paths.root, organism: genome.organism, host: opts.peerHost ?? '0.0.0.0', port: opts.peerPort ?? genome.peerPort ?? null, join: opts.join })
       if (opts.join != null) log.info('joined the organism', { members: opened.node.members().length })
       // Requests forwarded by other cells enter our own router, which serves them from local functions only.
-      await opened.node.handleStream(names.http, (stream) => { serveLink(stream, router.port, opts.routerHost) })
+      await opened.node.handleStream(names.http, (stream) => { serveLink(stream, router.port, opts.routerHost, (p) => router.trustLinkPort(p)) })
         .catch(async (err: unknown) => { await opened.node.stop(); throw err })
       return opened
     }, async (opened) => { await opened.node.stop() })

@@ -105,10 +105,14 @@ export async function tunnelRemote (up: RemoteUpstream, req: IncomingMessage, cl
  * The owner's side: a stream from another cell becomes a connection to our own router, which serves the requests
  * on it one after another (keep-alive) from local functions only. No Nagle: requests arrive in small writes.
  */
-export function serveLink (stream: Duplex, routerPort: number, routerHost?: string): void {
+export function serveLink (stream: Duplex, routerPort: number, routerHost?: string, trust?: (localPort: number) => () => void): void {
   // The router's own address: on a loopback host (127.0.x.y) another cell may hold the same port on 127.0.0.1.
   const host = routerHost == null || routerHost === '0.0.0.0' || routerHost === '::' ? '127.0.0.1' : routerHost
   const local = net.connect({ port: routerPort, host, noDelay: true })
+  // The router learns that this connection is a member's link before it reads a byte of it (its hop header counts).
+  let untrust = (): void => {}
+  local.once('connect', () => { if (trust != null && local.localPort != null) untrust = trust(local.localPort) })
+  local.once('close', () => { untrust() })
   const done = (): void => { stream.destroy(); local.destroy() }
   stream.pipe(local).on('error', done)
   local.pipe(stream).on('error', done)

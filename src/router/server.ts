@@ -21,6 +21,7 @@ import { TrafficTracker, clientKey, defaultTrafficOptions, emptyTraffic } from '
 import type { FunctionTraffic, TrafficOptions } from './traffic.ts'
 import { trafficFamilies, UNROUTED } from './metrics.ts'
 import { forwardRequest, tunnelRemote, HOP_HEADER } from './remote.ts'
+import { isLoopback, normalizeTarget } from './edge.ts'
 import type { RemoteUpstream } from './remote.ts'
 import { RemoteLinks } from './links.ts'
 import type { LinkOptions } from './links.ts'
@@ -63,6 +64,14 @@ export interface RouterOptions {
    */
   holdMs?: number
   maxHeld?: number
+  /**
+   * The edge's bounds: the whole request head within headersTimeoutMs (default 20 s: slowloris), the whole request
+   * within requestTimeoutMs (default 300 s: trickled uploads), at most maxConnectionsPerAddress connections open from
+   * one client address (default 512; links from member cells do not count).
+   */
+  headersTimeoutMs?: number
+  requestTimeoutMs?: number
+  maxConnectionsPerAddress?: number
   /** Max time stop() waits for requests in flight before cutting them; default 5 s. */
   drainMs?: number
   /**
@@ -79,6 +88,8 @@ export interface Router extends Startable {
   metrics: () => MetricFamily[]
   /** Serves a connection that arrived another way (another cell's forwarding port) as if it came to the port. */
   accept: (socket: Duplex) => void
+  /** A member link that reaches the router through a loopback connection from this local port (serveLink). */
+  trustLinkPort: (port: number) => () => void
 }
 
 const log = logger('router')
@@ -107,6 +118,13 @@ export function createRouter (opts: RouterOptions): Router {
   const trafficOpts: TrafficOptions = { ...defaultTrafficOptions, ...opts.traffic }
   const drainMs = opts.drainMs ?? 5_000
   const pools = new Pools(poolOpts)
+  /** Connections handed over by accept(): links from member cells. */
+  const memberSockets = new WeakSet<object>()
+  /** Local ports of the loopback connections that carry member links into this router (serveLink). */
+  const linkPorts = new Set<number>()
+  const fromMember = (s: Socket): boolean => memberSockets.has(s) || (isLoopback(s.remoteAddress) && s.remotePort != null && linkPorts.has(s.remotePort))
+  // A request that already crossed a link says so; from an edge client that header means nothing.
+  const hopped = (req: IncomingMessage): boolean => req.headers[HOP_HEADER] != null && fromMember(req.socket)
   const links = new RemoteLinks(opts.links)
   const trackers = new Map<string, TrafficTracker>()
   const marks = new WeakMap<Socket, SocketMark>()
@@ -180,6 +198,7 @@ export function createRouter (opts: RouterOptions): Router {
     const res = response as RouterResponse
     res.startedAt = performance.now()
     res.clientSocket = req.socket
+    normalizeTarget(req)
     const m = matchRoute(table, req.headers.host, req.url ?? '/')
     const fn = m.kind === 'match' ? m.entry.function : UNROUTED
     res.fn = fn
@@ -200,7 +219,7 @@ export function createRouter (opts: RouterOptions): Router {
   const hold = createHold<Waiting>({ holdMs: opts.holdMs ?? 5000, maxHeld: opts.maxHeld ?? 1000, tickMs: HOLD_TICK_MS },
     (w, until) => { dispatch(w.req, w.res, w.fn, until) }, (w) => w.res.destroyed)
   const dispatch = (req: IncomingMessage, res: RouterResponse, fn: string, until: number): void => {
-    const up = opts.resolve(fn, req.headers[HOP_HEADER] != null, req.method ?? 'GET')
+    const up = opts.resolve(fn, hopped(req), req.method ?? 'GET')
     if (up.kind === 'remote') {
       forwardRequest(links, up, req, res, opts.self ?? '', forwardedFor(req), remoteFailed(fn, res))
       return
@@ -215,6 +234,7 @@ export function createRouter (opts: RouterOptions): Router {
 
   const onUpgrade = (req: IncomingMessage, client: Duplex, head: Buffer): void => {
     const startedAt = performance.now()
+    normalizeTarget(req)
     const m = matchRoute(table, req.headers.host, req.url ?? '/')
     const fn = m.kind === 'match' ? m.entry.function : UNROUTED
     const refuse = (status: number, page: string): void => {
@@ -224,7 +244,7 @@ export function createRouter (opts: RouterOptions): Router {
     }
     if (m.kind === 'bad-host') { refuse(400, rawPage(400, routerError('ROUTER_BAD_HOST', `The Host header is not usable: ${m.reason}.`))); return }
     if (m.kind === 'no-route') { refuse(404, rawPage(404, routerError('ROUTER_NO_ROUTE', `No function serves the host "${m.host}".`))); return }
-    const up = opts.resolve(fn, req.headers[HOP_HEADER] != null, req.method ?? 'GET')
+    const up = opts.resolve(fn, hopped(req), req.method ?? 'GET')
     if (up.kind === 'remote') {
       void tunnelRemote(up, req, client, head, opts.self ?? '', forwardedFor(req), (err) => {
         onUpstreamError(fn, err)
@@ -242,9 +262,24 @@ export function createRouter (opts: RouterOptions): Router {
     })
   }
 
-  const server = createServer({ ServerResponse: RouterResponse, maxHeaderSize: opts.maxHeaderSize ?? 16 * 1024, requireHostHeader: false, keepAliveTimeout: 30_000, requestTimeout: 0, headersTimeout: 30_000 }, onRequest)
+  const server = createServer({
+    ServerResponse: RouterResponse, maxHeaderSize: opts.maxHeaderSize ?? 16 * 1024, requireHostHeader: false, keepAliveTimeout: 30_000,
+    headersTimeout: opts.headersTimeoutMs ?? 20_000, requestTimeout: opts.requestTimeoutMs ?? 300_000,
+    // How often those two are checked: their bound holds to within this.
+    connectionsCheckingInterval: Math.min(2_000, opts.headersTimeoutMs ?? 2_000)
+  }, onRequest)
   server.on('upgrade', onUpgrade)
-  server.on('connection', (s: Socket) => { s.setNoDelay(true) })
+  const perAddress = new Map<string, number>()
+  const maxPerAddress = opts.maxConnectionsPerAddress ?? 512
+  server.on('connection', (s: Socket) => {
+    s.setNoDelay?.(true)
+    if (fromMember(s)) return
+    const who = s.remoteAddress ?? ''
+    const open = (perAddress.get(who) ?? 0) + 1
+    if (open > maxPerAddress) { s.destroy(); return }
+    perAddress.set(who, open)
+    s.once('close', () => { const n = (perAddress.get(who) ?? 1) - 1; if (n <= 0) perAddress.delete(who); else perAddress.set(who, n) })
+  })
   server.on('clientError', (err: Error & { code?: string }, socket: Duplex) => {
     const s = socket as Socket
     // The parser reports an error again for every later chunk; answer once, and a second end() would destroy the socket.
@@ -276,7 +311,8 @@ export function createRouter (opts: RouterOptions): Router {
     setRoutes (next) { table = next },
     stats (fn) { const t = trackers.get(fn); return t == null ? emptyTraffic() : t.snapshot(clock.now()) },
     metrics () { return trafficFamilies(trackers, clock.now()) },
-    accept (socket) { server.emit('connection', socket) },
+    accept (socket) { memberSockets.add(socket); server.emit('connection', socket) },
+    trustLinkPort (p) { linkPorts.add(p); return () => { linkPorts.delete(p) } },
     async start () {
       await new Promise<void>((resolve, reject) => {
         const onError = (err: Error & { code?: string }): void => {
