@@ -19,6 +19,8 @@ export interface LocalApi extends Startable {
 export interface LocalApiOptions {
   port: number
   token: string
+  /** Serve /metrics without the token (`cell start --metrics-open`, for a scraper that cannot send one). */
+  metricsOpen?: boolean
   status: () => CellStatus
   supervisor: Supervisor
   router: Router
@@ -29,6 +31,8 @@ export interface LocalApiOptions {
   divide: (hostUrl: string, fn: string | null, identity: string | null, progress: (line: string) => void) => Promise<unknown>
   onStop: () => void
 }
+
+const LOCAL_HOST = /^(127\.0\.0\.1|localhost|\[::1\])(:\d{1,5})?$/i
 
 function reply (res: http.ServerResponse, status: number, body: unknown, type = 'application/json'): void {
   const text = type === 'application/json' ? JSON.stringify(body, null, 2) + '\n' : String(body)
@@ -46,11 +50,15 @@ export function createLocalApi (opts: LocalApiOptions): LocalApi {
 
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://local')
-    // Metrics are read-only and meant for scrapers on this host; everything else needs the token in cell.json.
-    if (req.method === 'GET' && url.pathname === '/metrics') {
+    // A page elsewhere that got a name of its resolved to 127.0.0.1 (DNS rebinding) still sends its own Host.
+    if (!LOCAL_HOST.test(req.headers.host ?? '')) return reply(res, 421, cellError('CELL_API_BAD_HOST', `the local API answers only to Host 127.0.0.1, localhost or [::1], not ${JSON.stringify((req.headers.host ?? '').slice(0, 100))}`).toJSON())
+    if (req.method === 'GET' && url.pathname === '/metrics' && opts.metricsOpen === true) {
       return reply(res, 200, formatPrometheus([...opts.supervisor.metrics(), ...opts.router.metrics()]), 'text/plain; version=0.0.4')
     }
     if (!authorized(req)) return reply(res, 401, cellError('CELL_API_UNAUTHORIZED', 'missing or wrong token').toJSON())
+    if (req.method === 'GET' && url.pathname === '/metrics') {
+      return reply(res, 200, formatPrometheus([...opts.supervisor.metrics(), ...opts.router.metrics()]), 'text/plain; version=0.0.4')
+    }
     if (req.method === 'GET' && url.pathname === '/status') return reply(res, 200, opts.status())
     if (req.method === 'POST' && url.pathname === '/admit') {
       const ttl = Number(url.searchParams.get('ttl') ?? 600)

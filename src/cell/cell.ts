@@ -56,6 +56,8 @@ export interface CellOptions {
   advertise?: string
   name?: string
   join?: { address?: string, token: string }
+  /** Serve /metrics on the local API without its token. */
+  metricsOpen?: boolean
   /** The SSH private key for dividing onto pool hosts (default ~/.ssh/id_ed25519). */
   identityFile?: string
   /** An existing primary DNS server to keep up to date with RFC 2136 updates. */
@@ -190,6 +192,7 @@ export async function startCell (opts: CellOptions): Promise<Cell> {
     const api = createLocalApi({
       port: opts.apiPort ?? 0,
       token,
+      metricsOpen: opts.metricsOpen === true,
       status,
       supervisor,
       router,

@@ -14,7 +14,7 @@ const divide = async (): Promise<typeof import('./divide.ts')> => await import('
 const usage = `usage: cell <command> [options]
 
   start [--genome DIR] [--ref REF] [--port N] [--dns-port N] [--listen ADDR] [--advertise IP]
-        [--name NAME] [--token-file FILE | --token T] [--join MULTIADDR] [--dns-primary HOST:PORT --dns-key FILE] [--demo]
+        [--name NAME] [--token-file FILE | --token T] [--join MULTIADDR] [--metrics-open] [--dns-primary HOST:PORT --dns-key FILE] [--demo]
                                                          run a cell from a signed genome (foreground);
                                                          the router listens on ADDR (default 0.0.0.0,
                                                          127.0.0.1 for --demo); --token-file makes it a
@@ -52,6 +52,7 @@ const options = {
   join: { type: 'string' },
   token: { type: 'string' },
   'token-file': { type: 'string' },
+  'metrics-open': { type: 'boolean' },
   ttl: { type: 'string' },
   to: { type: 'string' },
   force: { type: 'boolean' },

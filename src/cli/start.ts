@@ -75,6 +75,7 @@ async function runCell (values: CliValues, paths: CellPaths, genomeRepo: string,
     peerHost: values.demo === true ? '127.0.0.1' : values.listen ?? '0.0.0.0',
     peerPort: parsePort(values['peer-port'], '--peer-port'),
     join: await joinOption(values),
+    metricsOpen: values['metrics-open'] === true,
     dnsPrimary: await primaryOption(values),
     identityFile: values.identity,
     // The demo stays on this machine; a real cell serves its network.

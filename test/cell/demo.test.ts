@@ -1,7 +1,7 @@
 // The demo organism end to end: `cell start --demo`, status, requests across functions, logs, kill -9 and restart, stop.
 import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { spawnCell, runCli, waitFor, request, functionProcesses, leftoverProcesses } from '../helpers/cell-process.ts'
@@ -82,8 +82,14 @@ test('status shows the traffic the router measured; logs show the function outpu
 test('the local API serves the router and supervisor metrics in Prometheus text format', async () => {
   const r = await runCli(['status', '--json', '--state', state])
   const s = JSON.parse(r.stdout) as CellStatus
-  const metrics = await request(s.api.port, '127.0.0.1', '/metrics')
+  const { token } = JSON.parse(await readFile(join(state, 'cell.json'), 'utf8')) as { token: string }
+  assert.equal((await request(s.api.port, '127.0.0.1', '/metrics')).status, 401, 'metrics need the token too (unless --metrics-open)')
+  const metrics = await request(s.api.port, '127.0.0.1', '/metrics', { headers: { authorization: `Bearer ${token}` } })
   assert.equal(metrics.status, 200)
+  // With the token, but through a name a page elsewhere resolved to 127.0.0.1 (DNS rebinding): refused.
+  const rebound = await request(s.api.port, 'evil.example:80', '/status', { headers: { authorization: `Bearer ${token}` } })
+  assert.equal(rebound.status, 421)
+  assert.match(rebound.body, /CELL_API_BAD_HOST/)
   assert.match(metrics.headers['content-type'] ?? '', /text\/plain/)
   assert.match(metrics.body, /^# TYPE organism_http_requests_total counter$/m)
   assert.match(metrics.body, /^organism_http_requests_total\{function="grades"[^}]*\} [1-9]/m)
