@@ -5,7 +5,15 @@ export interface MembraneOptions {
   isMember: (peerId: string) => boolean
   /** Most non-members connected at once; they can only try the join handshake. */
   maxStrangers: number
+  /**
+   * Closes a stranger's connections. With it, a new stranger beyond maxStrangers pushes out the oldest stranger of
+   * the address that holds the most: throwaway peer ids from one place cannot keep a real joiner out.
+   */
+  evict?: (peerId: string) => void
 }
+
+/** The host part of a multiaddr ("/ip4/10.0.0.7/tcp/4001" -> "/ip4/10.0.0.7"). */
+export const hostOf = (addr: string): string => addr.split('/').slice(0, 3).join('/')
 
 /** Score that gossipsub adds for a non-member: far below the publish and gossip thresholds, so nothing is sent to it. */
 export const STRANGER_SCORE = -1000
@@ -28,7 +36,8 @@ export class Membrane {
   private readonly opts: MembraneOptions
   /** Peers we may dial although not members: the member named in a join token, during the join. */
   private readonly joinTargets = new Set<string>()
-  private readonly strangers = new Set<string>()
+  /** Connected strangers: where from, and since when (insertion order is age). */
+  private readonly strangers = new Map<string, string>()
 
   constructor (opts: MembraneOptions) {
     this.opts = opts
@@ -40,10 +49,19 @@ export class Membrane {
   }
 
   /** Records a connected peer; returns true when it is a stranger (the caller schedules its eviction). */
-  connected (peerId: string): boolean {
+  connected (peerId: string, host = ''): boolean {
     if (this.opts.isMember(peerId)) return false
-    this.strangers.add(peerId)
+    if (!this.strangers.has(peerId)) this.strangers.set(peerId, host)
     return true
+  }
+
+  /** The stranger to push out for a newcomer: the oldest of the address with the most (null: none). */
+  private victim (): string | null {
+    const count = new Map<string, number>()
+    for (const h of this.strangers.values()) count.set(h, (count.get(h) ?? 0) + 1)
+    const most = Math.max(0, ...count.values())
+    for (const [id, h] of this.strangers) if (count.get(h) === most) return id
+    return null
   }
 
   disconnected (peerId: string): void { this.strangers.delete(peerId) }
@@ -58,10 +76,16 @@ export class Membrane {
       // We dial only members, and a join target while joining; gossipsub or identify never make us reach out to strangers.
       denyDialPeer: (peerId: PeerId) => !this.opts.isMember(peerId.toString()) && !this.joinTargets.has(peerId.toString()),
       // Strangers may connect (the join handshake needs a connection) but only a few at once.
-      denyInboundEncryptedConnection: (peerId: PeerId) => {
+      denyInboundEncryptedConnection: (peerId: PeerId, maConn?: { remoteAddr?: { toString: () => string } }) => {
         const id = peerId.toString()
         if (this.opts.isMember(id) || this.strangers.has(id)) return false
-        return this.strangers.size >= this.opts.maxStrangers
+        if (this.strangers.size < this.opts.maxStrangers) { this.strangers.set(id, hostOf(maConn?.remoteAddr?.toString() ?? '')); return false }
+        const victim = this.opts.evict == null ? null : this.victim()
+        if (victim == null) return true
+        this.strangers.delete(victim)
+        this.opts.evict?.(victim)
+        this.strangers.set(id, hostOf(maConn?.remoteAddr?.toString() ?? ''))
+        return false
       },
       denyOutboundEncryptedConnection: (peerId: PeerId) => !this.opts.isMember(peerId.toString()) && !this.joinTargets.has(peerId.toString())
     }

@@ -49,7 +49,9 @@ export async function createPeerNode (opts: PeerNodeOptions): Promise<PeerNode> 
   const membership = new Membership(organism)
   const tokens = new TokenBook()
   const isMember = (id: string): boolean => membership.has(id)
-  const membrane = new Membrane({ isMember, maxStrangers: opts.maxStrangers ?? 16 })
+  // libp2p is made below; the membrane may close a stranger's connections once it is.
+  let closeStranger = (_id: string): void => {}
+  const membrane = new Membrane({ isMember, maxStrangers: opts.maxStrangers ?? 16, evict: (id) => { closeStranger(id) } })
   const timers = new Set<NodeJS.Timeout>()
   const dropped = { gossip: 0, request: 0, join: 0 }
   const lastDropLog = new Map<string, number>()
@@ -187,6 +189,10 @@ export async function createPeerNode (opts: PeerNodeOptions): Promise<PeerNode> 
     log.info('member admitted', { peerId: record.peerId, admittedBy: record.admittedBy })
   })
 
+  closeStranger = (id) => {
+    log.info('closing the oldest stranger\'s connection to make room for a new one', { peerId: id })
+    for (const conn of libp2p.getConnections()) if (conn.remotePeer.toString() === id) void conn.close().catch(() => {})
+  }
   // Strangers get strangerGraceMs to finish a join; then their connections close.
   libp2p.addEventListener('peer:connect', (evt) => {
     const id = evt.detail.toString()

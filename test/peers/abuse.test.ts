@@ -95,3 +95,31 @@ test('a cell restarts as a member from its saved admissions and is still known t
   assert.deepEqual(again.members(), genesis.members())
   assert.equal(str(await again.request(genesis.peerId, ECHO, text('back'))), 'back')
 })
+
+test('16 throwaway stranger ids, still reconnecting, cannot keep a joiner with a valid token out', async (t) => {
+  const dir = await tempDir(t)
+  const nodes: Array<PeerNode | RawNode> = []
+  t.after(async () => { await Promise.all(nodes.map(async (n) => { await n.stop().catch(() => {}) })) })
+  const genesis = await createPeerNode({ identityFile: join(dir, 'g.key'), organism: 'demo', found: true, maxStrangers: 4, strangerGraceMs: 60_000 })
+  nodes.push(genesis)
+  const target = multiaddr(genesis.addrs()[0])
+  const squat = async (): Promise<void> => {
+    const s = await rawNode()
+    nodes.push(s)
+    await s.dial(target).catch(() => {})
+  }
+  for (let i = 0; i < 16; i++) await squat()
+  assert.equal(genesis.stats().strangers, 4, 'the cap holds')
+  // libp2p's own limit of new connections per second from one address outlasts the burst; then, while squatters
+  // keep coming under it (bounded: 16 more, one every 300 ms), a real cell joins.
+  await new Promise((r) => setTimeout(r, 1200))
+  let more = 0
+  const churn = setInterval(() => { if (more++ < 16) void squat() }, 300)
+  t.after(() => { clearInterval(churn) })
+  const joiner = await createPeerNode({ identityFile: join(dir, 'j.key'), organism: 'demo' })
+  nodes.push(joiner)
+  await joiner.join(undefined, genesis.admitToken(60_000))
+  clearInterval(churn)
+  assert.ok(genesis.isMember(joiner.peerId))
+  assert.ok(genesis.stats().strangers <= 4)
+})
