@@ -4,6 +4,7 @@ import { logger } from '../core/log.ts'
 import { pageHeaders, renderPage } from './page.ts'
 import { serializeView, sseComment, sseEvent, sseRetry } from './sse.ts'
 import type { OrganismView } from './types.ts'
+import { isLocalViewer, publicView } from './public.ts'
 
 const log = logger('dashboard')
 
@@ -21,6 +22,8 @@ export interface DashboardOptions {
   heartbeatMs?: number
   /** Browser reconnect delay sent as `retry:` (default 2000). */
   retryMs?: number
+  /** Who sees peer ids and ports: viewers on this host only (default), or every viewer (genome `map: public`). */
+  details?: 'local' | 'all'
 }
 
 export interface Dashboard {
@@ -32,7 +35,7 @@ export interface Dashboard {
   clients: () => number
 }
 
-interface Client { res: ServerResponse, congested: boolean, missed: boolean }
+interface Client { res: ServerResponse, congested: boolean, missed: boolean, full: boolean }
 
 // Changes can come in bursts (a gossip round touches many records); pushes closer than this are merged.
 const minGapMs = 100
@@ -45,16 +48,19 @@ export function createDashboard (opts: DashboardOptions): Dashboard {
   const retryMs = opts.retryMs ?? 2000
   const clients = new Set<Client>()
   let closed = false
-  let last = ''
+  /** The last good view, whole and public. */
+  let last = { full: '', public: '' }
   let lastPushAt = 0
   let periodic: NodeJS.Timeout | undefined
   let heartbeat: NodeJS.Timeout | undefined
   let soon: NodeJS.Timeout | undefined
   let watching: AbortController | undefined
 
-  function currentView (): string | undefined {
+  const seesAll = (req: IncomingMessage): boolean => opts.details === 'all' || isLocalViewer(req.socket.remoteAddress)
+  function currentView (): { full: string, public: string } | undefined {
     try {
-      return serializeView(opts.view())
+      const v = opts.view()
+      return { full: serializeView(v), public: serializeView(publicView(v)) }
     } catch (err) {
       // A broken view must not take the cell down; the page keeps showing the last good one.
       log.warn('view() failed', { err })
@@ -74,8 +80,8 @@ export function createDashboard (opts: DashboardOptions): Dashboard {
     const json = currentView()
     if (json == null) return
     last = json
-    const frame = sseEvent('view', json)
-    for (const client of clients) send(client, frame)
+    const frames = { full: sseEvent('view', json.full), public: sseEvent('view', json.public) }
+    for (const client of clients) send(client, client.full ? frames.full : frames.public)
   }
 
   function nudge (): void {
@@ -121,10 +127,11 @@ export function createDashboard (opts: DashboardOptions): Dashboard {
       'x-accel-buffering': 'no' // nginx and friends would otherwise hold events back in a buffer
     })
     req.socket.setNoDelay(true)
-    const client: Client = { res, congested: false, missed: false }
+    const client: Client = { res, congested: false, missed: false, full: seesAll(req) }
+    const lastFor = (c: Client): string => c.full ? last.full : last.public
     res.on('drain', () => {
       client.congested = false
-      if (client.missed) { client.missed = false; if (last !== '') send(client, sseEvent('view', last)) }
+      if (client.missed) { client.missed = false; if (lastFor(client) !== '') send(client, sseEvent('view', lastFor(client))) }
     })
     res.on('close', () => {
       clients.delete(client)
@@ -135,7 +142,7 @@ export function createDashboard (opts: DashboardOptions): Dashboard {
     // The first view goes out at once, so the page fills without waiting for the next tick.
     const json = currentView()
     if (json != null) last = json
-    res.write(sseRetry(retryMs) + (last !== '' ? sseEvent('view', last) : sseComment('no view yet')))
+    res.write(sseRetry(retryMs) + (lastFor(client) !== '' ? sseEvent('view', lastFor(client)) : sseComment('no view yet')))
   }
 
   function handle (req: IncomingMessage, res: ServerResponse): boolean {
@@ -162,7 +169,7 @@ export function createDashboard (opts: DashboardOptions): Dashboard {
         return true
       }
       res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' })
-      res.end(req.method === 'HEAD' ? undefined : json)
+      res.end(req.method === 'HEAD' ? undefined : seesAll(req) ? json.full : json.public)
       return true
     }
     const html = renderPage()

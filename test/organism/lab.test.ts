@@ -39,6 +39,14 @@ test('a four-host lab organism acts as one system', { skip: !root && 'network na
       assert.equal(dig(h, 'catalog.campus.test'), addr('h1'))
       assert.match(dig(h, '_organism._tcp.campus.test', 'SRV'), /80 h\d\.campus\.test\./)
     }
+    // The live map, asked from another machine (the lab's outside): cells by name, no peer ids, no ports.
+    const map = await fetchVia('h1', addr('h1'), '/view.json')
+    assert.equal(map.status, 200)
+    const view = JSON.parse(map.body) as { self: string, cells: Array<{ id: string, name: string, address: string }> }
+    assert.deepEqual(view.cells.map((c) => c.name).sort(), hosts)
+    assert.equal(view.self, 'h1')
+    assert.doesNotMatch(map.body, /12D3Koo/, 'no peer id in the public view')
+    for (const c of view.cells) assert.doesNotMatch(c.address, /:\d+$/, c.address)
   })
 
   await t.test('a moved function is served and resolved at its new owner on every host', async () => {

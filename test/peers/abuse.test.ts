@@ -99,7 +99,7 @@ test('a cell restarts as a member from its saved admissions and is still known t
 test('16 throwaway stranger ids, still reconnecting, cannot keep a joiner with a valid token out', async (t) => {
   const dir = await tempDir(t)
   const nodes: Array<PeerNode | RawNode> = []
-  t.after(async () => { await Promise.all(nodes.map(async (n) => { await n.stop().catch(() => {}) })) })
+  t.after(async () => { await Promise.all(nodes.map(async (n) => { try { await n.stop() } catch {} })) })
   const genesis = await createPeerNode({ identityFile: join(dir, 'g.key'), organism: 'demo', found: true, maxStrangers: 4, strangerGraceMs: 60_000 })
   nodes.push(genesis)
   const target = multiaddr(genesis.addrs()[0])

@@ -1,0 +1,19 @@
+// The live map as a viewer on another machine sees it (pure): cells by name, no peer ids, no ports. Peer ids let a
+// stranger aim at the member protocols and ports tell it where the cell's other listeners are; names are in DNS.
+import type { OrganismView } from './types.ts'
+
+/** Whether the viewer at this socket address sees everything (this host) or the public view. */
+export function isLocalViewer (address: string | undefined): boolean {
+  return address != null && (address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.'))
+}
+
+export function publicView (v: OrganismView): OrganismView {
+  const nameOf = new Map(v.cells.map((c) => [c.id, c.name]))
+  const hide = (text: string): string => { let t = text; for (const [id, name] of nameOf) t = t.split(id).join(name); return t }
+  return {
+    ...v,
+    self: nameOf.get(v.self) ?? '',
+    cells: v.cells.map((c) => ({ ...c, id: c.name, address: c.address.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1') })),
+    events: v.events.map((e) => ({ ...e, text: hide(e.text) }))
+  }
+}
