@@ -1,6 +1,7 @@
 // Test helpers for genomes in real git repositories: isolated git config, SSH keys, signed and unsigned commits.
 import { execFileSync } from 'node:child_process'
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { after, before } from 'node:test'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import assert from 'node:assert/strict'
@@ -77,4 +78,13 @@ export function rejectsWith (code: string, ...mentions: string[]): (e: unknown) 
     for (const m of mentions) assert.ok(e.message.includes(m), `"${e.message}" should mention ${m}`)
     return true
   }
+}
+
+/** Fresh keys by name for one test file, made before its tests and removed after them. */
+export function testKeys<N extends string> (...names: N[]): Record<N, Key> {
+  const keys = {} as Record<N, Key>
+  let dir = ''
+  before(async () => { dir = await mkdtemp(join(tmpdir(), 'genome-keys-')); for (const n of names) keys[n] = await makeKey(dir, n) })
+  after(() => rm(dir, { recursive: true, force: true }))
+  return keys
 }

@@ -1,49 +1,40 @@
 // A cell's trust is anchored (real git and ssh-keygen): after its first verified commit it runs only commits that
 // descend from the last one it ran. An orphan root or a rewritten history whose every signature verifies (a key that
 // lists itself) is refused, naming both commits; so is going back to an older commit.
-import { before, after, test } from 'node:test'
+import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { checkoutGenome, readPin, signedCommit, verifyGenomeCommit } from '../../src/genome/index.ts'
 import { parsePin, pinAfter } from '../../src/genome/pin.ts'
-import { git, makeKey, makeRepo, put, rejectsWith, signersLine, tempDir, type Key } from './helpers.ts'
+import { git, makeRepo, put, rejectsWith, signersLine, tempDir, testKeys } from './helpers.ts'
 
-let keysDir = ''
-let alice: Key
-let mallory: Key
-before(async () => {
-  keysDir = await mkdtemp(join(tmpdir(), 'genome-keys-'))
-  alice = await makeKey(keysDir, 'alice')
-  mallory = await makeKey(keysDir, 'mallory')
-})
-after(() => rm(keysDir, { recursive: true, force: true }))
+const k = testKeys('alice', 'mallory')
 
 test('the first checkout pins its commit and signers; descendants move it on, anything else is refused naming both commits', async (t) => {
   const dir = await tempDir(t, 'genome-pin-')
-  const repo = await makeRepo(dir, signersLine('alice@example.org', alice))
-  const first = await signedCommit(repo, 'first', alice.path)
+  const repo = await makeRepo(dir, signersLine('alice@example.org', k.alice))
+  const first = await signedCommit(repo, 'first', k.alice.path)
   const dest = join(dir, 'genomes')
   const pinFile = join(dir, 'genome-pin.json')
   await checkoutGenome(repo, 'main', dest, { pinFile })
-  assert.deepEqual(await readPin(pinFile), { first, signers: [alice.fingerprint], last: first })
+  assert.deepEqual(await readPin(pinFile), { first, signers: [k.alice.fingerprint], last: first })
 
   await put(repo, 'README.md', 'second\n')
-  const second = await signedCommit(repo, 'second', alice.path)
+  const second = await signedCommit(repo, 'second', k.alice.path)
   await checkoutGenome(repo, 'main', dest, { pinFile })
-  assert.deepEqual(await readPin(pinFile), { first, signers: [alice.fingerprint], last: second })
+  assert.deepEqual(await readPin(pinFile), { first, signers: [k.alice.fingerprint], last: second })
   await checkoutGenome(repo, second, dest, { pinFile })
 
   // Back to the older commit: refused, although it verifies.
   await verifyGenomeCommit(repo, first)
   await assert.rejects(checkoutGenome(repo, first, dest, { pinFile }), rejectsWith('GENOME_NOT_DESCENDANT', first.slice(0, 12), second.slice(0, 12), 'older', pinFile))
 
-  // An orphan root whose allowed_signers lists mallory, signed by mallory: every signature in it verifies...
+  // An orphan root whose allowed_signers lists k.mallory, signed by k.mallory: every signature in it verifies...
   git(repo, ['checkout', '-q', '--orphan', 'takeover'])
-  await put(repo, 'allowed_signers', signersLine('mallory@example.org', mallory))
-  const orphan = await signedCommit(repo, 'a genome of my own', mallory.path)
-  assert.equal((await verifyGenomeCommit(repo, 'takeover')).signerKey, mallory.fingerprint)
+  await put(repo, 'allowed_signers', signersLine('mallory@example.org', k.mallory))
+  const orphan = await signedCommit(repo, 'a genome of my own', k.mallory.path)
+  assert.equal((await verifyGenomeCommit(repo, 'takeover')).signerKey, k.mallory.fingerprint)
   // ...and the branch the cell follows is pointed at it: refused, naming both commits, and nothing moves.
   git(repo, ['update-ref', 'refs/heads/main', orphan])
   await assert.rejects(checkoutGenome(repo, 'main', dest, { pinFile }), rejectsWith('GENOME_NOT_DESCENDANT', orphan.slice(0, 12), second.slice(0, 12), 'orphan root or a rewritten history'))
@@ -52,7 +43,7 @@ test('the first checkout pins its commit and signers; descendants move it on, an
   // A rewritten history, even one signed by a trusted key (the last commit amended): refused too.
   git(repo, ['checkout', '-q', '-f', '-B', 'main', first])
   await put(repo, 'README.md', 'another second\n')
-  const rewritten = await signedCommit(repo, 'second, rewritten', alice.path)
+  const rewritten = await signedCommit(repo, 'second, rewritten', k.alice.path)
   await assert.rejects(checkoutGenome(repo, 'main', dest, { pinFile }), rejectsWith('GENOME_NOT_DESCENDANT', rewritten.slice(0, 12), second.slice(0, 12)))
 
   // Without the pin (its operator removed it on purpose), the cell trusts what it is started with, as on day one.
@@ -63,8 +54,8 @@ test('the first checkout pins its commit and signers; descendants move it on, an
 
 test('a damaged pin is an error that names the file, not a fresh start', async (t) => {
   const dir = await tempDir(t, 'genome-pin-')
-  const repo = await makeRepo(dir, signersLine('alice@example.org', alice))
-  await signedCommit(repo, 'first', alice.path)
+  const repo = await makeRepo(dir, signersLine('alice@example.org', k.alice))
+  await signedCommit(repo, 'first', k.alice.path)
   const pinFile = join(dir, 'genome-pin.json')
   await writeFile(pinFile, '{"first": "abc"')
   await assert.rejects(checkoutGenome(repo, 'main', join(dir, 'genomes'), { pinFile }), rejectsWith('GENOME_PIN_INVALID', pinFile, 'not JSON'))

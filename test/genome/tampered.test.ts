@@ -2,33 +2,24 @@
 // config with commands in it, trees that would write outside their folder. Real git and ssh-keygen throughout:
 // what a cell runs and what `cell genome check` reports are the bytes the signature covers, and nothing in the repo
 // runs a command.
-import { before, after, test } from 'node:test'
+import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { deflateSync } from 'node:zlib'
-import { chmod, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { chmod, mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { checkGenome, checkoutGenome, signedCommit, verifyGenomeCommit } from '../../src/genome/index.ts'
 import { assertTreeInside } from '../../src/genome/export.ts'
-import { git, gitBytes, makeKey, makeRepo, put, rejectsWith, signersLine, tempDir, type Key } from './helpers.ts'
+import { git, gitBytes, makeRepo, put, rejectsWith, signersLine, tempDir, testKeys, type Key } from './helpers.ts'
 
-let keysDir = ''
-let alice: Key
-let mallory: Key
-before(async () => {
-  keysDir = await mkdtemp(join(tmpdir(), 'genome-keys-'))
-  alice = await makeKey(keysDir, 'alice')
-  mallory = await makeKey(keysDir, 'mallory')
-})
-after(() => rm(keysDir, { recursive: true, force: true }))
+const k = testKeys('alice', 'mallory')
 
 const SERVER = 'console.log("hi")\n'
 const signing = (key: Key): string[] => ['-c', 'gpg.format=ssh', '-c', `user.signingkey=${key.path}`, '-c', 'user.name=A', '-c', 'user.email=a@example.org']
 
 async function signedRepo (t: { after: (fn: () => Promise<void>) => void }): Promise<{ dir: string, repo: string, commit: string }> {
   const dir = await tempDir(t, 'genome-t-')
-  const repo = await makeRepo(dir, signersLine('alice@example.org', alice))
-  return { dir, repo, commit: await signedCommit(repo, 'first', alice.path) }
+  const repo = await makeRepo(dir, signersLine('alice@example.org', k.alice))
+  return { dir, repo, commit: await signedCommit(repo, 'first', k.alice.path) }
 }
 
 /** Writes a blob into the repo and returns its id. */
@@ -44,9 +35,9 @@ test('a replace ref cannot swap the bytes of a signed commit: the checkout holds
 
 test('a graft or a replace --graft cannot cut off the history that refuses a self-added key', async (t) => {
   const { repo } = await signedRepo(t)
-  // mallory lists himself and signs: refused, since alice's allowed_signers does not trust him...
-  await put(repo, 'allowed_signers', signersLine('mallory@example.org', mallory))
-  const hijack = await signedCommit(repo, 'mallory takes over', mallory.path)
+  // k.mallory lists himself and signs: refused, since k.alice's allowed_signers does not trust him...
+  await put(repo, 'allowed_signers', signersLine('mallory@example.org', k.mallory))
+  const hijack = await signedCommit(repo, 'mallory takes over', k.mallory.path)
   await assert.rejects(verifyGenomeCommit(repo, 'main'), rejectsWith('GENOME_SIGNERS_CHANGE_UNAUTHORIZED', hijack.slice(0, 12)))
   // ...and stays refused when the repo pretends his commit has no parent.
   git(repo, ['replace', '--graft', hijack])
@@ -86,7 +77,7 @@ test('a signed tree that would write through a symlink or to ".." is refused bef
   }
   for (const [what, bytes] of Object.entries(trees)) {
     const tree = git(repo, ['hash-object', '-t', 'tree', '-w', '--literally', '--stdin'], {}, bytes)
-    const bad = git(repo, [...signing(alice), 'commit-tree', '-S', tree, '-p', commit, '-m', `tree ${what}`])
+    const bad = git(repo, [...signing(k.alice), 'commit-tree', '-S', tree, '-p', commit, '-m', `tree ${what}`])
     git(repo, ['update-ref', 'refs/heads/main', bad])
     await assert.rejects(checkoutGenome(repo, 'main', join(dir, 'genomes')), rejectsWith('GENOME_OBJECTS_BAD', bad.slice(0, 12)), what)
     assert.deepEqual(await readdir(outside), [], `${what}: nothing written outside`)
@@ -103,7 +94,7 @@ test('a signed tree that would write through a symlink or to ".." is refused bef
 test('a shallow clone is refused: the history that authorizes its signers is not there', async (t) => {
   const { dir, repo } = await signedRepo(t)
   await put(repo, 'README.md', 'more\n')
-  await signedCommit(repo, 'second', alice.path)
+  await signedCommit(repo, 'second', k.alice.path)
   const shallow = join(dir, 'shallow')
   git(dir, ['clone', '-q', '--depth', '1', `file://${repo}`, shallow])
   await assert.rejects(checkoutGenome(shallow, 'HEAD', join(dir, 'genomes')), rejectsWith('GENOME_SHALLOW', shallow))
@@ -113,21 +104,21 @@ test('the repo\'s own config runs nothing: fsmonitor, filters, hooks and a lying
   const { dir, repo } = await signedRepo(t)
   const ran = join(dir, 'ran')
   const script = join(dir, 'evil.sh')
-  // mallory signs a commit: only a verifier that lies would let it through.
+  // k.mallory signs a commit: only a verifier that lies would let it through.
   await put(repo, 'README.md', 'mallory was here\n')
   git(repo, ['add', 'README.md'])
-  git(repo, [...signing(mallory), 'commit', '-q', '-S', '-m', 'mallory'])
+  git(repo, [...signing(k.mallory), 'commit', '-q', '-S', '-m', 'mallory'])
   const forged = git(repo, ['rev-parse', 'HEAD'])
   // Such a verifier, and every other place a repo's config or attributes can name a command.
-  await writeFile(script, `#!/bin/sh\necho "$0 $*" >> ${ran}\necho 'Good "git" signature for mallory@example.org with ED25519 key ${mallory.fingerprint}'\ncat\nexit 0\n`, { mode: 0o755 })
+  await writeFile(script, `#!/bin/sh\necho "$0 $*" >> ${ran}\necho 'Good "git" signature for mallory@example.org with ED25519 key ${k.mallory.fingerprint}'\ncat\nexit 0\n`, { mode: 0o755 })
   for (const [k, v] of [['core.fsmonitor', script], ['gpg.ssh.program', script], ['gpg.program', script], ['filter.evil.clean', script], ['filter.evil.smudge', script],
     ['filter.evil.process', script], ['core.hooksPath', dir], ['diff.external', script], ['core.pager', script], ['uploadpack.packObjectsHook', script]]) git(repo, ['config', k, v])
   await writeFile(join(repo, '.git/info/attributes'), '* filter=evil diff=evil\n')
   for (const hook of ['post-checkout', 'pre-commit', 'reference-transaction', 'pre-upload-pack']) await writeFile(join(dir, hook), `#!/bin/sh\necho ${hook} >> ${ran}\n`, { mode: 0o755 })
   await put(repo, 'organism.yaml', (await readFile(join(repo, 'organism.yaml'), 'utf8')) + '# uncommitted\n')
 
-  await assert.rejects(checkoutGenome(repo, 'main', join(dir, 'genomes')), rejectsWith('GENOME_SIGNER_UNKNOWN', forged.slice(0, 12), mallory.fingerprint))
-  await assert.rejects(checkGenome(repo), rejectsWith('GENOME_SIGNER_UNKNOWN', forged.slice(0, 12), mallory.fingerprint))
+  await assert.rejects(checkoutGenome(repo, 'main', join(dir, 'genomes')), rejectsWith('GENOME_SIGNER_UNKNOWN', forged.slice(0, 12), k.mallory.fingerprint))
+  await assert.rejects(checkGenome(repo), rejectsWith('GENOME_SIGNER_UNKNOWN', forged.slice(0, 12), k.mallory.fingerprint))
   git(repo, ['-c', 'core.hooksPath=/dev/null', 'update-ref', 'refs/heads/main', 'HEAD~1'])
   const ok = await checkGenome(repo)
   assert.equal(ok.uncommitted, true)
