@@ -70,6 +70,8 @@ export interface RouterOptions {
    * one client address (default 512; links from member cells do not count).
    */
   headersTimeoutMs?: number
+  /** An upgraded connection (WebSocket) with no byte either way for this long is closed; default 10 min. */
+  tunnelIdleMs?: number
   requestTimeoutMs?: number
   maxConnectionsPerAddress?: number
   /** Max time stop() waits for requests in flight before cutting them; default 5 s. */
@@ -259,7 +261,7 @@ export function createRouter (opts: RouterOptions): Router {
     tunnel(req, client, head, up.port, fn, info(req), poolOpts.connectTimeoutMs, tunnels, (end) => {
       const user = clientKey(req.headers.cookie, req.socket?.remoteAddress, req.headers['user-agent'])
       trackerOf(fn).record(clock.now(), end.status, performance.now() - startedAt, user, end.bytesIn, end.bytesOut)
-    })
+    }, opts.tunnelIdleMs)
   }
 
   const server = createServer({

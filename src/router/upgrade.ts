@@ -34,7 +34,7 @@ function parseStatus (chunk: Buffer): number {
  * Calls onEnd once, when both sides are closed.
  */
 export function tunnel (req: IncomingMessage, client: Duplex, head: Buffer, port: number, fn: string, info: ForwardInfo,
-  connectTimeoutMs: number, sockets: Set<Duplex>, onEnd: (end: TunnelEnd) => void): void {
+  connectTimeoutMs: number, sockets: Set<Duplex>, onEnd: (end: TunnelEnd) => void, idleMs = 600_000): void {
   const upstream: Socket = connect({ port, host: '127.0.0.1' })
   sockets.add(client); sockets.add(upstream)
   const end: TunnelEnd = { status: 0, bytesIn: 0, bytesOut: 0 }
@@ -71,7 +71,8 @@ export function tunnel (req: IncomingMessage, client: Duplex, head: Buffer, port
   client.once('close', finish)
   client.on('error', finish)
   upstream.once('connect', () => {
-    upstream.setTimeout(0)
+    // Every byte either way passes the upstream socket: silence there for idleMs ends an abandoned tunnel.
+    upstream.setTimeout(idleMs, () => { if (answered) finish() })
     upstream.setNoDelay(true)
     upstream.write(requestHead(req, info))
     if (head.length > 0) upstream.write(head)

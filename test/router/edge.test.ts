@@ -9,7 +9,7 @@ import type { TestContext } from 'node:test'
 import { createRouter, buildRouteTable, serveLink } from '../../src/router/index.ts'
 import type { Router, RouterOptions } from '../../src/router/index.ts'
 import { setLogSink } from '../../src/core/log.ts'
-import { startUpstream } from './helpers.ts'
+import { startUpstream, wsEcho } from './helpers.ts'
 import { PassThrough, Duplex } from 'node:stream'
 
 setLogSink(() => {})
@@ -116,6 +116,32 @@ test('"Connection: host" keeps Host; an absolute-form target routes by its own h
   const b = await raw(router.port, 'GET http://app.example.org/y?z=1 HTTP/1.1\r\nHost: other.example.org\r\nConnection: close\r\n\r\n')
   assert.match(b.text, /^HTTP\/1\.1 200/, 'routed to app (the target), not other (the Host header)')
   assert.deepEqual(got[1], { host: 'app.example.org', url: '/y?z=1' })
+})
+
+test('an upgraded tunnel with no byte either way for the idle bound is closed; a talking one is not', async (t) => {
+  const up = await startUpstream(t, (_req, res) => res.end('ok'), wsEcho)
+  const router = await edgeRouter(t, up.port, { tunnelIdleMs: 600 })
+  const open = async (): Promise<{ s: Socket, closed: Promise<unknown>, got: () => string }> => {
+    const s = connect(router.port, '127.0.0.1')
+    s.on('error', () => {})
+    let got = ''
+    s.on('data', (c: Buffer) => { got += c.toString('latin1') })
+    s.write('GET / HTTP/1.1\r\nHost: app.example.org\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n')
+    return { s, closed: once(s, 'close'), got: () => got }
+  }
+  const quiet = await open()
+  const talking = await open()
+  // A masked text frame "hi" every 200 ms keeps the second one busy (bounded: 10 frames).
+  const frame = Buffer.from([0x81, 0x82, 1, 2, 3, 4, 'h'.charCodeAt(0) ^ 1, 'i'.charCodeAt(0) ^ 2])
+  let sent = 0
+  const talk = setInterval(() => { if (sent++ < 10) talking.s.write(frame) }, 200)
+  t.after(() => { clearInterval(talk); talking.s.destroy() })
+  const t0 = Date.now()
+  await quiet.closed
+  assert.match(quiet.got(), /^HTTP\/1\.1 101/)
+  assert.ok(Date.now() - t0 < 3000, `the quiet tunnel closed after ${Date.now() - t0} ms`)
+  await new Promise((r) => setTimeout(r, 800))
+  assert.equal(talking.s.destroyed, false, 'the talking tunnel is still open')
 })
 
 /** Two connected in-memory duplex ends (a member stream stand-in). */
