@@ -12,6 +12,10 @@ import { buildZone } from './records.ts'
 import type { Zone } from './records.ts'
 import type { ZoneView } from './types.ts'
 import { RCODE, QR_BIT, Deframer, encodeResponse, frame, headerOnlyReply, udpLimit } from './wire.ts'
+import { createRateLimiter, defaultRateLimit, type RateLimitOptions } from './rate-limit.ts'
+
+/** The header's TC flag: the answer did not fit, ask again over TCP. */
+const TC_BIT = 0x0200
 
 export interface DnsServerOptions {
   /** 0 picks a free port (the same one for UDP and TCP). */
@@ -22,6 +26,8 @@ export interface DnsServerOptions {
   /** A TCP connection with no complete query for this long is closed (RFC 7766 suggests seconds). */
   tcpIdleTimeoutMs?: number
   maxTcpConnections?: number
+  /** UDP response rate limiting per source network (default 50/s, burst 100, every 2nd limited one truncated). */
+  rateLimit?: Partial<RateLimitOptions>
 }
 
 export interface DnsServerStats {
@@ -30,6 +36,8 @@ export interface DnsServerStats {
   dropped: number
   truncated: number
   servfail: number
+  /** UDP queries over their source's budget: answered truncated (slipped) or not at all. */
+  rateLimited: number
 }
 
 export interface DnsServer extends Startable {
@@ -44,7 +52,8 @@ export function createDnsServer (options: DnsServerOptions): DnsServer {
   const host = options.host ?? '127.0.0.1'
   const idleMs = options.tcpIdleTimeoutMs ?? 10_000
   const maxConnections = options.maxTcpConnections ?? 256
-  const stats: DnsServerStats = { queries: 0, formerr: 0, dropped: 0, truncated: 0, servfail: 0 }
+  const stats: DnsServerStats = { queries: 0, formerr: 0, dropped: 0, truncated: 0, servfail: 0, rateLimited: 0 }
+  const limiter = createRateLimiter({ ...defaultRateLimit, ...options.rateLimit })
   const connections = new Set<Socket>()
   let udp: UdpSocket | undefined
   let tcp: Server | undefined
@@ -117,6 +126,16 @@ export function createDnsServer (options: DnsServerOptions): DnsServer {
     }
     socket.on('error', (err) => log.warn('udp socket error', { err }))
     socket.on('message', (message, rinfo) => {
+      const verdict = limiter.decide(rinfo.address, Date.now())
+      if (verdict !== 'answer') {
+        stats.rateLimited++
+        if (verdict === 'slip' && message.length >= 12 && (message.readUInt16BE(2) & QR_BIT) === 0) {
+          const tc = headerOnlyReply(message, RCODE.NOERROR)
+          tc.writeUInt16BE(tc.readUInt16BE(2) | TC_BIT, 2)
+          socket.send(tc, rinfo.port, rinfo.address, () => {})
+        }
+        return
+      }
       const out = handle(message, 'udp')
       if (out != null) socket.send(out, rinfo.port, rinfo.address, (err) => { if (err != null) log.debug('udp send failed', { err }) })
     })

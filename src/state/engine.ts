@@ -1,5 +1,5 @@
 // One cell's state machine without I/O: records, push gossip, anti-entropy and SWIM in, messages out.
-import { take, type Bucket, type BucketOptions } from './bucket.ts'
+import { take, type Bucket, type BucketOptions } from '../core/bucket.ts'
 import { diff, digest } from './digest.ts'
 import { stateError } from './errors.ts'
 import { judge } from './merge.ts'

@@ -1,4 +1,4 @@
-// A token bucket per sender (pure): how a flood from one member is cut without slowing the others.
+// A token bucket per sender (pure): how a flood from one source is cut without slowing the others.
 
 export interface BucketOptions { ratePerSec: number, burst: number }
 export interface Bucket { tokens: number, at: number }
