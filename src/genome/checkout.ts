@@ -24,17 +24,17 @@ export interface Checkout {
   readonly repaired?: string
 }
 
+export interface CheckoutOptions {
+  /** The cell's genome pin (pin.ts): the commit must descend from the last one run; it is moved on after. */
+  readonly pinFile?: string
+}
+
 /**
  * Copies ref's commit into the cell's store, verifies it there, exports it to <destRoot>/<commit> and parses its
  * organism.yaml. An export already there is used only if it still holds the commit's tree byte for byte; otherwise
  * it is written again. The export goes to a temp name and is renamed into place, so a crash never leaves a
  * half-written genome under the commit's name. An unverified commit is never written.
  */
-export interface CheckoutOptions {
-  /** The cell's genome pin (pin.ts): the commit must descend from the last one run; it is moved on after. */
-  readonly pinFile?: string
-}
-
 export async function checkoutGenome (repoDir: string, ref: string, destRoot: string, opts: CheckoutOptions = {}): Promise<Checkout> {
   const root = resolve(destRoot)
   await mkdir(root, { recursive: true })
