@@ -1,5 +1,6 @@
 // Field readers shared by the organism.yaml schema: names, DNS names, paths inside the genome.
 import { describe, report, scalar, type Entry, type WalkContext } from './yaml-walk.ts'
+import { DURATION_UNITS, parseQuantity, SIZE_UNITS } from './units.ts'
 
 export const NAME_RE = /^[a-z][a-z0-9-]*$/
 
@@ -40,3 +41,31 @@ export function readRelativePath (ctx: WalkContext, e: Entry, what: string): str
   return null
 }
 
+
+/** A limit greater than 0: a number, a whole number, a size ("512MiB") or a duration ("60s"); null when absent or wrong (reported). */
+export function readLimit (ctx: WalkContext, e: Entry | undefined, kind: 'number' | 'integer' | 'size' | 'duration'): number | null {
+  if (e == null) return null
+  const v = scalar(e)
+  const expected = {
+    number: 'a number greater than 0',
+    integer: 'a whole number greater than 0',
+    size: 'a size greater than 0: bytes, or a number with B, KB, MB, GB, TB, KiB, MiB, GiB, TiB (e.g. 512MiB)',
+    duration: 'a duration greater than 0: a number with ms, s, m or h (e.g. 60s)'
+  }[kind]
+  let value: number | null = null
+  if (typeof v === 'number' && kind !== 'duration') value = v
+  else if (typeof v === 'string' && (kind === 'size' || kind === 'duration')) {
+    const q = parseQuantity(v, kind === 'size' ? SIZE_UNITS : DURATION_UNITS)
+    if (!q.ok && q.reason === 'unit') {
+      report(ctx, e.valueAt, e.field, expected, describe(e.value), `unknown unit "${q.unit}"; expected ${expected}, found ${describe(e.value)}`)
+      return null
+    }
+    if (q.ok) value = q.value
+  }
+  const wholeNeeded = kind === 'integer' || kind === 'size'
+  if (value == null || !Number.isFinite(value) || value <= 0 || (wholeNeeded && !Number.isInteger(value))) {
+    report(ctx, e.valueAt, e.field, expected, describe(e.value))
+    return null
+  }
+  return value
+}

@@ -2,9 +2,9 @@
 import { join } from 'node:path'
 import type { FunctionSpec } from './types.ts'
 import { describe, find, readBoolean, readInteger, readMap, readString, report, scalar, type Entry, type WalkContext } from './yaml-walk.ts'
-import { NAME_RE, readDnsName, readRelativePath, type ExistsCheck } from './fields.ts'
+import { NAME_RE, readDnsName, readLimit, readRelativePath, type ExistsCheck } from './fields.ts'
 
-export const FUNCTION_FIELDS = ['code', 'setup', 'start', 'port', 'health', 'stateful', 'replicas', 'durability', 'domain', 'path', 'env', 'dns'] as const
+export const FUNCTION_FIELDS = ['code', 'setup', 'start', 'port', 'health', 'stateful', 'replicas', 'durability', 'domain', 'path', 'env', 'dns', 'max_data'] as const
 export const DNS_MODES = ['owner', 'all-cells'] as const
 /** The cell sets these for every function; letting the genome override them would break routing or data moves. */
 export const RESERVED_ENV = ['PORT', 'DATA_DIR'] as const
@@ -109,11 +109,13 @@ function readFunction (ctx: WalkContext, name: string, e: Entry, input: Function
   const domain = domainEntry == null ? (input.zone == null ? null : `${name}.${input.zone}`) : readDnsName(ctx, domainEntry)
   const pathPrefix = readPathPrefix(ctx, get('path'))
   const env = readEnv(ctx, get('env'))
+  // The most a data dir of this function may hold when it arrives by a move (a receiver refuses a bigger one).
+  const maxData = readLimit(ctx, get('max_data'), 'size')
   const dns = readChoice(ctx, get('dns'), 'owner', ['owner', 'all-cells'], '"owner" (its owner\'s address) or "all-cells" (every live cell\'s; any cell forwards)')
 
   const complete = ctx.problems.length === before && start != null && code != null && domain != null && stateful != null && dns != null && replicas != null && durability != null
   return {
-    spec: complete ? { name, code, codeDir: join(input.root, code), setup, start, port, health, stateful, replicas: replicas as 1 | 2, durability: durability as FunctionSpec['durability'], domain, pathPrefix, env, dns: dns as FunctionSpec['dns'] } : null,
+    spec: complete ? { name, code, codeDir: join(input.root, code), setup, start, port, health, stateful, replicas: replicas as 1 | 2, durability: durability as FunctionSpec['durability'], domain, pathPrefix, env, dns: dns as FunctionSpec['dns'], maxDataBytes: maxData } : null,
     port,
     portAt: portEntry?.valueAt ?? e.keyAt,
     route: domain == null ? null : `${domain}${pathPrefix ?? ''}`,

@@ -34,9 +34,8 @@
  */
 import { isMap } from 'yaml'
 import type { DivisionLimits, FunctionSpec, Genome } from './types.ts'
-import { DURATION_UNITS, parseQuantity, SIZE_UNITS } from './units.ts'
-import { describe, find, readInteger, readMap, report, scalar, type Entry, type WalkContext } from './yaml-walk.ts'
-import { readDnsName, readName, readRelativePath, type ExistsCheck } from './fields.ts'
+import { describe, find, readInteger, readMap, report, type Entry, type WalkContext } from './yaml-walk.ts'
+import { readDnsName, readLimit, readName, readRelativePath, type ExistsCheck } from './fields.ts'
 import { readFunctions } from './schema-functions.ts'
 
 export const TOP_FIELDS = ['organism', 'zone', 'router', 'dns', 'peers', 'functions', 'division', 'hosts'] as const
@@ -57,32 +56,6 @@ function readPortBlock (ctx: WalkContext, e: Entry | undefined): { port: number 
   return { port, at: p?.valueAt ?? e.valueAt, field: p?.field ?? e.field }
 }
 
-function readLimit (ctx: WalkContext, e: Entry | undefined, kind: 'number' | 'integer' | 'size' | 'duration'): number | null {
-  if (e == null) return null
-  const v = scalar(e)
-  const expected = {
-    number: 'a number greater than 0',
-    integer: 'a whole number greater than 0',
-    size: 'a size greater than 0: bytes, or a number with B, KB, MB, GB, TB, KiB, MiB, GiB, TiB (e.g. 512MiB)',
-    duration: 'a duration greater than 0: a number with ms, s, m or h (e.g. 60s)'
-  }[kind]
-  let value: number | null = null
-  if (typeof v === 'number' && kind !== 'duration') value = v
-  else if (typeof v === 'string' && (kind === 'size' || kind === 'duration')) {
-    const q = parseQuantity(v, kind === 'size' ? SIZE_UNITS : DURATION_UNITS)
-    if (!q.ok && q.reason === 'unit') {
-      report(ctx, e.valueAt, e.field, expected, describe(e.value), `unknown unit "${q.unit}"; expected ${expected}, found ${describe(e.value)}`)
-      return null
-    }
-    if (q.ok) value = q.value
-  }
-  const wholeNeeded = kind === 'integer' || kind === 'size'
-  if (value == null || !Number.isFinite(value) || value <= 0 || (wholeNeeded && !Number.isInteger(value))) {
-    report(ctx, e.valueAt, e.field, expected, describe(e.value))
-    return null
-  }
-  return value
-}
 
 function readDivision (ctx: WalkContext, e: Entry | undefined): DivisionLimits {
   const entries = e == null ? [] : readMap(ctx, e.value, e.field, e.valueAt, DIVISION_FIELDS)

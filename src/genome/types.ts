@@ -29,6 +29,8 @@ export interface FunctionSpec {
   readonly env: Readonly<Record<string, string>>
   /** What DNS answers for its domain: the owner's address, or every live cell's (any cell forwards to the owner). */
   readonly dns: 'owner' | 'all-cells'
+  /** `max_data`: the most bytes of files its data dir may bring in a move (null: the sender's announced size + 10 %). */
+  readonly maxDataBytes?: number | null
 }
 
 export interface DivisionLimits {

@@ -152,7 +152,7 @@ export function createMover (ports: MoverPorts): Mover {
         arriving.add(fn)
         await host.stopFunction(fn)
         const t0 = clock.now()
-        const got = await data.receive(stream, frames, host.dataDir(fn), v2, { maxFileBytes: capFor(h.bytes) })
+        const got = await data.receive(stream, frames, host.dataDir(fn), v2, { maxFileBytes: capFor(h.bytes, ports.maxDataBytes?.(fn) ?? null) })
         const t1 = clock.now()
         await host.startFunction(fn)
         log.info('data received', { fn, from, via: got.via, bytes: got.bytes, dataMs: t1 - t0, startMs: clock.now() - t1 })

@@ -65,5 +65,7 @@ export interface MoverPorts {
   clock: Clock
   /** The genome's functions: nothing else may arrive. */
   functions: readonly string[]
+  /** The genome's `max_data` of a function: the most its data dir may bring (null: no bound beyond the sender's word). */
+  maxDataBytes?: (fn: string) => number | null
   protocols: { move: string, moveV2: string, moveRequest: string }
 }

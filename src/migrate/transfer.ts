@@ -15,8 +15,14 @@ export interface TransferSummary { bytes: number, sha256: string }
 /** What a receiver accepts: at most this many bytes of files (the sender's announced size + 10 %). */
 export interface ReceiveLimits { maxFileBytes?: number | null }
 
-/** The cap for a sender that announced `announced` bytes of files (null: it announced none, an older cell). */
-export const capFor = (announced: unknown): number | null => typeof announced === 'number' && Number.isFinite(announced) && announced >= 0 ? Math.ceil(announced * 1.1) : null
+/**
+ * The cap on what a receiver accepts: the sender's announced bytes of files + 10 % (none from an older cell), and
+ * never more than the genome's `max_data` for the function (null: no bound set).
+ */
+export function capFor (announced: unknown, genomeMax: number | null = null): number | null {
+  const said = typeof announced === 'number' && Number.isFinite(announced) && announced >= 0 ? Math.ceil(announced * 1.1) : null
+  return said == null ? genomeMax : genomeMax == null ? said : Math.min(said, genomeMax)
+}
 
 /** Packs `dir`, handing each chunk to `put`; returns the size and checksum the receiver must match. */
 async function packDir (dir: string, put: (chunk: Buffer) => Promise<void>, signal?: AbortSignal): Promise<TransferSummary> {

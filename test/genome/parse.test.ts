@@ -43,6 +43,7 @@ test('a valid genome parses with defaults applied', () => {
     '    domain: Catalog.Campus.Test',
     '    path: /api',
     '    env: { MODE: prod, WORKERS: 4, DEBUG: false }',
+    '    max_data: 2GiB',
     '  web:',
     '    start: node web.js',
     '    health: /ready',
@@ -70,11 +71,11 @@ test('a valid genome parses with defaults applied', () => {
       {
         name: 'catalog', code: 'functions/catalog', codeDir: '/srv/genome/functions/catalog', setup: 'npm install --omit=dev',
         start: 'node server.js', port: 9001, health: '/health', stateful: true, replicas: 2, durability: 'sync', domain: 'catalog.campus.test', pathPrefix: '/api',
-        env: { MODE: 'prod', WORKERS: '4', DEBUG: 'false' }, dns: 'owner'
+        env: { MODE: 'prod', WORKERS: '4', DEBUG: 'false' }, dns: 'owner', maxDataBytes: 2 * 1024 ** 3
       },
       {
         name: 'web', code: 'functions/web', codeDir: '/srv/genome/functions/web', setup: null, start: 'node web.js', port: null,
-        health: '/ready', stateful: false, replicas: 1, durability: 'sync', domain: 'web.campus.test', pathPrefix: null, env: {}, dns: 'all-cells'
+        health: '/ready', stateful: false, replicas: 1, durability: 'sync', domain: 'web.campus.test', pathPrefix: null, env: {}, dns: 'all-cells', maxDataBytes: null
       }
     ],
     division: {
@@ -126,6 +127,7 @@ const bad: BadCase[] = [
   { name: 'path prefix with ..', text: web('start: a', 'path: /api/../x'), field: 'functions.web.path', line: 6, column: 11 },
   { name: 'replicas 3', text: web('start: a', 'stateful: true', 'replicas: 3'), field: 'functions.web.replicas', line: 7, column: 15, says: 'expected the number of copies of the data: 1' },
   { name: 'replicas 2 without state', text: web('start: a', 'replicas: 2'), field: 'functions.web.replicas', line: 6, column: 15, says: 'expected replicas: 1 for a function that is not stateful' },
+  { name: 'max_data "lots"', text: web('start: a', 'max_data: lots'), field: 'functions.web.max_data', line: 6, column: 15, says: 'expected a size greater than 0' },
   { name: 'durability "eventual"', text: web('start: a', 'durability: eventual'), field: 'functions.web.durability', line: 6, column: 17, says: 'expected "sync"' },
   { name: 'stateful as "yes"', text: web('start: a', 'stateful: yes'), field: 'functions.web.stateful', line: 6, column: 15, says: 'expected true or false, found "yes"' },
   { name: 'dns mode that is not owner or all-cells', text: web('start: a', 'dns: everyone'), field: 'functions.web.dns', line: 6, column: 10, says: 'found "everyone"' },

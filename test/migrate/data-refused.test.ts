@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { chmod, link, mkdir, readFile, readdir, stat, symlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { receiveRaw } from '../../src/migrate/transfer.ts'
+import { capFor, receiveRaw } from '../../src/migrate/transfer.ts'
 import { tarChecker } from '../../src/migrate/tar-check.ts'
 import { isOrganismError } from '../../src/core/errors.ts'
 import { tempDir } from '../genome/helpers.ts'
@@ -76,6 +76,15 @@ test('more file bytes than the sender announced (+10 %) are refused, at the file
   const dest = await withDest(join(root, 'over'))
   await assert.rejects(receive(archive, dest, 100_000), refusedFor('b.bin', 'cap of 100000 bytes'))
   await unchanged(dest)
+  // The genome's max_data bounds it even when the sender announces more; an older sender that announces nothing gets
+  // the genome's bound alone.
+  assert.equal(capFor(120_000), 132_000)
+  assert.equal(capFor(120_000, 100_000), 100_000)
+  assert.equal(capFor(undefined, 100_000), 100_000)
+  assert.equal(capFor('lots'), null)
+  const bounded = await withDest(join(root, 'bounded'))
+  await assert.rejects(receive(archive, bounded, capFor(120_000, 100_000)), refusedFor('b.bin'))
+  await unchanged(bounded)
   const ok = await withDest(join(root, 'exact'))
   await receive(archive, ok, Math.ceil(120_000 * 1.1))
   assert.equal((await stat(join(ok, 'b.bin'))).size, 60_000)
