@@ -154,6 +154,7 @@ export async function startCell (opts: CellOptions): Promise<Cell> {
         const t = router.stats(fn)
         return { state: s.state, requestsPerSecond: t.requestsPerSecond, p99Ms: t.p99Ms }
       }, clock.now()),
+      details: genome.mapDetails ?? 'local',
       pushIntervalMs: 500
     })
     const replication = replicationPart({ genome, protocol: names.replica, organism: organism.get, link: () => link.get().node, supervisor, moving: () => mover.get(), bulk: { bindHost, advertise }, clock })

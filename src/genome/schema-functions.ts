@@ -40,7 +40,7 @@ function readPathPrefix (ctx: WalkContext, e: Entry | undefined): string | null 
 }
 
 /** One of a few words, or the default when the field is absent. */
-function readChoice<T extends string> (ctx: WalkContext, e: Entry | undefined, fallback: T, choices: readonly T[], expected: string): T | null {
+export function readChoice<T extends string> (ctx: WalkContext, e: Entry | undefined, fallback: T, choices: readonly T[], expected: string): T | null {
   if (e == null) return fallback
   const v = scalar(e)
   if (typeof v === 'string' && (choices as readonly string[]).includes(v)) return v as T

@@ -36,9 +36,9 @@ import { isMap } from 'yaml'
 import type { DivisionLimits, FunctionSpec, Genome } from './types.ts'
 import { describe, find, readInteger, readMap, report, type Entry, type WalkContext } from './yaml-walk.ts'
 import { readDnsName, readLimit, readName, readRelativePath, type ExistsCheck } from './fields.ts'
-import { readFunctions } from './schema-functions.ts'
+import { readChoice, readFunctions } from './schema-functions.ts'
 
-export const TOP_FIELDS = ['organism', 'zone', 'router', 'dns', 'peers', 'functions', 'division', 'hosts'] as const
+export const TOP_FIELDS = ['organism', 'zone', 'router', 'dns', 'peers', 'functions', 'division', 'hosts', 'map'] as const
 export const DIVISION_FIELDS = ['requests_per_second', 'distinct_users', 'data_bytes', 'cpu', 'memory', 'window', 'cooldown'] as const
 const PORT_EXPECTED = 'an integer port from 1 to 65535'
 
@@ -56,6 +56,13 @@ function readPortBlock (ctx: WalkContext, e: Entry | undefined): { port: number 
   return { port, at: p?.valueAt ?? e.valueAt, field: p?.field ?? e.field }
 }
 
+
+/** `map: { details: local | all }`: who sees peer ids and ports on the live map (default: viewers on the cell's host). */
+function readMapDetails (ctx: WalkContext, e: Entry | undefined): 'local' | 'all' {
+  if (e == null) return 'local'
+  const entries = readMap(ctx, e.value, e.field, e.valueAt, ['details'], 'a map like { details: local }')
+  return readChoice(ctx, find(entries, 'details'), 'local', ['local', 'all'], '"local" (peer ids and ports only for viewers on the cell\'s own host) or "all"') ?? 'local'
+}
 
 function readDivision (ctx: WalkContext, e: Entry | undefined): DivisionLimits {
   const entries = e == null ? [] : readMap(ctx, e.value, e.field, e.valueAt, DIVISION_FIELDS)
@@ -115,6 +122,7 @@ export function buildGenome (ctx: WalkContext, rootNode: unknown, input: SchemaI
   ]
   const functions = functionsEntry == null ? [] : readFunctions(ctx, functionsEntry, { zone, root: input.root, exists: input.exists, reservedPorts: reserved })
   const division = readDivision(ctx, find(top, 'division'))
+  const mapDetails = readMapDetails(ctx, find(top, 'map'))
   if (ctx.problems.length > 0 || organism == null || zone == null) return null
   return {
     organism,
@@ -124,6 +132,7 @@ export function buildGenome (ctx: WalkContext, rootNode: unknown, input: SchemaI
     peerPort: peers.port,
     functions: functions as FunctionSpec[],
     division,
+    mapDetails,
     hostPool,
     root: input.root,
     commit: input.commit

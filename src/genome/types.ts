@@ -55,6 +55,8 @@ export interface Genome {
   readonly peerPort: number | null
   readonly functions: readonly FunctionSpec[]
   readonly division: DivisionLimits
+  /** Who sees peer ids and ports on the live map: viewers on the cell's own host (default), or all. */
+  readonly mapDetails?: 'local' | 'all'
   /** Host pool reference: a path relative to the genome root, or null. */
   readonly hostPool: string | null
   /** Absolute path of the genome root the spec was read from. */

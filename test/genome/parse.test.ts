@@ -33,6 +33,7 @@ test('a valid genome parses with defaults applied', () => {
     'dns: { port: 5353 }',
     'peers: { port: 4001 }',
     'hosts: pool.yaml',
+    'map: { details: all }',
     'functions:',
     '  catalog:',
     '    code: functions/catalog',
@@ -65,6 +66,7 @@ test('a valid genome parses with defaults applied', () => {
     dnsPort: 5353,
     peerPort: 4001,
     hostPool: 'pool.yaml',
+    mapDetails: 'all',
     root: ROOT,
     commit: 'abc',
     functions: [
@@ -118,6 +120,7 @@ const bad: BadCase[] = [
   { name: 'peer port equal to router port', text: 'organism: c\nzone: c.test\nrouter: { port: 8080 }\npeers: { port: 8080 }\nfunctions:\n  web: { start: a }\n', field: 'peers.port', line: 4, column: 16, says: 'clashes with router.port' },
   { name: 'function port equal to the peer port', text: 'organism: c\nzone: c.test\npeers: { port: 4001 }\nfunctions:\n  web:\n    start: a\n    port: 4001\n', field: 'functions.web.port', line: 7, column: 11, says: 'clashes with peers.port' },
   { name: 'peer port above 65535', text: 'organism: c\nzone: c.test\npeers: { port: 65536 }\nfunctions:\n  web: { start: a }\n', field: 'peers.port', line: 3, column: 16, says: 'found the number 65536' },
+  { name: 'map details "everyone"', text: 'organism: c\nzone: c.test\nmap: { details: everyone }\nfunctions:\n  web: { start: a }\n', field: 'map.details', line: 3, column: 17, says: 'expected "local"' },
   { name: 'router port not a number', text: 'organism: c\nzone: c.test\nrouter: { port: http }\nfunctions:\n  web: { start: a }\n', field: 'router.port', line: 3, column: 17 },
   { name: 'same domain and path twice', text: web('start: a') + '  other:\n    start: b\n    domain: WEB.campus.test\n', field: 'functions.other.domain', line: 8, column: 13, says: 'already routed to function "web"' },
   { name: 'domain with a space', text: web('start: a', 'domain: "web campus.test"'), field: 'functions.web.domain', line: 6, column: 13 },
