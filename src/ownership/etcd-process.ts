@@ -75,7 +75,8 @@ export async function startEtcd (m: EtcdMember): Promise<EtcdProcess> {
   if (adopted != null) return adopted
   const bin = await findEtcd()
   await mkdir(m.dataDir, { recursive: true, mode: 0o700 })
-  const logFile = await open(join(m.dataDir, '..', 'etcd.log'), 'a')
+  const logFile = await open(join(m.dataDir, '..', 'etcd.log'), 'a', 0o600)
+  await logFile.chmod(0o600)
   const args = [
     '--name', m.name, '--data-dir', m.dataDir,
     '--listen-client-urls', m.clientUrl, '--advertise-client-urls', m.advertiseClientUrl ?? m.clientUrl,
