@@ -1,4 +1,4 @@
-// Response rate limiting for UDP answers (pure but for its map): a source network that asks faster than its budget
+// Response rate limiting for UDP answers (pure but for its map): a source network that is answered faster than its budget
 // gets every `slip`-th answer as an empty truncated reply (a real client retries over TCP, where nothing is limited)
 // and the rest dropped, so that the cell cannot be made to flood a spoofed address with answers.
 import { isIPv6 } from 'node:net'

@@ -66,7 +66,7 @@ export function createDnsServer (options: DnsServerOptions): DnsServer {
   }
 
   /** One message in, at most one message out; never throws (a bad packet must not take the server down). */
-  const handle = (message: Buffer, transport: 'udp' | 'tcp'): Buffer | undefined => {
+  const handle = (message: Buffer, transport: 'udp' | 'tcp', from = ''): Buffer | undefined => {
     // Too short for a header, or a response (answering it could loop two servers): drop silently.
     if (message.length < 12 || (message.readUInt16BE(2) & QR_BIT) !== 0) { stats.dropped++; return undefined }
     let query
@@ -77,6 +77,18 @@ export function createDnsServer (options: DnsServerOptions): DnsServer {
       return headerOnlyReply(message, RCODE.FORMERR)
     }
     stats.queries++
+    // Answers are what is limited (as BIND's RRL does): garbage that gets none costs a source nothing, and a
+    // header-only FORMERR is no larger than what provoked it.
+    if (transport === 'udp') {
+      const verdict = limiter.decide(from, Date.now())
+      if (verdict !== 'answer') {
+        stats.rateLimited++
+        if (verdict === 'drop') return undefined
+        const tc = headerOnlyReply(message, RCODE.NOERROR)
+        tc.writeUInt16BE(tc.readUInt16BE(2) | TC_BIT, 2)
+        return tc
+      }
+    }
     try {
       const response = answerFromZone(query, zoneFor(options.view()))
       const { bytes, truncated } = encodeResponse(response, transport === 'udp' ? udpLimit(query) : 65535)
@@ -126,17 +138,7 @@ export function createDnsServer (options: DnsServerOptions): DnsServer {
     }
     socket.on('error', (err) => log.warn('udp socket error', { err }))
     socket.on('message', (message, rinfo) => {
-      const verdict = limiter.decide(rinfo.address, Date.now())
-      if (verdict !== 'answer') {
-        stats.rateLimited++
-        if (verdict === 'slip' && message.length >= 12 && (message.readUInt16BE(2) & QR_BIT) === 0) {
-          const tc = headerOnlyReply(message, RCODE.NOERROR)
-          tc.writeUInt16BE(tc.readUInt16BE(2) | TC_BIT, 2)
-          socket.send(tc, rinfo.port, rinfo.address, () => {})
-        }
-        return
-      }
-      const out = handle(message, 'udp')
+      const out = handle(message, 'udp', rinfo.address)
       if (out != null) socket.send(out, rinfo.port, rinfo.address, (err) => { if (err != null) log.debug('udp send failed', { err }) })
     })
     server.on('error', (err) => log.warn('tcp server error', { err }))

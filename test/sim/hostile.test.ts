@@ -32,7 +32,7 @@ test('a move stream pushed at the owner is refused before its data dir is touche
     return await nextJson(frames, FRAME.result, 'result') as { ok: boolean, code?: string, message?: string }
   })()
   await sim.time.runUntil(2500)
-  const result = await push
+  const result = await sim.time.until(push)
   assert.equal(result.ok, false)
   assert.match(result.message ?? '', /does not hand forum/)
   const host = sim.cells.get(owner)!.host
@@ -83,7 +83,7 @@ test('a move request from a member to itself, or a forced takeover it asks for, 
     ask({ fn: 'forum', to: sim.ids[1], force: true }, sim.ids[1])
   ])
   await sim.time.runUntil(3000)
-  for (const a of await answers) assert.match(a, /refused: not signed by the operator/)
+  for (const a of await sim.time.until(answers)) assert.match(a, /refused: not signed by the operator/)
   const host = sim.cells.get(owner)!.host
   assert.deepEqual(host.data.get(host.dataDir('forum')), [1], 'the owner keeps its data')
   assert.equal(host.running('forum'), true, 'and serves')
@@ -93,6 +93,6 @@ test('a move request from a member to itself, or a forced takeover it asks for, 
   const signed = (await import('./host.ts')).fakeOperatorSigned({ fn: 'forum', to, force: false })
   const obeyed = ask({ fn: 'forum', to, signed }, owner)
   await sim.time.runUntil(6000)
-  assert.equal(await obeyed, 'obeyed')
+  assert.equal(await sim.time.until(obeyed), 'obeyed')
   assert.equal(sim.ownerAt(owner, 'forum')?.owner, to)
 })

@@ -41,6 +41,21 @@ export class SimTime {
     }
   }
 
+  /**
+   * Advances time until p settles (bounded), then returns its outcome. Async work gets one turn of the event loop per
+   * instant; under load some of it needs more, so a result due by a given instant may come a few instants later,
+   * and awaiting it without advancing time would wait forever.
+   */
+  async until<T> (p: Promise<T>, limitMs = 20_000): Promise<T> {
+    let done = false
+    void p.then(() => { done = true }, () => { done = true })
+    await settle()
+    const end = this.now + limitMs
+    while (!done && this.now < end) await this.runUntil(this.now + 100)
+    if (!done) throw new Error(`did not settle within ${limitMs} ms of simulated time`)
+    return await p
+  }
+
   /** Runs every timer due up to t, instant by instant, letting async work settle after each instant. */
   async runUntil (t: number): Promise<void> {
     for (let next = this.heap.peek(); next != null && next.at <= t; next = this.heap.peek()) {
