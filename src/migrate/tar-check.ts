@@ -68,7 +68,9 @@ export function tarChecker (maxFileBytes: number | null): TarCheck {
   const header = (h: Buffer): void => {
     if (h.every((x) => x === 0)) { ended = true; return }
     const type = String.fromCharCode(h[156] === 0 ? 0x30 : h[156])
-    const size = pending.size ?? numberField(h.subarray(124, 136))
+    const extended = type === 'L' || type === 'K' || type === 'x' || type === 'g'
+    // A pax size applies to the member after it, never to another extended header.
+    const size = extended ? numberField(h.subarray(124, 136)) : pending.size ?? numberField(h.subarray(124, 136))
     const name = cString(h.subarray(0, 100))
     // POSIX ustar ("ustar\0") has a name prefix there; GNU's own format ("ustar  ") keeps other fields in those bytes.
     const prefix = h.subarray(257, 263).toString('latin1') === 'ustar\0' ? cString(h.subarray(345, 500)) : ''
