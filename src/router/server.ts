@@ -70,10 +70,10 @@ export interface RouterOptions {
    * one client address (default 512; links from member cells do not count).
    */
   headersTimeoutMs?: number
-  /** An upgraded connection (WebSocket) with no byte either way for this long is closed; default 10 min. */
-  tunnelIdleMs?: number
   requestTimeoutMs?: number
   maxConnectionsPerAddress?: number
+  /** An upgraded connection (WebSocket) with no byte either way for this long is closed; default 10 min. */
+  tunnelIdleMs?: number
   /** Max time stop() waits for requests in flight before cutting them; default 5 s. */
   drainMs?: number
   /**
