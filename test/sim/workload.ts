@@ -34,7 +34,7 @@ export interface ChaosReport {
 export async function runChaos (o: ChaosOptions): Promise<ChaosReport> {
   const wall0 = performance.now()
   const functions = Array.from({ length: o.functions }, (_, i) => `fn${i}`)
-  const sim = new SimCells({ n: o.n, functions, seed: o.seed })
+  const sim = new SimCells({ n: o.n, functions, seed: o.seed, ownRecords: true })
   const rng = sim.rng
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rng() * xs.length)]
   const ops: Record<string, number> = { move: 0, cut: 0, kill: 0, restart: 0, partition: 0, heal: 0 }
