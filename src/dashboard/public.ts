@@ -3,9 +3,7 @@
 import type { OrganismView } from './types.ts'
 
 /** Whether the viewer at this socket address sees everything (this host) or the public view. */
-export function isLocalViewer (address: string | undefined): boolean {
-  return address != null && (address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.'))
-}
+export { isLoopback as isLocalViewer } from '../core/net-names.ts'
 
 export function publicView (v: OrganismView): OrganismView {
   const nameOf = new Map(v.cells.map((c) => [c.id, c.name]))

@@ -2,13 +2,11 @@
 // function's host, and one cell's alone. A member that publishes another name ("." , "a.b", a function's label, a
 // name another member had first) is left out of the zone instead of shadowing what the name should answer.
 import { normalizeName } from './records.ts'
-
-/** One lower-case DNS label (RFC 1035 letters, digits, hyphen; 1 to 63 long, no hyphen at either end). */
-const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/
+import { isDnsLabel } from '../core/net-names.ts'
 
 /** Why name cannot be a cell's name in zone, or null. functionDomains: every function's domain. */
 export function cellNameProblem (name: string, zone: string, functionDomains: Iterable<string>): string | null {
-  if (!LABEL.test(name)) return `"${name.slice(0, 80)}" is not one DNS label (lower-case letters, digits and inner hyphens, at most 63)`
+  if (!isDnsLabel(name)) return `"${name.slice(0, 80)}" is not one DNS label (lower-case letters, digits and inner hyphens, at most 63)`
   const host = `${name}.${normalizeName(zone)}`
   for (const d of functionDomains) if (normalizeName(d) === host) return `"${name}" would be the host of function domain ${host}`
   return null

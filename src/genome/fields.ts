@@ -1,6 +1,7 @@
 // Field readers shared by the organism.yaml schema: names, DNS names, paths inside the genome.
 import { describe, report, scalar, type Entry, type WalkContext } from './yaml-walk.ts'
 import { DURATION_UNITS, parseQuantity, SIZE_UNITS } from './units.ts'
+import { isDnsLabel } from '../core/net-names.ts'
 
 export const NAME_RE = /^[a-z][a-z0-9-]*$/
 
@@ -10,7 +11,7 @@ export type ExistsCheck = ((rel: string, kind: 'dir' | 'file') => boolean) | nul
 /** Valid DNS name (lower case expected, no trailing dot), at least two labels. */
 export function isDnsName (name: string): boolean {
   if (name.length > 253 || !name.includes('.')) return false
-  return name.split('.').every(l => /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(l))
+  return name.split('.').every(isDnsLabel)
 }
 
 export function readName (ctx: WalkContext, e: Entry): string | null {

@@ -20,6 +20,9 @@ const SOURCE_SAFE = ['-c', 'core.fsmonitor=false', '-c', 'core.hooksPath=/dev/nu
 
 const short = (c: string): string => c.slice(0, 12)
 
+/** Temp dirs a verification makes in a cell's own checkouts dir (a killed cell's are swept at its next start). */
+export const SCRATCH_PREFIX = '.verify-'
+
 export async function assertRepo (repoDir: string): Promise<void> {
   const exists = await stat(repoDir).catch(() => null)
   const r = exists == null ? null : await git(repoDir, [...SOURCE_SAFE, 'rev-parse', '--git-dir'])
@@ -79,7 +82,7 @@ export async function importCommit (repoDir: string, ref: string, mirror: string
 
 /** Runs fn with a throwaway store holding ref's commit (for checks that keep nothing: `cell genome check`, bundles). */
 export async function withImported<T> (repoDir: string, ref: string, scratch: string, fn: (mirror: string, commit: string) => Promise<T>): Promise<T> {
-  const dir = await mkdtemp(join(scratch, '.verify-'))
+  const dir = await mkdtemp(join(scratch, SCRATCH_PREFIX))
   try {
     const mirror = join(dir, 'objects.git')
     return await fn(mirror, await importCommit(repoDir, ref, mirror))

@@ -6,12 +6,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { genomeError } from './errors.ts'
 import { git, gitMust } from './git.ts'
-import { withImported } from './mirror.ts'
+import { SCRATCH_PREFIX, withImported } from './mirror.ts'
 import { gitSignerFor, parseAllowedSigners, signatureOf, sshSignatureKey, type SignerEntry } from './signers.ts'
 
 export const SIGNERS_FILE = 'allowed_signers'
-/** Temp dirs a verification makes in a cell's own checkouts dir (a killed cell's are swept at its next start). */
-export const SCRATCH_PREFIX = '.verify-'
+export { SCRATCH_PREFIX }
 
 export interface Verified {
   readonly commit: string

@@ -1,6 +1,7 @@
 // What the edge trusts of a request (pure): an absolute-form target names the host (RFC 9112 §3.2.2, over Host),
 // and the internal hop header counts only on links from member cells (or from this host itself).
 import type { IncomingMessage } from 'node:http'
+export { isLoopback } from '../core/net-names.ts'
 
 /** For "http://host[:port]/path?q" the host and the origin-form path; null for an origin-form target. */
 export function absoluteTarget (url: string): { host: string, path: string } | null {
@@ -8,10 +9,6 @@ export function absoluteTarget (url: string): { host: string, path: string } | n
   let u: URL
   try { u = new URL(url) } catch { return null }
   return { host: u.host, path: `${u.pathname}${u.search}` }
-}
-
-export function isLoopback (address: string | undefined): boolean {
-  return address != null && (address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.'))
 }
 
 /** Rewrites an absolute-form request to origin-form with the target's host as Host (parsed and raw headers alike). */

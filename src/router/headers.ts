@@ -3,8 +3,8 @@
 /** Per RFC 9110 §7.6.1 these describe one connection, not the message; expect is answered by the router itself. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'expect'])
 const FORWARDED = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host'])
-/** The internal hop header (remote.ts): between routers only, never passed on to a function. */
-const HOP_NAME = 'x-organism-hop'
+/** Set by a router that forwards a request to another cell's (remote.ts): between routers only, never passed on to a function. */
+export const HOP_HEADER = 'x-organism-hop'
 
 /** Extra header names a Connection header marks as hop-by-hop ("Connection: close, X-Foo"). */
 function connectionTokens (value: string): Set<string> | null {
@@ -37,7 +37,7 @@ export function forwardRequestHeaders (raw: readonly string[], info: ForwardInfo
   const out: string[] = []
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i].toLowerCase()
-    if (HOP_BY_HOP.has(name) || FORWARDED.has(name) || name === HOP_NAME) continue
+    if (HOP_BY_HOP.has(name) || FORWARDED.has(name) || name === HOP_HEADER) continue
     // "Connection: host" cannot take the Host away (it names no hop-by-hop header).
     if (extra != null && extra.has(name) && name !== 'host') continue
     out.push(raw[i], raw[i + 1])

@@ -4,9 +4,10 @@ import { request as httpRequest } from 'node:http'
 import type { IncomingMessage, ServerResponse, OutgoingHttpHeaders } from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { RemoteLinks } from './links.ts'
+import { HOP_HEADER } from './headers.ts'
 
 /** Marks a request that already crossed one peer link: the receiving router serves it locally or fails, never forwards again. */
-export const HOP_HEADER = 'x-organism-hop'
+export { HOP_HEADER }
 
 export interface RemoteUpstream {
   readonly kind: 'remote'
