@@ -57,10 +57,11 @@ export function createDashboard (opts: DashboardOptions): Dashboard {
   let watching: AbortController | undefined
 
   const seesAll = (req: IncomingMessage): boolean => opts.details === 'all' || isLocalViewer(req.socket.remoteAddress)
-  function currentView (): { full: string, public: string } | undefined {
+  /** The view as JSON, whole and/or public, each only if asked for (the public one costs a copy of the view). */
+  function currentView (want: { full: boolean, public: boolean }): { full?: string, public?: string } | undefined {
     try {
       const v = opts.view()
-      return { full: serializeView(v), public: serializeView(publicView(v)) }
+      return { ...want.full ? { full: serializeView(v) } : {}, ...want.public ? { public: serializeView(publicView(v)) } : {} }
     } catch (err) {
       // A broken view must not take the cell down; the page keeps showing the last good one.
       log.warn('view() failed', { err })
@@ -77,10 +78,11 @@ export function createDashboard (opts: DashboardOptions): Dashboard {
   function push (): void {
     if (soon != null) { clearTimeout(soon); soon = undefined }
     lastPushAt = Date.now()
-    const json = currentView()
+    const all = [...clients]
+    const json = currentView({ full: all.some((c) => c.full), public: all.some((c) => !c.full) })
     if (json == null) return
-    last = json
-    const frames = { full: sseEvent('view', json.full), public: sseEvent('view', json.public) }
+    last = { ...last, ...json }
+    const frames = { full: json.full == null ? '' : sseEvent('view', json.full), public: json.public == null ? '' : sseEvent('view', json.public) }
     for (const client of clients) send(client, client.full ? frames.full : frames.public)
   }
 
@@ -140,8 +142,8 @@ export function createDashboard (opts: DashboardOptions): Dashboard {
     if (clients.size === 0) startWatching()
     clients.add(client)
     // The first view goes out at once, so the page fills without waiting for the next tick.
-    const json = currentView()
-    if (json != null) last = json
+    const json = currentView({ full: client.full, public: !client.full })
+    if (json != null) last = { ...last, ...json }
     res.write(sseRetry(retryMs) + (lastFor(client) !== '' ? sseEvent('view', lastFor(client)) : sseComment('no view yet')))
   }
 
@@ -162,14 +164,15 @@ export function createDashboard (opts: DashboardOptions): Dashboard {
     }
     if (rest === 'events') { openStream(req, res); return true }
     if (rest === 'view.json') {
-      const json = currentView()
+      const full = seesAll(req)
+      const json = currentView({ full, public: !full })
       if (json == null) {
         res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' })
         res.end('the organism view is not available; see the cell log\n')
         return true
       }
       res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' })
-      res.end(req.method === 'HEAD' ? undefined : seesAll(req) ? json.full : json.public)
+      res.end(req.method === 'HEAD' ? undefined : full ? json.full : json.public)
       return true
     }
     const html = renderPage()
