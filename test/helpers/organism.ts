@@ -2,6 +2,7 @@
 import { mkdtemp, rm, cp, readFile, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { existsSync } from 'node:fs'
 import { execFileSync } from 'node:child_process'
 import { initGenome, signedCommit } from '../../src/genome/index.ts'
 import { spawnCell, runCli, waitFor, leftoverProcesses } from './cell-process.ts'
@@ -46,7 +47,10 @@ export class TestOrganism {
     if (this.cells.length > 0) {
       const r = await runCli(['admit', '--state', this.cells[0].state])
       if (r.code !== 0) throw new Error(`admit failed: ${r.stderr}`)
-      args.push('--token', r.stdout.trim())
+      // By file, as imprint passes it: the cell reads it and deletes it once it has joined.
+      const tokenFile = join(this.dir, `${name}.token`)
+      await writeFile(tokenFile, r.stdout.trim(), { mode: 0o600 })
+      args.push('--token-file', tokenFile)
     }
     const proc = spawnCell(args)
     const cell: TestCell = { name, state, address, proc, args, status: async () => { const s = await this.statusOf(state); if (s == null) throw new Error(`no status from ${name}`); return s } }
@@ -55,13 +59,15 @@ export class TestOrganism {
       if (proc.child.exitCode != null) throw new Error(`${name} exited: ${proc.output()}`)
       return await this.statusOf(state)
     }, { tries: 300 })
+    const tokenFile = args[args.indexOf('--token-file') + 1]
+    if (args.includes('--token-file')) await waitFor(`${name} deletes its spent join token`, async () => !existsSync(tokenFile), { tries: 100 })
     return cell
   }
 
   /** Starts a cell that ran before again, as a reboot would: the same command, without the join token it used. */
   async restart (cell: TestCell): Promise<void> {
     if (cell.proc.child.exitCode == null && cell.proc.child.signalCode == null) throw new Error(`${cell.name} still runs`)
-    const i = cell.args.indexOf('--token')
+    const i = cell.args.indexOf('--token-file')
     cell.proc = spawnCell(i < 0 ? cell.args : [...cell.args.slice(0, i), ...cell.args.slice(i + 2)])
     await waitFor(`${cell.name} answers status again`, async () => {
       if (cell.proc.child.exitCode != null) throw new Error(`${cell.name} exited: ${cell.proc.output()}`)
