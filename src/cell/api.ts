@@ -26,6 +26,8 @@ export interface LocalApiOptions {
   router: Router
   /** A one-time join token for a new cell. */
   admit: (ttlMs: number) => string
+  /** An operator's signed expulsion of a member: checked, applied here and spread to every member. */
+  expel: (signed: Signed) => Promise<{ removed: string[], admitted: string[] }>
   move: (fn: string, to: string, force: boolean, signed: Signed | undefined) => Promise<unknown>
   /** One division onto a pool host; progress lines go to `progress` as they happen. */
   divide: (hostUrl: string, fn: string | null, identity: string | null, progress: (line: string) => void) => Promise<unknown>
@@ -71,6 +73,12 @@ export function createLocalApi (opts: LocalApiOptions): LocalApi {
       opts.move(fn, to, url.searchParams.get('force') === '1', signed).then((r) => { reply(res, 200, r) }, (err: unknown) => {
         reply(res, 409, toWireError(err, 'MIGRATE_REFUSED'))
       })
+      return
+    }
+    if (req.method === 'POST' && url.pathname === '/expel') {
+      const signed = readSigned(url.searchParams.get('signed'))
+      if (signed == null) return reply(res, 400, cellError('CELL_API_BAD_REQUEST', 'an expulsion must be signed: use `cell expel CELL --key KEY`').toJSON())
+      opts.expel(signed).then((r) => { reply(res, 200, r) }, (err: unknown) => { reply(res, 409, toWireError(err, 'PEERS_EXPULSION_INVALID')) })
       return
     }
     if (req.method === 'POST' && url.pathname === '/divide') {

@@ -13,7 +13,7 @@ import { createSupervisor } from '../supervisor/index.ts'
 import { createRouter, buildRouteTable, serveLink } from '../router/index.ts'
 import { cellNameProblem, createDnsServer } from '../dns/index.ts'
 import { cellError } from './errors.ts'
-import { startOrganism, openPeerLink, protocols, stateVerify, createOrganismStore } from '../organism/index.ts'
+import { startOrganism, openPeerLink, protocols, stateVerify, createOrganismStore, expulsionFacts } from '../organism/index.ts'
 import type { Organism } from '../organism/index.ts'
 import { createMover, tarDataMover } from '../migrate/index.ts'
 import type { MoveResult, Signed } from '../migrate/index.ts'
@@ -33,7 +33,7 @@ import type { ExtraPool } from './division.ts'
 import { upstreamFor, createReconciler, createRecordPublisher, defaultCellName } from './wiring.ts'
 import { replicationPart } from './replication.ts'
 import { forwardConnector, openForwardServer, readTicket, serveTicket } from '../forward/index.ts'
-import { operatorCheck, recordProofs } from './override.ts'
+import { expulsionCheck, operatorCheck, recordProofs } from './override.ts'
 
 const log = logger('cell')
 const SOFTWARE = '0.1.0'
@@ -114,7 +114,7 @@ export async function startCell (opts: CellOptions): Promise<Cell> {
       ...opts.supervisor
     })
     const link = startableOf('peer link', async () => {
-      const opened = await openPeerLink({ stateDir: paths.root, organism: genome.organism, host: opts.peerHost ?? '0.0.0.0', port: opts.peerPort ?? genome.peerPort ?? null, join: opts.join })
+      const opened = await openPeerLink({ stateDir: paths.root, organism: genome.organism, host: opts.peerHost ?? '0.0.0.0', port: opts.peerPort ?? genome.peerPort ?? null, join: opts.join, verifyExpulsion: expulsionCheck(genome) })
       if (opts.join != null) log.info('joined the organism', { members: opened.node.members().length })
       // Requests forwarded by other cells enter our own router, which serves them from local functions only.
       await opened.node.handleStream(names.http, (stream) => { serveLink(stream, router.port, opts.routerHost, (p) => router.trustLinkPort(p)) })
@@ -199,6 +199,13 @@ export async function startCell (opts: CellOptions): Promise<Cell> {
       supervisor,
       router,
       admit: (ttlMs) => link.get().node.admitToken(ttlMs),
+      expel: async (signed) => {
+        const node = link.get().node
+        // Who the expelled cell let in, read before its signatures stop counting: the operator decides about them.
+        const peer = expulsionFacts(signed)?.facts.peer
+        const admitted = [...new Set(node.admissions().filter((r) => r.admittedBy === peer && r.peerId !== peer).map((r) => r.peerId))]
+        return { removed: await node.expel(signed), admitted }
+      },
       move: async (fn, to, force, signed) => await mover.get().move(fn, to, { force, signed }),
       divide: division.divide,
       onStop: () => { void stop() }

@@ -9,5 +9,6 @@ export const cellError = defineErrors('cell', {
   CELL_STATE_UNWRITABLE: { hint: 'Make the state directory writable by this user, or pass another one with `--state DIR`.' },
   CELL_API_UNAUTHORIZED: { hint: 'Send the token from the state directory\'s cell.json as `Authorization: Bearer TOKEN` (the CLI does this; /metrics too, unless the cell was started with --metrics-open).' },
   CELL_API_BAD_HOST: { hint: 'Call the local API as http://127.0.0.1:PORT (the CLI does): another Host header is what a web page using DNS rebinding would send.' },
-  CELL_API_NOT_FOUND: { hint: 'The local API has GET /status, GET /metrics, GET /logs/FN[?follow=1&lines=N], POST /admit[?ttl=S], POST /move?fn=F&to=C, POST /divide?host=URL[&fn=F] and POST /stop.' }
+  CELL_API_NOT_FOUND: { hint: 'The local API has GET /status, GET /metrics, GET /logs/FN[?follow=1&lines=N], POST /admit[?ttl=S], POST /move?fn=F&to=C, POST /divide?host=URL[&fn=F], POST /expel?signed=S and POST /stop.' },
+  CELL_API_BAD_REQUEST: { hint: 'The request lacks what the endpoint needs (an expulsion is signed with an operator key: `cell expel CELL --key KEY`); the CLI builds these requests.' }
 })

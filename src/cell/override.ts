@@ -6,6 +6,7 @@ import { verifyOverride, SIGNERS_FILE } from '../genome/index.ts'
 import type { Genome } from '../genome/types.ts'
 import type { AuthorizeOverride } from '../migrate/index.ts'
 import type { RecordSigner, RecordVerify, ViewProofs } from '../ownership/index.ts'
+import type { VerifyExpulsion } from '../organism/index.ts'
 
 export function operatorCheck (genome: Genome, note: (text: string) => void): AuthorizeOverride {
   const seen = new Map<string, number>()
@@ -13,6 +14,14 @@ export function operatorCheck (genome: Genome, note: (text: string) => void): Au
     const signers = await readFile(join(genome.root, SIGNERS_FILE), 'utf8')
     const who = await verifyOverride(signers, req.signed, { organism: genome.organism, kind: 'move', fn: req.fn, to: req.to, force: req.force }, seen)
     note(`${req.force ? 'takeover' : 'move'} of ${req.fn} asked through ${from.slice(-8)}, signed by ${who}`)
+  }
+}
+
+/** An operator's expulsion of a member: signed for this organism and exactly that cell (and successor), kept for good. */
+export function expulsionCheck (genome: Genome): VerifyExpulsion {
+  return async (expulsion, facts) => {
+    const signers = await readFile(join(genome.root, SIGNERS_FILE), 'utf8')
+    await verifyOverride(signers, expulsion, { organism: genome.organism, kind: 'expel', peer: facts.peer, successor: facts.successor }, null)
   }
 }
 

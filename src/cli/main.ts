@@ -31,6 +31,9 @@ const usage = `usage: cell <command> [options]
                                                          without its data; asked of another cell, it is
                                                          signed with KEY (default ~/.organism/signing_key),
                                                          a key in the genome's allowed_signers
+  expel CELL [--successor CELL] [--key KEY]             remove a member for good (a stolen or broken host):
+                                                         signed with KEY like a move; the founding cell's
+                                                         expulsion names the member that takes its place
   status [--json]                                        the cell's functions, state and traffic
   logs FN [-f] [-n LINES]                                a function's log
   stop                                                   stop the cell gracefully
@@ -55,6 +58,7 @@ const options = {
   'metrics-open': { type: 'boolean' },
   ttl: { type: 'string' },
   to: { type: 'string' },
+  successor: { type: 'string' },
   force: { type: 'boolean' },
   'dns-primary': { type: 'string' },
   'dns-key': { type: 'string' },
@@ -90,6 +94,7 @@ async function main (argv: string[]): Promise<number> {
     case 'stop': return await (await remote()).stopCommand(paths)
     case 'admit': return await (await remote()).admitCommand(values, paths)
     case 'move': return await (await remote()).moveCommand(values, paths, rest[0])
+    case 'expel': return await (await remote()).expelCommand(values, paths, rest[0])
     case 'hosts': return await (await divide()).hostsCommand(values, paths, rest)
     case 'divide': return await (await divide()).divideCommand(values, paths, rest[0])
     case 'init': return await (await genome()).initCommand(values, rest[0])

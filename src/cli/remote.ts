@@ -84,3 +84,35 @@ export async function moveCommand (values: CliValues, paths: CellPaths, fn: stri
   console.log(`${r.fn} moved to ${values.to} (epoch ${r.epoch}, ${r.bytes} bytes of data, ${r.ms} ms)`)
   return 0
 }
+
+/**
+ * `cell expel CELL`: the operator's signed statement that CELL is out for good, handed to this cell, which checks it
+ * and spreads it; every member checks it again. CELL may be dead (a stolen or broken host): any member is matched.
+ */
+export async function expelCommand (values: CliValues, paths: CellPaths, who: string | undefined): Promise<number> {
+  if (who == null) throw cliError('CLI_USAGE', 'cell expel needs a cell: `cell expel CELL [--successor CELL] [--key KEY]`')
+  const addr = await findCell(paths)
+  const st = await callCell(addr, 'GET', '/status')
+  if (st.status !== 200) throw apiError(st.status, st.body)
+  const s = JSON.parse(st.body) as CellStatus
+  const everyone = s.members.map((m) => ({ peer: m.id, liveness: 'alive' as const, name: m.name }))
+  const pick = (name: string): string => {
+    const r = resolveCell(everyone, name)
+    if (r.ok) return r.peer
+    // A full peer id of a cell this one no longer lists (already gone from its view) is taken as it is.
+    if (/^12D3KooW[1-9A-HJ-NP-Za-km-z]{44}$/.test(name)) return name
+    throw cliError('CLI_USAGE', r.message.replace('live cell', 'member'))
+  }
+  const peer = pick(who)
+  if (peer === s.cell.id) throw cliError('CLI_USAGE', 'a cell cannot expel itself: run `cell expel` on another member')
+  const successor = values.successor == null ? null : pick(values.successor)
+  const o = await signOverride(values.key ?? defaultKeyPath(), { organism: s.organism, kind: 'expel', peer, successor })
+  const res = await callCell(addr, 'POST', `/expel?signed=${Buffer.from(JSON.stringify(o)).toString('base64url')}`, undefined, 60_000)
+  if (res.status !== 200) throw apiError(res.status, res.body)
+  const r = JSON.parse(res.body) as { removed: string[], admitted: string[] }
+  const name = (id: string): string => s.members.find((m) => m.id === id)?.name ?? id
+  console.log(`expelled ${name(peer)} (${peer}); no longer members here: ${r.removed.map(name).join(', ') || 'none'}`)
+  const stay = r.admitted.filter((id) => !r.removed.includes(id))
+  if (stay.length > 0) console.error(`${name(peer)} admitted ${stay.map(name).join(', ')}: they stay, renewed by other members; expel them too if they are not yours`)
+  return 0
+}

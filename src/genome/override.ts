@@ -1,6 +1,7 @@
-// An operator's override (a move or a forced takeover that crosses to another cell), signed with an SSH key the
-// genome's allowed_signers lists, and checked by the cell asked to act: a member cannot act on its own say. The
-// signature (ssh-keygen -Y sign, namespace "organism-override") covers the exact request, a time and a nonce.
+// An operator's override (a move or a forced takeover that crosses to another cell, or the expulsion of a member),
+// signed with an SSH key the genome's allowed_signers lists, and checked by the cell asked to act: a member cannot act
+// on its own say. The signature (ssh-keygen -Y sign, namespace "organism-override") covers the exact request, a time
+// and a nonce.
 import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -13,7 +14,7 @@ export const OVERRIDE_NAMESPACE = 'organism-override'
 /** How old (or how far in the future) a signed override may be when it is checked. */
 export const OVERRIDE_WINDOW_MS = 5 * 60_000
 
-export interface OverrideRequest {
+export interface MoveOverride {
   readonly organism: string
   readonly kind: 'move'
   readonly fn: string
@@ -21,6 +22,18 @@ export interface OverrideRequest {
   readonly to: string
   readonly force: boolean
 }
+
+/** A member removed from the organism for good; `successor` takes the founder's place as the root of admissions. */
+export interface ExpelOverride {
+  readonly organism: string
+  readonly kind: 'expel'
+  readonly peer: string
+  readonly successor: string | null
+}
+
+export type OverrideRequest = MoveOverride | ExpelOverride
+
+const subject = (r: OverrideRequest): string => r.kind === 'move' ? `the move of ${r.fn}` : `the expulsion of ${r.peer}`
 
 export interface SignedOverride {
   /** JSON of the request with `at` (ms) and `nonce`: what was signed, byte for byte. */
@@ -42,14 +55,14 @@ export async function signOverride (keyPath: string, req: OverrideRequest, now =
  * signer's principal. `seen` remembers nonces (a replayed override is refused within its window).
  */
 export async function verifyOverride (signersText: string, signed: SignedOverride | undefined, want: OverrideRequest, seen: Map<string, number> | null, now = Date.now()): Promise<string> {
-  const refuse = (why: string): never => { throw genomeError('GENOME_OVERRIDE_REFUSED', `override of ${want.fn} refused: ${why}`) }
+  const refuse = (why: string): never => { throw genomeError('GENOME_OVERRIDE_REFUSED', `override for ${subject(want)} refused: ${why}`) }
   if (signed == null || typeof signed.payload !== 'string' || typeof signed.signature !== 'string') return refuse('it is not signed')
   let p: Record<string, unknown>
   try { p = JSON.parse(signed.payload) as Record<string, unknown> } catch { return refuse('its payload is not JSON') }
-  for (const k of ['organism', 'kind', 'fn', 'to', 'force'] as const) {
-    if (p[k] !== want[k]) refuse(`it was signed for ${k} ${JSON.stringify(p[k])}, not ${JSON.stringify(want[k])}`)
+  for (const [k, v] of Object.entries(want)) {
+    if ((p[k] ?? null) !== v) refuse(`it was signed for ${k} ${JSON.stringify(p[k])}, not ${JSON.stringify(v)}`)
   }
-  // seen null: checking an override already acted on (carried in an ownership record), not one to act on now.
+  // seen null: checking an override already acted on (carried in an ownership record, an expulsion), not one to act on now.
   if (seen != null && (typeof p.at !== 'number' || Math.abs(now - p.at) > OVERRIDE_WINDOW_MS)) refuse('it was signed more than 5 minutes from now (check the clocks)')
   if (typeof p.nonce !== 'string' || p.nonce.length < 16) refuse('it carries no nonce')
   if (seen != null) for (const [n, at] of seen) if (now - at > 2 * OVERRIDE_WINDOW_MS) seen.delete(n)

@@ -17,3 +17,6 @@ export type { OrganismStore, StoreStatus } from './store.ts'
 export { stateVerify } from './identity.ts'
 export type { OrganismEvent } from './events.ts'
 export { organismError } from './errors.ts'
+// The membrane's expulsions, as the cell checks and reports them (the peer network is below the organism).
+export { expulsionFacts } from '../peers/index.ts'
+export type { Expulsion, VerifyExpulsion } from '../peers/index.ts'

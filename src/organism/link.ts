@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises'
 import { logger } from '../core/log.ts'
 import { writeFileAtomic } from '../core/atomic-file.ts'
 import { createPeerNode, loadOrCreateIdentity } from '../peers/index.ts'
-import type { Admission, PeerNode } from '../peers/index.ts'
+import type { Admission, PeerNode, VerifyExpulsion } from '../peers/index.ts'
 import type { Signer } from '../state/index.ts'
 import { loadSaved } from './membership-file.ts'
 import { organismError } from './errors.ts'
@@ -14,7 +14,7 @@ import { stateSigner } from './identity.ts'
 const log = logger('organism')
 
 /** What the organism needs of the peer network: who the members are, and one-way and request messages to them. */
-export type OrganismLink = Pick<PeerNode, 'peerId' | 'addrs' | 'members' | 'admissions' | 'onMember' | 'publish' | 'subscribe' | 'handle' | 'request' | 'send' | 'listen'>
+export type OrganismLink = Pick<PeerNode, 'peerId' | 'addrs' | 'members' | 'admissions' | 'onMember' | 'publish' | 'subscribe' | 'handle' | 'request' | 'send' | 'listen'> & Partial<Pick<PeerNode, 'expulsions'>>
 
 export interface OpenLinkOptions {
   stateDir: string
@@ -24,6 +24,8 @@ export interface OpenLinkOptions {
   port: number | null
   join?: { address?: string, token: string }
   timeoutMs?: number
+  /** Checks an operator's expulsion of a member (the genome's keys). */
+  verifyExpulsion?: VerifyExpulsion
 }
 
 export interface OpenedLink {
@@ -55,6 +57,8 @@ export async function openPeerLink (opts: OpenLinkOptions): Promise<OpenedLink> 
     listen: [`/ip4/${opts.host}/tcp/${port}`],
     found: founding,
     admissions,
+    expulsions: saved?.expulsions,
+    verifyExpulsion: opts.verifyExpulsion,
     bootstrap: saved?.bootstrap,
     timeoutMs: opts.timeoutMs ?? 30_000
   })

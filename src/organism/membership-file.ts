@@ -1,11 +1,13 @@
 // What a cell remembers about its organism between runs: the verified admissions and where members were last seen.
 import { readFile } from 'node:fs/promises'
 import { writeFileAtomic } from '../core/atomic-file.ts'
-import type { Admission } from '../peers/index.ts'
+import type { Admission, Expulsion } from '../peers/index.ts'
 
 export interface SavedOrganism {
   organism: string
   admissions: Admission[]
+  /** Operators' expulsions: the tombstones that keep expelled cells out after a restart. */
+  expulsions?: Expulsion[]
   /** Member multiaddrs (…/p2p/<id>) to dial after a restart. */
   bootstrap: string[]
 }

@@ -60,7 +60,7 @@ export async function startOrganism (opts: OrganismOptions): Promise<Organism> {
     if (file == null) return
     saving = saving.then(async () => {
       const bootstrap = link.members().filter((id) => id !== link.peerId).flatMap((id) => addrsOf(id)).slice(0, 16)
-      const next: SavedOrganism = { organism: opts.organism, admissions: link.admissions(), bootstrap }
+      const next: SavedOrganism = { organism: opts.organism, admissions: link.admissions(), expulsions: link.expulsions?.() ?? [], bootstrap }
       const text = JSON.stringify(next)
       if (text === lastSaved) return
       await saveSaved(file, next).then(() => { lastSaved = text }, (err) => log.warn('could not save membership', { err }))
@@ -155,6 +155,7 @@ function asPlacement (r: Ownership): PlacementView {
 function describe (e: StateEvent, name: (id: string) => string): { kind: 'join' | 'dead' | 'alive' | 'suspect' | 'info', text: string } | null {
   switch (e.type) {
     case 'cell-joined': return { kind: 'join', text: `${name(e.peer)} joined` }
+    case 'cell-removed': return { kind: 'dead', text: `${e.name ?? name(e.peer)} is no longer a member` }
     case 'cell-dead': return { kind: 'dead', text: `${name(e.peer)} is dead` }
     case 'cell-suspect': return { kind: 'suspect', text: `${name(e.peer)} is suspected` }
     case 'cell-alive': return { kind: 'alive', text: `${name(e.peer)} is alive` }

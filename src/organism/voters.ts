@@ -37,7 +37,8 @@ export async function tendVoters (p: VoterPorts): Promise<string> {
   if (manager !== p.self) return 'another voter tends the set'
   const want = votersWanted(alive.size)
   const liveVoters = voters.filter((m) => alive.has(m.name)).length
-  const dead = voters.filter((m) => !alive.has(m.name) && p.cells().some((c) => c.peer === m.name && c.liveness === 'dead'))
+  // Dead, or no member at all any more (expelled, or its admissions lapsed): a voter that is not ours is replaced too.
+  const dead = voters.filter((m) => !alive.has(m.name))
   // A learner added but never started has no name; its cell may have died before it could.
   const unstarted = members.find((m) => m.name === '' && m.learner)
   if (unstarted != null) {

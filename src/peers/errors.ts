@@ -15,5 +15,7 @@ export const peersError = defineErrors('peers', {
   PEERS_PROTOCOL_INVALID: { hint: 'organism protocols are named /organism/<name>/<what>/<version>; topics are short names without slashes' },
   PEERS_PROTOCOL_UNSUPPORTED: { hint: 'the member does not serve that protocol (an older cell): use the older protocol with it, or upgrade it' },
   PEERS_PORT_IN_USE: { hint: 'another process (or another cell) listens on the peer port: stop it, or give this cell another with peers.port in organism.yaml or --peer-port' },
+  PEERS_EXPELLED: { hint: 'an operator expelled this cell from the organism (`cell expel`, signed with a genome key): it can neither join again nor be renewed; give the host a new identity (move peer.key away) and admit it with a new token if it is trusted again' },
+  PEERS_EXPULSION_INVALID: { hint: 'an expulsion must be signed with a key in the genome\'s allowed_signers (namespace organism-override) for this organism, and the founding cell\'s expulsion must name a successor: sign it again with `cell expel CELL --key KEY [--successor CELL]`' },
   PEERS_NOT_STARTED: { hint: 'the peer node is stopped; create a new one with createPeerNode()' }
 })

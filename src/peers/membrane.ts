@@ -3,6 +3,8 @@ import type { ConnectionGater, PeerId } from '@libp2p/interface'
 
 export interface MembraneOptions {
   isMember: (peerId: string) => boolean
+  /** Expelled cells get no connection at all, not even a stranger's visit. */
+  isExpelled?: (peerId: string) => boolean
   /** Most non-members connected at once; they can only try the join handshake. */
   maxStrangers: number
   /**
@@ -78,6 +80,7 @@ export class Membrane {
       // Strangers may connect (the join handshake needs a connection) but only a few at once.
       denyInboundEncryptedConnection: (peerId: PeerId, maConn?: { remoteAddr?: { toString: () => string } }) => {
         const id = peerId.toString()
+        if (this.opts.isExpelled?.(id) === true) return true
         if (this.opts.isMember(id) || this.strangers.has(id)) return false
         if (this.strangers.size < this.opts.maxStrangers) { this.strangers.set(id, hostOf(maConn?.remoteAddr?.toString() ?? '')); return false }
         const victim = this.opts.evict == null ? null : this.victim()

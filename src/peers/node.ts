@@ -23,6 +23,8 @@ import { peersError } from './errors.ts'
 import { DEFAULT_MAX_MESSAGE_BYTES } from './frame.ts'
 import { loadOrCreateIdentity } from './identity.ts'
 import { answerJoin, askToJoin, JOIN_PROTOCOL } from './join.ts'
+import { ExpulsionBook } from './expulsion.ts'
+import { membershipUpkeep } from './upkeep.ts'
 import { Membrane, appScore, gossipThresholds, judgeGossip } from './membrane.ts'
 import { checkOrganismName, checkProtocol, topicName } from './names.ts'
 import { Membership } from './membership.ts'
@@ -46,12 +48,13 @@ export async function createPeerNode (opts: PeerNodeOptions): Promise<PeerNode> 
   checkOrganismName(organism)
   const { privateKey, peerId } = await loadOrCreateIdentity(opts.identityFile)
   const selfId = peerId.toString()
-  const membership = new Membership(organism)
+  const ttlMs = opts.admissionTtlMs ?? 30 * 24 * 3600_000
+  const membership = new Membership(organism, { ttlMs, now: () => clock.now() })
   const tokens = new TokenBook()
   const isMember = (id: string): boolean => membership.has(id)
   // libp2p is made below; the membrane may close a stranger's connections once it is.
   let closeStranger = (_id: string): void => {}
-  const membrane = new Membrane({ isMember, maxStrangers: opts.maxStrangers ?? 16, evict: (id) => { closeStranger(id) } })
+  const membrane = new Membrane({ isMember, isExpelled: (id) => membership.isExpelled(id), maxStrangers: opts.maxStrangers ?? 16, evict: (id) => { closeStranger(id) } })
   const timers = new Set<NodeJS.Timeout>()
   const dropped = { gossip: 0, request: 0, join: 0 }
   const lastDropLog = new Map<string, number>()
@@ -67,10 +70,14 @@ export async function createPeerNode (opts: PeerNodeOptions): Promise<PeerNode> 
     log.warn(`dropped ${kind} message`, { from, reason, droppedSoFar: dropped[kind] })
   }
 
+  // Expulsions are checked with the caller's verifier (the genome's operator keys) before they count.
+  const expulsions = new ExpulsionBook(organism, opts.verifyExpulsion)
+  const refused = (from: string) => (err: unknown): void => { log.warn('expulsion refused', { from, err }) }
+
   if (opts.found === true) {
     await membership.reset(await signAdmission(privateKey, { organism, peerId: selfId, admittedBy: selfId, issuedAt: clock.now() }), [])
   } else if (opts.admissions != null && opts.admissions.length > 0) {
-    const rejected = await membership.reset(opts.admissions[0], opts.admissions.slice(1))
+    const rejected = await membership.reset(opts.admissions[0], opts.admissions.slice(1), await expulsions.checkAll(opts.expulsions ?? [], refused('saved')))
     for (const r of rejected) log.warn('saved admission rejected', { peerId: r.record.peerId, reason: r.reason })
   }
 
@@ -153,7 +160,9 @@ export async function createPeerNode (opts: PeerNodeOptions): Promise<PeerNode> 
       if (parsed.length > 0) await libp2p.peerStore.merge(peerIdFromString(id), { multiaddrs: parsed })
     },
     connectedMembers: () => libp2p.getPeers().map(String).filter(isMember),
-    drop
+    drop,
+    takeExpulsion: async (raw, from) => { await applyExpulsion(raw, from).catch((err: unknown) => { drop('gossip', from, (err as Error).message) }) },
+    expulsions: () => expulsions.list()
   }
   const roster = new Roster(organism, rosterCtx)
 
@@ -184,14 +193,15 @@ export async function createPeerNode (opts: PeerNodeOptions): Promise<PeerNode> 
     }
   })
 
-  membership.onAdmit((record) => {
-    membrane.admitted(record.peerId)
-    log.info('member admitted', { peerId: record.peerId, admittedBy: record.admittedBy })
-  })
+  const closeAll = (id: string): void => {
+    for (const conn of libp2p.getConnections()) if (conn.remotePeer.toString() === id) void conn.close().catch(() => {})
+  }
+  const upkeep = membershipUpkeep({ selfId, organism, libp2p, membership, membrane, expulsions, roster, clock, log, ttlMs, timeoutMs, maxBytes, closeAll })
+  const applyExpulsion = upkeep.applyExpulsion
 
   closeStranger = (id) => {
     log.info('closing the oldest stranger\'s connection to make room for a new one', { peerId: id })
-    for (const conn of libp2p.getConnections()) if (conn.remotePeer.toString() === id) void conn.close().catch(() => {})
+    closeAll(id)
   }
   // Strangers get strangerGraceMs to finish a join; then their connections close.
   libp2p.addEventListener('peer:connect', (evt) => {
@@ -210,7 +220,9 @@ export async function createPeerNode (opts: PeerNodeOptions): Promise<PeerNode> 
   const memberSide = {
     organism, selfId, privateKey, membership, tokens, now: () => clock.now(), maxMessageBytes: maxBytes, timeoutMs, drop,
     addrsOf: rosterCtx.knownAddrs,
-    announce: async (record: Admission, addrs: string[]) => { await roster.announce(record, addrs) }
+    announce: async (record: Admission, addrs: string[]) => { await roster.announce(record, addrs) },
+    expulsions: () => expulsions.list(),
+    renewReuseMs: upkeep.renewReuseMs
   }
   await libp2p.handle(JOIN_PROTOCOL, (stream, connection) => answerJoin(memberSide, stream, connection), { maxInboundStreams: 4 })
   await handle(roster.protocol, (body, from) => roster.answerSync(body, from))
@@ -232,6 +244,14 @@ export async function createPeerNode (opts: PeerNodeOptions): Promise<PeerNode> 
       timers.delete(timer)
       roster.syncRandom().then(connectMore).catch((err) => log.debug('member sync failed', { err })).finally(scheduleSync)
     }, opts.syncIntervalMs ?? 30_000)
+    timers.add(timer)
+  }
+  const scheduleRenew = (ms: number): void => {
+    if (stopped) return
+    const timer = setTimeout(() => {
+      timers.delete(timer)
+      membership.refresh().then(async () => { if (!stopped) await upkeep.maybeRenew() }).catch((err) => log.warn('admission renewal failed', { err })).finally(() => { scheduleRenew(opts.renewCheckMs ?? 10 * 60_000) })
+    }, ms)
     timers.add(timer)
   }
 
@@ -258,7 +278,7 @@ export async function createPeerNode (opts: PeerNodeOptions): Promise<PeerNode> 
           lastErr = err
           continue
         }
-        const rejected = await membership.reset(answer.founding, answer.records)
+        const rejected = await membership.reset(answer.founding, answer.records, await expulsions.checkAll(answer.expulsions, refused(t.peerId)))
         if (!membership.has(selfId) || !membership.has(t.peerId)) {
           throw peersError('PEERS_ADMISSION_INVALID', 'the join answer does not verify back to genesis', { details: { rejected: rejected.map((r) => r.reason) } })
         }
@@ -267,6 +287,7 @@ export async function createPeerNode (opts: PeerNodeOptions): Promise<PeerNode> 
         // Tell the others where we listen; a lost hello is repaired by the periodic sync.
         roster.hello().catch(() => {})
         roster.syncWith(t.peerId).then(connectMore).catch((err) => log.debug('first member sync failed', { err }))
+        scheduleRenew(Math.min(opts.renewCheckMs ?? 10 * 60_000, 5000))
         return
       }
     } finally {
@@ -277,6 +298,7 @@ export async function createPeerNode (opts: PeerNodeOptions): Promise<PeerNode> 
 
   listenTopic(roster.topic)
   scheduleSync()
+  if (membership.genesis != null) scheduleRenew(Math.min(opts.renewCheckMs ?? 10 * 60_000, 5000))
   // Restarted members find the others again; only members' addresses are kept (the gater refuses the rest anyway).
   for (const addr of (opts.bootstrap ?? []).slice(0, 32)) {
     const id = (() => { try { return multiaddr(addr).getComponents().find((c) => c.name === 'p2p')?.value } catch { return undefined } })()
@@ -292,7 +314,9 @@ export async function createPeerNode (opts: PeerNodeOptions): Promise<PeerNode> 
     members: () => membership.members(),
     isMember,
     admissions: () => membership.records(),
-    onMember: (listener) => membership.onAdmit((r) => { listener(r.peerId) }),
+    onMember: (listener) => membership.onChange((c) => { listener(c.peerId) }),
+    expulsions: () => expulsions.list(),
+    expel: async (expulsion) => await applyExpulsion(expulsion, 'operator'),
     stats: () => ({ dropped: { ...dropped }, strangers: membrane.strangerCount(), connections: libp2p.getConnections().length, channels: sender.size() }),
     join,
 

@@ -1,6 +1,8 @@
-// Spreading the member list: admissions and members' own addresses by gossip, plus a periodic pull (anti-entropy).
+// Spreading the member list: admissions, expulsions and members' own addresses by gossip, plus a periodic pull
+// (anti-entropy).
 import { parseAdmission } from './admission.ts'
 import type { Admission } from './admission.ts'
+import type { Expulsion } from './expulsion.ts'
 import type { Membership } from './membership.ts'
 
 export interface RosterContext {
@@ -14,6 +16,9 @@ export interface RosterContext {
   learnAddrs: (peerId: string, addrs: string[]) => Promise<void>
   connectedMembers: () => string[]
   drop: (kind: 'gossip', from: string, reason: string) => void
+  /** Verifies and applies an expulsion a member passed on (the caller knows how to check it). */
+  takeExpulsion: (raw: unknown, from: string) => Promise<void>
+  expulsions: () => Expulsion[]
 }
 
 /** What travels on the members topic and in sync answers: an admission, and addresses when its subject sends it. */
@@ -33,6 +38,11 @@ export class Roster {
     this.ctx = ctx
   }
 
+  /** An operator's expulsion, checked here, goes to every member. */
+  async announceExpulsion (expulsion: Expulsion): Promise<void> {
+    await this.ctx.publish(this.topic, new TextEncoder().encode(JSON.stringify({ expulsion })))
+  }
+
   /** A sponsor spreads the admission it just signed, with the addresses the newcomer gave it. */
   async announce (record: Admission, addrs: string[]): Promise<void> {
     await this.ctx.publish(this.topic, encode({ admission: record, addrs }))
@@ -46,16 +56,18 @@ export class Roster {
 
   /** A message on the members topic; `author` is the gossipsub-signed origin. */
   async onGossip (data: Uint8Array, author: string): Promise<void> {
-    const entry = decodeEntry(data)
+    const raw = parse(data)
+    if (isExpulsionEntry(raw)) { await this.ctx.takeExpulsion(raw.expulsion, author); return }
+    const entry = toEntry(raw)
     if (entry == null) { this.ctx.drop('gossip', author, 'malformed members message'); return }
     await this.take(entry, author)
   }
 
   /** Sync request: the asker's own entry in, every entry we know out. */
   async answerSync (body: Uint8Array, from: string): Promise<Uint8Array> {
-    const theirs = decodeEntry(body)
+    const theirs = toEntry(parse(body))
     if (theirs != null) await this.take(theirs, from)
-    const entries: Entry[] = []
+    const entries: Array<Entry | { expulsion: Expulsion }> = this.ctx.expulsions().map((expulsion) => ({ expulsion }))
     for (const admission of this.ctx.membership.records()) {
       entries.push({ admission, addrs: admission.peerId === this.ctx.selfId ? this.ctx.selfAddrs() : await this.ctx.knownAddrs(admission.peerId) })
     }
@@ -69,6 +81,7 @@ export class Roster {
     try { list = JSON.parse(new TextDecoder().decode(answer)) } catch { list = undefined }
     if (!Array.isArray(list)) return
     for (const raw of list.slice(0, MAX_ENTRIES)) {
+      if (isExpulsionEntry(raw)) { await this.ctx.takeExpulsion(raw.expulsion, peerId); continue }
       const entry = toEntry(raw)
       // Addresses of third parties come from a member we asked: trusted as hints.
       if (entry != null) await this.take(entry, peerId, true)
@@ -94,15 +107,19 @@ export class Roster {
   }
 
   private ownEntry (): Entry | undefined {
-    const admission = this.ctx.membership.records().find((r) => r.peerId === this.ctx.selfId)
+    const admission = this.ctx.membership.recordsOf(this.ctx.selfId)[0]
     return admission == null ? undefined : { admission, addrs: this.ctx.selfAddrs() }
   }
 }
 
 function encode (entry: Entry): Uint8Array { return new TextEncoder().encode(JSON.stringify(entry)) }
 
-function decodeEntry (data: Uint8Array): Entry | undefined {
-  try { return toEntry(JSON.parse(new TextDecoder().decode(data))) } catch { return undefined }
+function parse (data: Uint8Array): unknown {
+  try { return JSON.parse(new TextDecoder().decode(data)) } catch { return undefined }
+}
+
+function isExpulsionEntry (raw: unknown): raw is { expulsion: unknown } {
+  return raw != null && typeof raw === 'object' && 'expulsion' in raw
 }
 
 function toEntry (raw: unknown): Entry | undefined {

@@ -2,6 +2,7 @@
 import type { Duplex } from 'node:stream'
 import type { Clock } from '../core/clock.ts'
 import type { Admission } from './admission.ts'
+import type { Expulsion, VerifyExpulsion } from './expulsion.ts'
 
 export interface PeerNodeOptions {
   /** Where the ed25519 key lives (created with mode 0600 on first start). */
@@ -30,6 +31,14 @@ export interface PeerNodeOptions {
   timeoutMs?: number
   /** Token expiry and record timestamps; default the real clock. */
   clock?: Clock
+  /** How long an admission counts after it was issued; live members renew each other's. Default 30 days. */
+  admissionTtlMs?: number
+  /** How often a cell checks its own admissions (and the others' expiry); default 10 min. */
+  renewCheckMs?: number
+  /** Checks an operator's expulsion (the genome's keys); without it, expulsions are refused. */
+  verifyExpulsion?: VerifyExpulsion
+  /** Saved expulsions (node.expulsions() from the previous run); each is checked again. */
+  expulsions?: Expulsion[]
 }
 
 /** Answers a member's request; a thrown error with a `code` reaches the caller as PEERS_REQUEST_FAILED with remoteCode. */
@@ -55,8 +64,12 @@ export interface PeerNode {
   isMember: (peerId: string) => boolean
   /** Every verified admission, founding first: save it to restart as a member. */
   admissions: () => Admission[]
-  /** Called for each newly admitted member; returns an unsubscribe function. */
+  /** Called for each change of the membership (a member admitted, renewed or removed); returns an unsubscribe function. */
   onMember: (listener: (peerId: string) => void) => () => void
+  /** Every expulsion this cell verified: save it with the admissions. */
+  expulsions: () => Expulsion[]
+  /** Verifies an operator's expulsion, applies it and spreads it; resolves with the cells that are members no more. */
+  expel: (expulsion: Expulsion) => Promise<string[]>
   stats: () => PeerStats
   /** A one-time join token valid for ttlMs (members only). */
   admitToken: (ttlMs: number) => string

@@ -98,6 +98,21 @@ export class Engine {
     if (isMember != null) this.isMember = isMember
   }
 
+  /**
+   * Forgets every record written by cells that are no longer members. They stay out: a record whose writer is not a
+   * member is refused when it comes back (the membrane's expulsion list is the tombstone).
+   */
+  forget (writers: readonly string[]): void {
+    const gone = new Set(writers.filter((w) => w !== this.self))
+    if (gone.size === 0) return
+    for (const [key, rec] of this.store) {
+      if (!gone.has(rec.writer)) continue
+      if (rec.body.kind === 'cell') this.events.push({ type: 'cell-removed', peer: rec.writer, name: (rec.body as CellBody).name })
+      this.store.delete(key)
+      this.perWriter.delete(rec.writer)
+    }
+  }
+
   /** Puts a record in the store, keeping count of each writer's records. */
   private put (rec: SignedRecord): void {
     const prev = this.store.get(rec.key)

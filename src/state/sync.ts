@@ -138,9 +138,11 @@ export function createStateSync (init: StateSyncInit): StateSync {
   const refreshRoster = (): void => {
     const members = transport.members()
     if (members === lastMembers) return
+    const before = lastMembers == null ? null : memberSet
     lastMembers = members
     memberSet = new Set(members)
     engine.setRoster(members.filter((m) => m !== transport.self), (id) => memberSet.has(id))
+    if (before != null) engine.forget([...before].filter((id) => !memberSet.has(id)))
   }
   const liveness = (peer: string): Liveness | 'unknown' => {
     if (peer === transport.self) return 'alive'

@@ -77,6 +77,8 @@ export interface PlacementView {
 
 export type StateEvent =
   | { type: 'cell-joined', peer: string }
+  /** The membrane no longer counts it a member (expelled, or its admissions lapsed): its records are gone. */
+  | { type: 'cell-removed', peer: string, name?: string }
   | { type: 'cell-suspect', peer: string, incarnation: number }
   | { type: 'cell-dead', peer: string, incarnation: number }
   | { type: 'cell-alive', peer: string, incarnation: number }

@@ -30,3 +30,34 @@ test('a move asked at a non-owner needs the operator\'s signature; with it the o
   await waitFor('beta owns forum', async () => (await alpha.status()).placements.find((p) => p.fn === 'forum')?.ownerName === 'beta', { tries: 50 })
   assert.ok((await alpha.status()).events.some((e) => /move of forum asked through .* signed by owner@campus\.test/.test(e.text)), 'the owner notes who signed it')
 })
+
+test('cell expel: signed by an operator key, the cell is no member anywhere, also after a restart; an intruder key expels nobody', async () => {
+  const alpha = org.cells.find((c) => c.name === 'alpha') ?? await org.start('alpha', 1)
+  const beta = org.cells.find((c) => c.name === 'beta') ?? await org.start('beta', 2)
+  const gamma = await org.start('gamma', 3)
+  await org.converged(3)
+  const stranger = join(org.dir, 'stranger-expel')
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', stranger])
+  const member = async (cell: typeof alpha, name: string): Promise<boolean> => (await cell.status()).members.some((m) => m.name === name)
+
+  const wrong = await runCli(['expel', 'gamma', '--state', alpha.state, '--key', stranger])
+  assert.notEqual(wrong.code, 0)
+  assert.match(wrong.stderr, /PEERS_EXPULSION_INVALID[\s\S]*not in the genome's allowed_signers/)
+  assert.equal(await member(beta, 'gamma'), true, 'nobody was expelled')
+  const self = await runCli(['expel', 'alpha', '--state', alpha.state, '--key', join(org.dir, 'key')])
+  assert.match(self.stderr, /cannot expel itself/)
+
+  const signed = await runCli(['expel', 'gamma', '--state', alpha.state, '--key', join(org.dir, 'key')])
+  assert.equal(signed.code, 0, signed.stderr)
+  assert.match(signed.stdout, /expelled gamma/)
+  for (const cell of [alpha, beta]) await waitFor(`${cell.name} no longer lists gamma`, async () => !(await member(cell, 'gamma')), { tries: 100 })
+  assert.ok((await beta.status()).events.some((e) => /gamma is no longer a member/.test(e.text)))
+  // beta restarts from its saved membership: the expulsion comes back with it, checked again.
+  beta.proc.child.kill('SIGTERM')
+  await beta.proc.exited
+  await org.restart(beta)
+  await waitFor('beta is back and sees alpha', async () => (await beta.status()).members.some((m) => m.name === 'alpha' && m.liveness === 'alive'), { tries: 200 })
+  assert.equal(await member(beta, 'gamma'), false)
+  gamma.proc.child.kill('SIGKILL')
+  await gamma.proc.exited
+})

@@ -81,3 +81,26 @@ test('a restarted cell takes its incarnation back from its own record, and refut
   a.receive('e', { t: 'ae-reply', recs: [e2.store.get(cellKey('e'))!], want: [] }, 105)
   assert.deepEqual(livenessOf(a.detector, 'e'), { status: 'alive', inc: 6 })
 })
+
+test('records of a cell that is no longer a member are forgotten, and stay out when a member still relays them', () => {
+  // A fresh id: the verifier keeps the first key it saw for each id.
+  let members = ['a', 'b', 'q']
+  const a = new Engine({ signer: signer('a'), verify, rng: seededRng(1), now: 0 })
+  a.setRoster(['b', 'q'], (id) => members.includes(id))
+  const q = signer('q')
+  const recs = [signRecord(q, cellKey('q'), 1, body('q')), signRecord(q, placementKey('forum'), 2, { kind: 'placement' as const, fn: 'forum', owner: 'q', epoch: 9, state: 'serving' as const })]
+  a.receive('q', { t: 'push', recs }, 1)
+  assert.equal([...a.store.values()].filter((r) => r.writer === 'q').length, 2)
+  a.drainEvents()
+  // q is expelled: the membrane no longer lists it.
+  members = ['a', 'b']
+  a.setRoster(['b'], (id) => members.includes(id))
+  a.forget(['q'])
+  assert.equal([...a.store.values()].some((r) => r.writer === 'q'), false)
+  assert.deepEqual(a.drainEvents().filter((e) => e.type === 'cell-removed'), [{ type: 'cell-removed', peer: 'q', name: 'q' }])
+  // b has not heard yet and pushes q's records again: refused, not relayed.
+  const out = a.receive('b', { t: 'push', recs }, 2)
+  assert.equal([...a.store.values()].some((r) => r.writer === 'q'), false)
+  assert.equal(relayed(out, cellKey('q')), false)
+  assert.equal(a.stats.verdicts['not-member'], 2)
+})
