@@ -12,7 +12,15 @@ export interface MembraneOptions {
    * the address that holds the most: throwaway peer ids from one place cannot keep a real joiner out.
    */
   evict?: (peerId: string) => void
+  /** For back-offs (wall time: a network defence, not the organism's clock); default Date.now. */
+  now?: () => number
+  /** Longest back-off of an address whose strangers stay their whole grace without joining; default 5 min. */
+  maxBackoffMs?: number
 }
+
+/** Strikes are forgotten after this long without a new one. */
+const STRIKES_FORGOTTEN_MS = 10 * 60_000
+const MAX_STRUCK_ADDRESSES = 10_000
 
 /** The host part of a multiaddr ("/ip4/10.0.0.7/tcp/4001" -> "/ip4/10.0.0.7"). */
 export const hostOf = (addr: string): string => addr.split('/').slice(0, 3).join('/')
@@ -40,6 +48,8 @@ export class Membrane {
   private readonly joinTargets = new Set<string>()
   /** Connected strangers: where from, and since when (insertion order is age). */
   private readonly strangers = new Map<string, string>()
+  /** Addresses whose strangers idled out: refused until `until` (doubling per strike). */
+  private readonly struck = new Map<string, { count: number, until: number, last: number }>()
 
   constructor (opts: MembraneOptions) {
     this.opts = opts
@@ -68,8 +78,36 @@ export class Membrane {
 
   disconnected (peerId: string): void { this.strangers.delete(peerId) }
 
-  /** A connected stranger that just joined no longer counts against maxStrangers. */
-  admitted (peerId: string): void { this.strangers.delete(peerId) }
+  /** A connected stranger that just joined no longer counts against maxStrangers, and clears its address. */
+  admitted (peerId: string): void {
+    const host = this.strangers.get(peerId)
+    if (host != null) this.struck.delete(host)
+    this.strangers.delete(peerId)
+  }
+
+  /**
+   * A stranger stayed its whole grace without joining: its address waits 1 s, then 2, 4 … up to maxBackoffMs before
+   * another stranger from it may connect. Members, and strangers already connected, are never held back; a join from
+   * the address clears it. (A failed join is no strike: an operator retrying a mistyped token is not held back.)
+   */
+  strike (peerId: string): void {
+    const host = this.strangers.get(peerId)
+    if (host == null || host === '') return
+    const now = this.now()
+    const prev = this.struck.get(host)
+    const count = prev == null || now - prev.last > STRIKES_FORGOTTEN_MS ? 1 : prev.count + 1
+    this.struck.delete(host)
+    if (this.struck.size >= MAX_STRUCK_ADDRESSES) this.struck.delete(this.struck.keys().next().value as string)
+    this.struck.set(host, { count, last: now, until: now + Math.min(this.opts.maxBackoffMs ?? 300_000, 1000 * 2 ** Math.min(count - 1, 30)) })
+  }
+
+  /** Until when an address is held back (0: it is not). */
+  backoffUntil (host: string): number {
+    const s = this.struck.get(host)
+    return s == null || s.until <= this.now() ? 0 : s.until
+  }
+
+  private now (): number { return (this.opts.now ?? Date.now)() }
 
   strangerCount (): number { return this.strangers.size }
 
@@ -82,12 +120,14 @@ export class Membrane {
         const id = peerId.toString()
         if (this.opts.isExpelled?.(id) === true) return true
         if (this.opts.isMember(id) || this.strangers.has(id)) return false
-        if (this.strangers.size < this.opts.maxStrangers) { this.strangers.set(id, hostOf(maConn?.remoteAddr?.toString() ?? '')); return false }
+        const host = hostOf(maConn?.remoteAddr?.toString() ?? '')
+        if (this.backoffUntil(host) > 0) return true
+        if (this.strangers.size < this.opts.maxStrangers) { this.strangers.set(id, host); return false }
         const victim = this.opts.evict == null ? null : this.victim()
         if (victim == null) return true
         this.strangers.delete(victim)
         this.opts.evict?.(victim)
-        this.strangers.set(id, hostOf(maConn?.remoteAddr?.toString() ?? ''))
+        this.strangers.set(id, host)
         return false
       },
       denyOutboundEncryptedConnection: (peerId: PeerId) => !this.opts.isMember(peerId.toString()) && !this.joinTargets.has(peerId.toString())

@@ -211,6 +211,7 @@ export async function createPeerNode (opts: PeerNodeOptions): Promise<PeerNode> 
       timers.delete(timer)
       if (isMember(id)) return
       log.info('closing connection of a non-member', { peerId: id })
+      membrane.strike(id)
       for (const conn of libp2p.getConnections(evt.detail)) void conn.close().catch(() => {})
     }, opts.strangerGraceMs ?? 10_000)
     timers.add(timer)
