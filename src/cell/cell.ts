@@ -9,7 +9,7 @@ import { startAll, startableOf } from '../core/lifecycle.ts'
 import type { Startable } from '../core/lifecycle.ts'
 import { checkoutGenome } from '../genome/index.ts'
 import type { Genome } from '../genome/types.ts'
-import { createSupervisor } from '../supervisor/index.ts'
+import { createSupervisor, functionUids, hostIds, nodeDirOf } from '../supervisor/index.ts'
 import { createRouter, buildRouteTable, serveLink } from '../router/index.ts'
 import { cellNameProblem, createDnsServer } from '../dns/index.ts'
 import { cellError } from './errors.ts'
@@ -65,6 +65,8 @@ export interface CellOptions {
   /** Hosts beyond the pool files, with their own way in (the demo's hosts on this machine). */
   extraPool?: ExtraPool
   supervisor?: { healthIntervalMs?: number, startTimeoutMs?: number, stopGraceMs?: number }
+  /** Run functions as the cell's user even when that is root (`--functions-unconfined`: no mount namespaces here). */
+  functionsUnconfined?: boolean
 }
 
 export interface Cell {
@@ -105,6 +107,10 @@ export async function startCell (opts: CellOptions): Promise<Cell> {
       zone: genome.zone,
       // The organism decides which functions run here; none start before it has.
       autostart: [],
+      // As root, each function runs as its own user and cannot read the cell's keys (supervisor/confine.ts).
+      confine: process.getuid?.() === 0 && opts.functionsUnconfined !== true
+        ? { uids: functionUids(fnNames, await hostIds()), genomeRoot: genome.root, nodeDir: nodeDirOf(process.execPath) }
+        : null,
       env: {
         // Read at each spawn, after the router has bound its port: functions call their siblings through it, by domain.
         get ORGANISM_ROUTER () { return `http://127.0.0.1:${router.port}` },

@@ -15,12 +15,15 @@ const usage = `usage: cell <command> [options]
 
   start [--genome DIR] [--ref REF] [--port N] [--dns-port N] [--listen ADDR] [--advertise IP]
         [--name NAME] [--token-file FILE | --token T] [--join MULTIADDR] [--metrics-open] [--dns-primary HOST:PORT --dns-key FILE] [--demo]
+        [--functions-unconfined]
                                                          run a cell from a signed genome (foreground);
                                                          the router listens on ADDR (default 0.0.0.0,
                                                          127.0.0.1 for --demo); --token-file makes it a
                                                          member of the organism a token from \`cell admit\`
                                                          names (the file is deleted once it joined; --token
-                                                         T works too, but shows the token to \`ps\`)
+                                                         T works too, but shows the token to \`ps\`); as root,
+                                                         each function runs as its own user unless
+                                                         --functions-unconfined
   admit [--ttl SECONDS]                                  a one-time token for a new cell to join
   hosts [add ssh://user@host[:port] (--host-key PIN | --accept-new-host-key)] [--identity KEY]
                                                          the host pool: list, or pin a host's key
@@ -56,6 +59,7 @@ const options = {
   token: { type: 'string' },
   'token-file': { type: 'string' },
   'metrics-open': { type: 'boolean' },
+  'functions-unconfined': { type: 'boolean' },
   ttl: { type: 'string' },
   to: { type: 'string' },
   successor: { type: 'string' },

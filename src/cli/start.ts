@@ -76,6 +76,7 @@ async function runCell (values: CliValues, paths: CellPaths, genomeRepo: string,
     peerPort: parsePort(values['peer-port'], '--peer-port'),
     join: await joinOption(values),
     metricsOpen: values['metrics-open'] === true,
+    functionsUnconfined: values['functions-unconfined'] === true,
     dnsPrimary: await primaryOption(values),
     identityFile: values.identity,
     // The demo stays on this machine; a real cell serves its network.

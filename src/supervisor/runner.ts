@@ -18,7 +18,9 @@ import { dirBytes } from '../core/dir-bytes.ts'
 import { groupUsage, readStat, signalGroup, sleep, terminateGroup, waitGroupGone } from './proc.ts'
 import { SPAWN_VAR, writePidFile } from './pidfile.ts'
 import { runToEnd, spawnShell } from './spawn.ts'
-import type { Spawned } from './spawn.ts'
+import type { Spawned, Wrap } from './spawn.ts'
+import { jailed, prepareJail } from './confine.ts'
+import type { Confinement } from './confine.ts'
 import type { FunctionStatus } from './types.ts'
 
 export interface RunnerContext {
@@ -39,6 +41,8 @@ export interface RunnerContext {
   readonly usedPorts: Set<number>
   readonly log: Logger
   readonly onChange: (s: FunctionStatus) => void
+  /** Functions as their own users (the cell runs as root); null: as the cell's user. */
+  readonly confine: Confinement | null
 }
 
 interface Attempt {
@@ -136,12 +140,15 @@ export class FunctionRunner {
       const code = await stat(this.spec.codeDir).catch(() => null)
       if (stale()) return
       if (code == null || !code.isDirectory()) return this.fail('FUNCTION_CODE_DIR_MISSING', `function ${this.spec.name}: code directory ${this.spec.codeDir} does not exist`)
+      const wrap = await this.jail()
+      if (stale()) return
+      if (wrap === false) return
       if (this.spec.setup != null && (await readFile(this.setupMarker, 'utf8').catch(() => null)) !== this.ctx.genomeVersion) {
         if (stale()) return
         this.setState('setup')
         this.setupAbort = new AbortController()
         this.log.line('cell', `setup for genome ${this.ctx.genomeVersion}: ${this.spec.setup}`)
-        const run = runToEnd(this.spec.setup, this.spec.codeDir, this.env(null, randomUUID()), this.log, this.ctx.setupTimeoutMs, this.ctx.stopGraceMs, this.setupAbort.signal)
+        const run = runToEnd(this.spec.setup, this.spec.codeDir, this.env(null, randomUUID()), this.log, this.ctx.setupTimeoutMs, this.ctx.stopGraceMs, this.setupAbort.signal, wrap)
         this.setupRun = run
         const r = await run
         this.setupAbort = null
@@ -158,7 +165,7 @@ export class FunctionRunner {
       const token = randomUUID()
       // No await between the last stale() check and spawn: a stop() cannot slip in between.
       this.log.line('cell', `start on port ${port}: ${this.spec.start}`)
-      const proc = spawnShell(this.spec.start, this.spec.codeDir, this.env(port, token), this.log)
+      const proc = spawnShell(this.spec.start, this.spec.codeDir, this.env(port, token), this.log, '', wrap)
       const attempt: Attempt = { proc, port, ac: new AbortController(), expected: false }
       this.attempt = attempt
       this.ctx.usedPorts.add(port)
@@ -171,6 +178,17 @@ export class FunctionRunner {
       this.ctx.log.error('launch failed', { function: this.spec.name, err })
       if (!stale()) this.fail('FUNCTION_EXITED', `function ${this.spec.name} could not be started: ${(err as Error).message}`)
     }
+  }
+
+  /** Where the cell runs as root: the function's dirs made its own, and how to run it as its user (false: failed). */
+  private async jail (): Promise<Wrap | undefined | false> {
+    const c = this.ctx.confine
+    if (c == null) return undefined
+    const uid = c.uids.get(this.spec.name)
+    const fn = { codeDir: this.spec.codeDir, dataDir: this.dataDir, uid: uid ?? -1 }
+    const why = uid == null ? 'no uid was set aside for it' : await prepareJail(fn, c).then(() => null, (err: unknown) => (err as Error).message)
+    if (why != null) { this.fail('FUNCTION_CONFINE_FAILED', `function ${this.spec.name} cannot run as its own user: ${why}`); return false }
+    return (command, env) => jailed(command, fn, c, env)
   }
 
   private async pickPort (): Promise<number | null> {

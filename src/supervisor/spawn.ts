@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
 import type { RotatingLog } from './logfile.ts'
 import { signalGroup, terminateGroup } from './proc.ts'
+import type { Jailed } from './confine.ts'
 
 export interface Spawned {
   readonly child: ChildProcess
@@ -14,9 +15,13 @@ export interface Spawned {
   drained: (timeoutMs: number) => Promise<void>
 }
 
+/** How to run a command instead of `sh -c` in cwd (confine.ts: as the function's own user). */
+export type Wrap = (command: string, env: NodeJS.ProcessEnv) => Jailed
+
 /** Runs `sh -c command` in cwd as a new process group; stdout/stderr go to the log under `<prefix>out`/`<prefix>err`. */
-export function spawnShell (command: string, cwd: string, env: NodeJS.ProcessEnv, log: RotatingLog, prefix = ''): Spawned {
-  const child = spawn('sh', ['-c', command], { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
+export function spawnShell (command: string, cwd: string, env: NodeJS.ProcessEnv, log: RotatingLog, prefix = '', wrap?: Wrap): Spawned {
+  const how = wrap?.(command, env) ?? { file: 'sh', args: ['-c', command], cwd, env }
+  const child = spawn(how.file, how.args, { cwd: how.cwd, env: how.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
   let closed = false
   const onClose: Array<() => void> = []
   const exited = new Promise<{ code: number | null, signal: string | null }>((resolve) => {
@@ -43,8 +48,8 @@ export function spawnShell (command: string, cwd: string, env: NodeJS.ProcessEnv
 }
 
 /** Runs a one-off command (setup) to completion, killing its group if it outlives timeoutMs or the signal. */
-export async function runToEnd (command: string, cwd: string, env: NodeJS.ProcessEnv, log: RotatingLog, timeoutMs: number, graceMs: number, signal?: AbortSignal): Promise<{ code: number | null, signal: string | null, timedOut: boolean }> {
-  const s = spawnShell(command, cwd, env, log, 'setup:')
+export async function runToEnd (command: string, cwd: string, env: NodeJS.ProcessEnv, log: RotatingLog, timeoutMs: number, graceMs: number, signal?: AbortSignal, wrap?: Wrap): Promise<{ code: number | null, signal: string | null, timedOut: boolean }> {
+  const s = spawnShell(command, cwd, env, log, 'setup:', wrap)
   let timedOut = false
   const kill = (): void => { if (s.pgid > 0) void terminateGroup(s.pgid, graceMs) }
   const t = setTimeout(() => { timedOut = true; kill() }, timeoutMs)

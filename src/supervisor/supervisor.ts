@@ -34,7 +34,8 @@ export function createSupervisor (opts: SupervisorOptions): Supervisor {
     env: opts.env ?? {},
     usedPorts: new Set<number>(),
     log,
-    onChange: (s: FunctionStatus) => feed.publish(s)
+    onChange: (s: FunctionStatus) => feed.publish(s),
+    confine: opts.confine ?? null
   }
   const runners = new Map<string, FunctionRunner>()
   for (const spec of opts.functions) {

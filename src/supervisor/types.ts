@@ -5,6 +5,7 @@ import type { MetricFamily } from '../core/prometheus.ts'
 import type { FunctionSpec } from '../genome/types.ts'
 import type { BackoffOptions } from './backoff.ts'
 import type { FunctionState } from './transitions.ts'
+import type { Confinement } from './confine.ts'
 
 export type { FunctionState }
 
@@ -61,6 +62,8 @@ export interface SupervisorOptions {
   readonly env?: Readonly<Record<string, string>>
   /** Functions started by start() (default: all); the others wait for startFunction (in an organism, the ones this cell owns). */
   readonly autostart?: readonly string[]
+  /** Each function as its own user (the cell runs as root; confine.ts); default: as the cell's user. */
+  readonly confine?: Confinement | null
 }
 
 export interface LogOptions {

@@ -75,7 +75,8 @@ export async function functionProcesses (stateDir: string): Promise<Map<string, 
       cmd = await readFile(`/proc/${entry}/cmdline`, 'utf8')
     } catch { continue }
     if (cmd.startsWith('sh\0') || cmd.startsWith('/bin/sh\0')) continue
-    const m = env.split('\0').find((kv) => kv.startsWith(`DATA_DIR=${stateDir}/`))
+    // A function confined as its own user sees its data dir at another path; the host's is in ORGANISM_HOST_DATA_DIR.
+    const m = env.split('\0').find((kv) => kv.startsWith(`DATA_DIR=${stateDir}/`) || kv.startsWith(`ORGANISM_HOST_DATA_DIR=${stateDir}/`))
     if (m == null) continue
     const fn = m.slice(m.lastIndexOf('/') + 1)
     found.set(fn, [...(found.get(fn) ?? []), Number(entry)])
