@@ -37,6 +37,7 @@ export function recordProofs (genome: Genome, signer: RecordSigner, verify: Reco
       const signers = await readFile(join(genome.root, SIGNERS_FILE), 'utf8')
       return await verifyOverride(signers, r.override, { organism: genome.organism, kind: 'move', fn: r.fn, to: r.owner, force: true }, null).then(() => true, () => false)
     },
-    onRejected: (r, why, restored) => { note(`refused a record of ${r.fn} naming ${r.owner.slice(-8)} at epoch ${r.epoch}: ${why}${restored ? '; the record before it was written back' : ''}`) }
+    onRejected: (r, why, restored) => { note(`refused a record of ${r.fn} naming ${r.owner.slice(-8)} at epoch ${r.epoch}: ${why}${restored ? '; the record before it was written back' : ''}`) },
+    onDeleted: (r, restored) => { note(`the ownership record of ${r.fn} was deleted from the store around the rules${restored ? '; written back as it was (epoch ' + String(r.epoch) + ')' : ''}`) }
   }
 }

@@ -12,7 +12,7 @@ import type { MoveLink } from '../migrate/index.ts'
 /** A function's data dir belongs to its process while it runs, starts, stops or arrives here. */
 const IDLE = new Set(['stopped', 'failed'])
 
-export function replicationPart (o: { genome: Genome, protocol: string, organism: () => Organism, link: () => Pick<MoveLink, 'openStream' | 'handleStream'>, supervisor: Supervisor, moving: () => { arriving: ReadonlySet<string>, leaving: ReadonlySet<string> }, bulk: { bindHost: string, advertise: string } | null, clock: Scheduler }) {
+export function replicationPart (o: { genome: Genome, protocol: string, organism: () => Organism, link: () => Pick<MoveLink, 'openStream' | 'handleStream'>, supervisor: Supervisor, moving: () => { arriving: ReadonlySet<string>, leaving: ReadonlySet<string> }, bulk: { bindHost: string, advertise: string } | null, clock: Scheduler, expelled?: (peer: string) => boolean }) {
   return startableOf<Replication>('replication', async () => {
     const org = o.organism()
     const ports: ReplicaPorts = {
@@ -29,7 +29,8 @@ export function replicationPart (o: { genome: Genome, protocol: string, organism
       bulk: o.bulk,
       note: (text) => { org.note({ kind: 'move', text }) },
       nameOf: org.nameOf,
-      clock: o.clock
+      clock: o.clock,
+      expelled: o.expelled
     }
     const r = createReplication(ports, o.genome.functions)
     await r.start()

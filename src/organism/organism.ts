@@ -48,8 +48,10 @@ export async function startOrganism (opts: OrganismOptions): Promise<Organism> {
   })
   await sync.start()
   const cellRefs = (): CellRef[] => sync.cells().map((c) => ({ peer: c.peer, liveness: c.liveness, name: c.record?.body.name }))
-  // Named on every event: one record looked up, not every cell's view built.
-  const nameOf = (id: string): string => sync.cellRecord(id)?.body.name ?? shortId(id)
+  // Named on every event: one record looked up, not every cell's view built. A cell that is no member any more keeps
+  // its name in what is said of it afterwards (its takeover, say), though its record is gone.
+  const departed = new Map<string, string>()
+  const nameOf = (id: string): string => sync.cellRecord(id)?.body.name ?? departed.get(id) ?? shortId(id)
 
   // One write at a time, each of the picture as it is when its turn comes; an unchanged picture is not rewritten.
   let saving = Promise.resolve()
@@ -108,6 +110,7 @@ export async function startOrganism (opts: OrganismOptions): Promise<Organism> {
   const stopping = new AbortController()
   void (async () => {
     for await (const e of sync.changes(stopping.signal)) {
+      if (e.type === 'cell-removed' && e.name != null) { if (departed.size >= 1000) departed.clear(); departed.set(e.peer, e.name) }
       const said = describe(e, nameOf)
       if (said != null) events.note(said)
       // A member that joined or came back (a restarted one listens on new addresses): where to find it next start.

@@ -64,13 +64,14 @@ export async function openEtcdStore (o: EtcdStoreOptions): Promise<OwnershipStor
         const kv = res.kvs[0]
         const cur = kv == null ? null : parse(kv.value)
         if (cur != null && opts?.accept != null && !await opts.accept(cur)) throw tampered(fn)
-        const ownerAlive = req.kind === 'takeover' && cur != null ? await alive(cur.owner) : false
+        const ownerAlive = req.kind === 'takeover' && cur != null && req.ownerExpelled !== true ? await alive(cur.owner) : false
         const t: Transition = req.kind === 'takeover' ? { ...req, ownerAlive } : req
         const v = transition(fn, cur, t)
         if (!v.ok) throw ownershipError('OWNERSHIP_REFUSED', v.message, { details: { why: v.why, fn } })
         let txn = kv == null ? ns.if(fnKey(fn), 'Create', '==', 0) : ns.if(fnKey(fn), 'Mod', '==', kv.mod_revision)
-        // The owner's lease must still be gone when the takeover commits, not only when we looked.
-        if (req.kind === 'takeover' && cur != null) txn = txn.and(cellKey(cur.owner), 'Create', '==', 0)
+        // The owner's lease must still be gone when the takeover commits, not only when we looked (an expelled
+        // owner's lease counts for nothing).
+        if (req.kind === 'takeover' && cur != null && req.ownerExpelled !== true) txn = txn.and(cellKey(cur.owner), 'Create', '==', 0)
         const next = opts?.seal?.(v.next) ?? v.next
         const done = await txn.then(ns.put(fnKey(fn)).value(JSON.stringify(next)), ns.put(histKey(fn, next.seq ?? 0)).value(JSON.stringify(next))).commit()
         if (done.succeeded) return next
@@ -107,15 +108,18 @@ export async function openEtcdStore (o: EtcdStoreOptions): Promise<OwnershipStor
       return Object.keys(kvs).sort().map((k) => parse(kvs[k]))
     }),
     restore: async (good, bad) => await guard(async () => {
-      const done = await ns.if(fnKey(good.fn), 'Value', '==', JSON.stringify(bad)).then(ns.put(fnKey(good.fn)).value(JSON.stringify(good))).commit()
+      const where = bad == null ? ns.if(fnKey(good.fn), 'Create', '==', 0) : ns.if(fnKey(good.fn), 'Value', '==', JSON.stringify(bad))
+      const done = await where.then(ns.put(fnKey(good.fn)).value(JSON.stringify(good))).commit()
       return done.succeeded
     }),
     seed: async (rec) => await guard(async () => {
       await ns.if(fnKey(rec.fn), 'Create', '==', 0).then(ns.put(fnKey(rec.fn)).value(JSON.stringify(rec)), ns.put(histKey(rec.fn, rec.seq ?? 0)).value(JSON.stringify(rec))).commit()
     }),
-    watch: async (l) => await guard(async () => {
+    watch: async (l, deleted) => await guard(async () => {
       const w = await ns.watch().prefix('fn/').create()
       w.on('put', (kv) => { l(parse(kv.value)) })
+      // Nothing of ours deletes a function's record: a delete is someone with a store certificate working around the rules.
+      w.on('delete', (kv) => { const key = kv.key.toString(); deleted?.(key.slice(key.lastIndexOf('fn/') + 3)) })
       return () => { void w.cancel().catch(() => {}) }
     }),
     close: async () => {

@@ -51,7 +51,7 @@ export async function openLocalStore (file: string | null, clock: Clock = realCl
     apply: async (fn, req, opts) => await serial(async () => {
       const cur = records.get(fn) ?? null
       if (cur != null && opts?.accept != null && !await opts.accept(cur)) throw ownershipError('OWNERSHIP_TAMPERED', `${fn}'s record was written around the rules; it is not built on`, { details: { fn } })
-      const t: Transition = req.kind === 'takeover' ? { ...req, ownerAlive: leases.has(cur?.owner ?? '') } : req
+      const t: Transition = req.kind === 'takeover' ? { ...req, ownerAlive: req.ownerExpelled !== true && leases.has(cur?.owner ?? '') } : req
       const v = transition(fn, cur, t)
       if (!v.ok) throw ownershipError('OWNERSHIP_REFUSED', v.message, { details: { why: v.why, fn } })
       const next = opts?.seal?.(v.next) ?? v.next
@@ -63,7 +63,7 @@ export async function openLocalStore (file: string | null, clock: Clock = realCl
     // One cell, one view: it never misses a change, so it never asks.
     history: async () => [],
     restore: async (good, bad) => await serial(async () => {
-      if (JSON.stringify(records.get(good.fn)) !== JSON.stringify(bad)) return false
+      if (JSON.stringify(records.get(good.fn) ?? null) !== JSON.stringify(bad)) return false
       records.set(good.fn, good)
       await save()
       for (const l of listeners) l(good)

@@ -8,7 +8,8 @@ export type TransitionRequest =
   | { readonly kind: 'handoff', readonly by: string, readonly epoch: number, readonly to: string }
   | { readonly kind: 'complete', readonly by: string, readonly from: string, readonly epoch: number }
   | { readonly kind: 'abort', readonly by: string, readonly epoch: number }
-  | { readonly kind: 'takeover', readonly by: string, readonly epoch: number, readonly force?: boolean, readonly override?: { readonly payload: string, readonly signature: string } }
+  // ownerExpelled: the asker checked an operator's expulsion of the owner, whose lease then counts for nothing.
+  | { readonly kind: 'takeover', readonly by: string, readonly epoch: number, readonly force?: boolean, readonly override?: { readonly payload: string, readonly signature: string }, readonly ownerExpelled?: boolean }
   | { readonly kind: 'replica', readonly by: string, readonly epoch: number, readonly replica: string | null }
 
 export interface ApplyOptions {
@@ -40,15 +41,18 @@ export interface OwnershipStore {
   apply: (fn: string, t: TransitionRequest, opts?: ApplyOptions) => Promise<Ownership>
   /** Every record fn had with a seq in [from, to], in order (what a reader that missed changes checks step by step). */
   history: (fn: string, from: number, to: number) => Promise<Ownership[]>
-  /** Puts `good` back where the store holds `bad` (and only then): a forged record undone by its rightful owner. */
-  restore: (good: Ownership, bad: Ownership) => Promise<boolean>
+  /**
+   * Puts `good` back where the store holds `bad` (and only then): a forged record undone by its rightful owner.
+   * `bad` null: where the store holds no record of the function at all (one deleted around the rules).
+   */
+  restore: (good: Ownership, bad: Ownership | null) => Promise<boolean>
   /** Takes a lease for `cell` with this TTL and keeps it renewed. */
   lease: (cell: string, ttlMs: number) => Promise<CellLease>
   /** Whether the store holds a live lease for `cell`. */
   alive: (cell: string) => Promise<boolean>
   /** Writes a record as it is where the function has none: a cell's local records moving into a new store. */
   seed: (o: Ownership) => Promise<void>
-  /** Every record as it changes (after the change committed); returns the unsubscribe function. */
-  watch: (listener: (o: Ownership) => void) => Promise<() => void>
+  /** Every record as it changes (after the change committed), and a function whose record went; returns the unsubscribe function. */
+  watch: (listener: (o: Ownership) => void, deleted?: (fn: string) => void) => Promise<() => void>
   close: () => Promise<void>
 }

@@ -59,6 +59,8 @@ export interface ViewProofs {
   readonly checkOverride: (o: Ownership) => Promise<boolean>
   /** A record refused: what it was, why, and whether this cell wrote its own record back over it. */
   readonly onRejected: (r: Ownership, why: string, restored: boolean) => void
+  /** A function's record deleted from the store (nothing honest does that): the last good one, and whether it went back. */
+  readonly onDeleted?: (good: Ownership, restored: boolean) => void
 }
 
 export function createStoreView (o: StoreViewOptions): StoreView {
@@ -159,6 +161,17 @@ export function createStoreView (o: StoreViewOptions): StoreView {
     return true
   }
   const put = (r: Ownership): void => { void serial(async () => { if (await take(r)) changed() }) }
+  // A deleted record is written back as this cell last believed it (signed by its owner; a legal state): a member
+  // with a store certificate cannot make a function look unowned. Only where the store still holds nothing for it.
+  const gone = (fn: string): void => {
+    void serial(async () => {
+      const good = cache.get(fn)
+      if (good == null || store == null) return
+      const restored = await store.restore(good, null).catch(() => false)
+      try { o.proofs?.onDeleted?.(good, restored) } catch {}
+      log.warn('an ownership record was deleted from the store around the rules', { fn, restored })
+    })
+  }
   const relist = async (): Promise<void> => {
     const s = store
     if (s == null) return
@@ -166,6 +179,8 @@ export function createStoreView (o: StoreViewOptions): StoreView {
     await serial(async () => {
       let differs = false
       for (const r of all) if (await take(r)) differs = true
+      const listed = new Set(all.map((r) => r.fn))
+      for (const fn of cache.keys()) if (!listed.has(fn)) gone(fn)
       if (differs) changed()
     })
   }
@@ -207,7 +222,7 @@ export function createStoreView (o: StoreViewOptions): StoreView {
     attach: async (next) => {
       unwatch?.()
       const old = lease
-      unwatch = await next.watch(put)
+      unwatch = await next.watch(put, gone)
       const previous = store
       store = next
       try {

@@ -314,6 +314,7 @@ export async function createPeerNode (opts: PeerNodeOptions): Promise<PeerNode> 
     addrs: () => libp2p.getMultiaddrs().map(String),
     members: () => membership.members(),
     isMember,
+    isExpelled: (id) => membership.isExpelled(id),
     admissions: () => membership.records(),
     onMember: (listener) => membership.onChange((c) => { listener(c.peerId) }),
     expulsions: () => expulsions.list(),

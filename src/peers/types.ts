@@ -62,6 +62,8 @@ export interface PeerNode {
   /** Member peer ids, sorted. */
   members: () => string[]
   isMember: (peerId: string) => boolean
+  /** Whether an operator expelled this cell (a signed `cell expel` this node checked). */
+  isExpelled: (peerId: string) => boolean
   /** Every verified admission, founding first: save it to restart as a member. */
   admissions: () => Admission[]
   /** Called for each change of the membership (a member admitted, renewed or removed); returns an unsubscribe function. */

@@ -32,6 +32,8 @@ export interface ReplicaPorts {
   /** A cell's name for people. */
   nameOf: (id: string) => string
   clock: Scheduler
+  /** Cells an operator expelled (`cell expel`): their lease counts for nothing, their functions are taken over. */
+  expelled?: (peer: string) => boolean
 }
 
 export interface ReplicatedFunction {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import { join } from 'node:path'
 import { TestOrganism } from '../helpers/organism.ts'
-import { runCli, waitFor } from '../helpers/cell-process.ts'
+import { request, runCli, waitFor } from '../helpers/cell-process.ts'
 
 const org = await TestOrganism.create()
 after(() => org.destroy())
@@ -31,7 +31,7 @@ test('a move asked at a non-owner needs the operator\'s signature; with it the o
   assert.ok((await alpha.status()).events.some((e) => /move of forum asked through .* signed by owner@campus\.test/.test(e.text)), 'the owner notes who signed it')
 })
 
-test('cell expel: signed by an operator key, the cell is no member anywhere, also after a restart; an intruder key expels nobody', async () => {
+test('cell expel: signed by an operator key, the cell is no member anywhere, its functions are taken over with their writes; an intruder key expels nobody', async () => {
   const alpha = org.cells.find((c) => c.name === 'alpha') ?? await org.start('alpha', 1)
   const beta = org.cells.find((c) => c.name === 'beta') ?? await org.start('beta', 2)
   const gamma = await org.start('gamma', 3)
@@ -39,6 +39,13 @@ test('cell expel: signed by an operator key, the cell is no member anywhere, als
   const stranger = join(org.dir, 'stranger-expel')
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', stranger])
   const member = async (cell: typeof alpha, name: string): Promise<boolean> => (await cell.status()).members.some((m) => m.name === name)
+  // gamma serves forum, with a replica on another cell, and acknowledges a write.
+  const moved = await runCli(['move', 'forum', '--to', 'gamma', '--state', alpha.state, '--key', join(org.dir, 'key')])
+  assert.equal(moved.code, 0, moved.stderr)
+  await waitFor('forum at gamma has a replica', async () => (await alpha.status()).placements.find((p) => p.fn === 'forum')?.replicaName != null, { tries: 150, everyMs: 200 })
+  const port = (await alpha.status()).router.port
+  const posted = await request(port, 'forum.campus.test', '/courses/cs101/posts', { method: 'POST', body: JSON.stringify({ author: 'ada', text: 'acknowledged before the expulsion' }), address: alpha.address })
+  assert.equal(posted.status, 201, posted.body)
 
   const wrong = await runCli(['expel', 'gamma', '--state', alpha.state, '--key', stranger])
   assert.notEqual(wrong.code, 0)
@@ -52,6 +59,11 @@ test('cell expel: signed by an operator key, the cell is no member anywhere, als
   assert.match(signed.stdout, /expelled gamma/)
   for (const cell of [alpha, beta]) await waitFor(`${cell.name} no longer lists gamma`, async () => !(await member(cell, 'gamma')), { tries: 100 })
   assert.ok((await beta.status()).events.some((e) => /gamma is no longer a member/.test(e.text)))
+  // gamma still runs and holds its lease, but counts for nothing: its replica takes forum over, with the write.
+  await waitFor('forum is served by a member again', async () => ['alpha', 'beta'].includes((await alpha.status()).placements.find((p) => p.fn === 'forum')?.ownerName ?? ''), { tries: 150, everyMs: 200 })
+  const read = await waitFor('forum answers', async () => { const r = await request(port, 'forum.campus.test', '/courses/cs101/posts', { address: alpha.address }); return r.status === 200 ? r : null }, { tries: 100, everyMs: 200 })
+  assert.ok(read.body.includes('acknowledged before the expulsion'), 'the acknowledged write survived the expulsion of its owner')
+  assert.ok((await alpha.status()).events.some((e) => /forum taken over from gamma \(it was expelled/.test(e.text)) || (await beta.status()).events.some((e) => /forum taken over from gamma \(it was expelled/.test(e.text)))
   // beta restarts from its saved membership: the expulsion comes back with it, checked again.
   beta.proc.child.kill('SIGTERM')
   await beta.proc.exited

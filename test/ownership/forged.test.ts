@@ -155,3 +155,33 @@ test('a cell that believed nothing yet checks the chain that leads to a record: 
   assert.match(rejected.join('\n'), /Q3: M3@3: change \d+ on the way to it: M3 takes epoch 3 without a hand-off/)
   assert.deepEqual(JSON.parse(await raw.get('fn/forum').string() ?? 'null'), honest, 'and written back over the forgery')
 })
+
+test('a record deleted straight from etcd is written back as it was, and the owner goes on', async (t) => {
+  const [a, b] = [cell('A4'), cell('B4')]
+  const rejected: string[] = []
+  const deleted: string[] = []
+  const withDeletes = async (c: typeof a): Promise<StoreView> => {
+    const proofs: ViewProofs = { signer: c.signer, verify, stateless: new Set(), checkOverride: async () => false, onRejected: (r, why) => { rejected.push(`${c.id}: ${why}`) }, onDeleted: (r, restored) => { deleted.push(`${c.id}: ${r.fn}@${r.epoch}${restored ? ' restored' : ''}`) } }
+    const v = createStoreView({ self: c.id, clock: realClock, proofs, relistMs: 200 })
+    await v.attach(await openEtcdStore({ endpoints: [endpoint], organism: 'deleted' }))
+    return v
+  }
+  const va = await withDeletes(a)
+  const vb = await withDeletes(b)
+  t.after(async () => { await va.close(); await vb.close() })
+  await va.apply('forum', { kind: 'found', by: 'A4' })
+  await until('B4 sees A4 own forum', () => vb.records().find((r) => r.fn === 'forum')?.owner === 'A4')
+  const good = va.records().find((r) => r.fn === 'forum') as Ownership
+  const client = new Etcd3({ hosts: [endpoint] })
+  t.after(() => { client.close() })
+  const raw = client.namespace('/organism/deleted/')
+  await raw.delete().key('fn/forum')
+  await until('a view notices and writes it back', () => deleted.some((d) => d.endsWith('restored')))
+  assert.deepEqual(JSON.parse(await raw.get('fn/forum').string() ?? 'null'), good)
+  assert.ok(deleted.filter((d) => d.endsWith('restored')).length === 1, `one view restored it, the other found it back: ${deleted.join('; ')}`)
+  // The owner goes on from there: a hand-off to B4 is a legal next step on the record written back.
+  await va.apply('forum', { kind: 'handoff', by: 'A4', epoch: 1, to: 'B4' })
+  await vb.apply('forum', { kind: 'complete', by: 'B4', from: 'A4', epoch: 1 })
+  await until('both see B4 own forum', () => [va, vb].every((v) => v.records().find((r) => r.fn === 'forum')?.owner === 'B4'))
+  assert.deepEqual(rejected, [])
+})
