@@ -10,9 +10,11 @@ import { readStatSync } from '../../src/core/proc-stat.ts'
 
 /** A zombie: `sleep 0` backgrounded by a shell that then becomes `sleep 10`, which never reaps it. */
 async function zombie (): Promise<{ pid: number, parent: ReturnType<typeof spawn> }> {
-  const parent = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 10'], { stdio: ['ignore', 'pipe', 'ignore'] })
+  // The child ends after the shell has become \`sleep 10\`, which never reaps it (a child that ended before the exec
+  // could be reaped by the shell on a loaded machine, and never be a zombie at all).
+  const parent = spawn('sh', ['-c', 'sleep 0.3 & echo $!; exec sleep 10'], { stdio: ['ignore', 'pipe', 'ignore'] })
   const pid = await new Promise<number>((resolve) => parent.stdout.once('data', (d: Buffer) => { resolve(Number(String(d).trim())) }))
-  for (let i = 0; i < 100 && readStatSync(pid)?.state !== 'Z'; i++) await new Promise((r) => setTimeout(r, 20))
+  for (let i = 0; i < 250 && readStatSync(pid)?.state !== 'Z'; i++) await new Promise((r) => setTimeout(r, 20))
   return { pid, parent }
 }
 
