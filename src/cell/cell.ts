@@ -159,7 +159,7 @@ export async function startCell (opts: CellOptions): Promise<Cell> {
         if (s == null) return null
         const t = router.stats(fn)
         return { state: s.state, requestsPerSecond: t.requestsPerSecond, p99Ms: t.p99Ms }
-      }, clock.now()),
+      }, clock.now(), { moves: organism.get().moves(), received: (fn) => router.stats(fn).requestsPerSecond }),
       details: genome.mapDetails ?? 'local',
       pushIntervalMs: 500
     })

@@ -4,7 +4,7 @@ import type { ZoneView } from '../dns/index.ts'
 import { namedCells } from '../dns/index.ts'
 import type { OrganismEvent } from '../organism/index.ts'
 import { nameOf } from '../placement/index.ts'
-import type { OrganismView } from '../dashboard/index.ts'
+import type { FlowView, OrganismView } from '../dashboard/index.ts'
 
 export interface MemberReport {
   id: string
@@ -20,7 +20,7 @@ export interface MemberReport {
   traffic: Record<string, FunctionLoad>
 }
 
-export interface PlacementReport { fn: string, owner: string, ownerName: string, epoch: number, state: 'serving' | 'moving', replicaName?: string }
+export interface PlacementReport { fn: string, owner: string, ownerName: string, epoch: number, state: 'serving' | 'moving', replicaName?: string, to?: string }
 
 export interface OrganismReport {
   self: string
@@ -57,7 +57,7 @@ export function organismReport (self: string, cells: readonly CellView[], placem
   return {
     self,
     members,
-    placements: placements.map((p) => ({ fn: p.fn, owner: p.owner, ownerName: name(p.owner), epoch: p.epoch, state: p.state, ...p.replica != null ? { replicaName: name(p.replica) } : {} })).sort((a, b) => a.fn.localeCompare(b.fn)),
+    placements: placements.map((p) => ({ fn: p.fn, owner: p.owner, ownerName: name(p.owner), epoch: p.epoch, state: p.state, ...p.replica != null ? { replicaName: name(p.replica) } : {}, ...p.to != null ? { to: p.to } : {} })).sort((a, b) => a.fn.localeCompare(b.fn)),
     events
   }
 }
@@ -91,8 +91,25 @@ export function zoneView (zone: string, report: OrganismReport, domains: Readonl
   }
 }
 
+/** What the map draws as arrows: owner changes of the last minute, and what this cell's router forwards, per function. */
+export interface FlowInput {
+  moves: ReadonlyArray<{ fn: string, from: string, to: string, at: number }>
+  /** Requests/s this cell's router receives for fn (all of it is forwarded when another cell owns fn). */
+  received: (fn: string) => number
+}
+
+/** The arrows (pure): finished moves, moves under way (owner to receiver), and this cell's forwards with their rate. */
+export function flowsOf (report: OrganismReport, input: FlowInput, now: number): FlowView[] {
+  const moving = report.placements.filter((p) => p.state === 'moving' && p.to != null).map((p) => ({ kind: 'moving' as const, fn: p.fn, from: p.owner, to: p.to as string, at: now }))
+  const forwards = report.placements.filter((p) => p.owner !== report.self).flatMap((p) => {
+    const rps = input.received(p.fn)
+    return rps > 0 ? [{ kind: 'forward' as const, fn: p.fn, from: report.self, to: p.owner, at: now, requestsPerSecond: rps }] : []
+  })
+  return [...input.moves.map((m) => ({ kind: 'move' as const, ...m })), ...moving, ...forwards]
+}
+
 /** The live map's view: per-function traffic measured here for this cell's functions, as published for the others'. */
-export function dashboardView (organism: string, zone: string, report: OrganismReport, domains: ReadonlyMap<string, string>, local: (fn: string) => { state: string, requestsPerSecond: number, p99Ms: number } | null, now: number): OrganismView {
+export function dashboardView (organism: string, zone: string, report: OrganismReport, domains: ReadonlyMap<string, string>, local: (fn: string) => { state: string, requestsPerSecond: number, p99Ms: number } | null, now: number, flows: FlowInput = { moves: [], received: () => 0 }): OrganismView {
   return {
     organism,
     zone,
@@ -111,6 +128,7 @@ export function dashboardView (organism: string, zone: string, report: OrganismR
         return { name: p.fn, domain: domains.get(p.fn) ?? '', state: p.state === 'moving' ? 'moving' : here?.state ?? 'serving', requestsPerSecond: here?.requestsPerSecond ?? there?.rps ?? 0, p99Ms: here?.p99Ms ?? there?.p99 ?? 0, epoch: p.epoch }
       })
     })),
-    events: report.events
+    events: report.events,
+    flows: flowsOf(report, flows, now)
   }
 }

@@ -12,5 +12,5 @@
 // redirected (308) to the slash form. The dashboard does no access control: the cell decides who may reach it.
 export { createDashboard } from './server.ts'
 export type { Dashboard, DashboardOptions } from './server.ts'
-export type { OrganismView, CellView, FunctionView, OrganismEvent, CellState, EventKind } from './types.ts'
+export type { OrganismView, CellView, FunctionView, FlowView, OrganismEvent, CellState, EventKind } from './types.ts'
 export { sseEvent, sseComment, sseRetry, serializeView, viewEvent } from './sse.ts'

@@ -75,6 +75,32 @@ aside h2 { margin: 0 0 0.5rem; font-size: 1rem; }
 .ev-suspect .kind, .ev-restart .kind { color: var(--suspect); }
 .ev-move .kind { color: var(--move); }
 .ev .text { overflow-wrap: anywhere; }
+.picture { margin: 0 1.25rem 1rem; background: var(--card); border: 1px solid var(--line); border-radius: 12px; padding: 0.5rem; }
+.picture svg { display: block; width: 100%; height: auto; max-height: 60vh; }
+.picture .legend { display: flex; flex-wrap: wrap; gap: 0.2rem 1rem; margin: 0.2rem 0.5rem 0.3rem; color: var(--muted); font-size: 0.82em; }
+.picture .legend i { display: inline-block; width: 1.6rem; height: 0; border-top: 2px solid var(--move); vertical-align: middle; margin-right: 0.3rem; }
+.picture .legend i.fwd { border-top-color: var(--muted); border-top-style: dotted; }
+.picture .legend i.mv-now { border-top-style: dashed; }
+.node rect.box { fill: var(--card); stroke: var(--line); stroke-width: 1.5; }
+.node.st-alive rect.box { stroke: var(--alive); }
+.node.st-suspect rect.box { stroke: var(--suspect); stroke-dasharray: 6 3; }
+.node.st-dead rect.box { stroke: var(--dead); stroke-dasharray: 3 3; fill: transparent; }
+.node text { fill: var(--ink); font: 600 13px system-ui, sans-serif; }
+.node text.state { fill: var(--muted); font-weight: 500; font-size: 11px; }
+.node.st-dead text { fill: var(--muted); }
+.chip rect { fill: var(--bg); }
+.chip text { font-weight: 500; font-size: 11.5px; }
+.chip text.rate { fill: var(--muted); font-size: 10.5px; font-variant-numeric: tabular-nums; }
+.chip.moving rect { fill: var(--move-bg); }
+.spark { fill: none; stroke: var(--accent); stroke-width: 1.2; }
+.flow { fill: none; stroke-width: 2; }
+.flow.k-move { stroke: var(--move); }
+.flow.k-moving { stroke: var(--move); stroke-dasharray: 7 4; }
+.flow.k-forward { stroke: var(--muted); stroke-dasharray: 2 3; }
+.flow-label { font: 500 11px system-ui, sans-serif; fill: var(--muted); paint-order: stroke; stroke: var(--card); stroke-width: 4px; stroke-linejoin: round; }
+.flow-label.k-move, .flow-label.k-moving { fill: var(--move); }
+.head-move { fill: var(--move); }
+.head-forward { fill: var(--muted); }
 .sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 `
 
@@ -95,6 +121,10 @@ const html = `<!doctype html>
   <span class="conn" id="conn" data-state="connecting" role="status"><span class="dot" aria-hidden="true"></span><span>connecting…</span></span>
 </header>
 <p class="summary"><span id="summary">waiting for the first view…</span> · <span id="updated"></span></p>
+<figure class="picture" id="picture-box">
+  <svg id="picture" role="img" aria-labelledby="picture-title" viewBox="0 0 400 120"><title id="picture-title">the organism</title></svg>
+  <figcaption class="legend"><span><i></i>moved (last minute)</span><span><i class="mv-now"></i>moving now</span><span><i class="fwd"></i>forwarded from this cell</span><span>lines in a box: requests/s, last 40 updates</span></figcaption>
+</figure>
 <main>
   <section class="cells" id="cells" aria-label="cells"></section>
   <aside aria-labelledby="events-title">

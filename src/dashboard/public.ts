@@ -12,6 +12,7 @@ export function publicView (v: OrganismView): OrganismView {
     ...v,
     self: nameOf.get(v.self) ?? '',
     cells: v.cells.map((c) => ({ ...c, id: c.name, address: c.address.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1') })),
-    events: v.events.map((e) => ({ ...e, text: hide(e.text) }))
+    events: v.events.map((e) => ({ ...e, text: hide(e.text) })),
+    ...v.flows != null ? { flows: v.flows.map((f) => ({ ...f, from: nameOf.get(f.from) ?? '', to: nameOf.get(f.to) ?? '' })) } : {}
   }
 }

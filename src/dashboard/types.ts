@@ -30,6 +30,19 @@ export interface OrganismEvent {
   text: string
 }
 
+/**
+ * An arrow on the picture: a function that moved (in the last minute), one moving now, or requests this cell forwards
+ * to the cell that owns the function (from and to are cell ids, as in `cells`).
+ */
+export interface FlowView {
+  kind: 'move' | 'moving' | 'forward'
+  fn: string
+  from: string
+  to: string
+  at: number
+  requestsPerSecond?: number
+}
+
 export interface OrganismView {
   organism: string
   zone: string
@@ -39,4 +52,6 @@ export interface OrganismView {
   at: number
   cells: CellView[]
   events: OrganismEvent[]
+  /** Moves and forwards of the last minute, drawn as arrows (absent: none known). */
+  flows?: FlowView[]
 }

@@ -34,6 +34,8 @@ export interface OrganismOptions {
 }
 
 const log = logger('organism')
+/** How long a finished move stays on the live map as an arrow. */
+const MOVES_KEPT_MS = 60_000
 
 export async function startOrganism (opts: OrganismOptions): Promise<Organism> {
   const { link, clock } = opts
@@ -89,11 +91,13 @@ export async function startOrganism (opts: OrganismOptions): Promise<Organism> {
   const events = new EventLog(50, clock)
   // Ownership changes are news on the map: who serves what now, compared with what this cell saw last.
   let seen = new Map(opts.ownership.records().map((r) => [r.fn, r]))
+  let moves: Array<{ fn: string, from: string, to: string, at: number }> = []
   const offOwnership = opts.ownership.onChange(() => {
     const now = new Map(opts.ownership.records().map((r) => [r.fn, r]))
     for (const [fn, r] of now) {
       const before = seen.get(fn)
       if (before != null && before.owner === r.owner && before.epoch === r.epoch && before.state === r.state) continue
+      if (before != null && before.owner !== r.owner) moves = [...moves.filter((m) => clock.now() - m.at < MOVES_KEPT_MS), { fn, from: before.owner, to: r.owner, at: clock.now() }].slice(-100)
       events.note({ kind: 'move', text: before != null && before.owner !== r.owner ? `${fn} moved from ${nameOf(before.owner)} to ${nameOf(r.owner)} (epoch ${r.epoch})` : r.state === 'moving' ? `${fn} is moving to ${nameOf(r.to ?? '')}` : `${fn} is served by ${nameOf(r.owner)} (epoch ${r.epoch})` })
     }
     seen = now
@@ -135,6 +139,7 @@ export async function startOrganism (opts: OrganismOptions): Promise<Organism> {
     change: async (fn, req) => asPlacement(await opts.ownership.apply(fn, req)),
     setOwnRecord: (body) => { sync.setOwnRecord({ ...body, at: clock.now() }) },
     events: () => events.list(),
+    moves: () => moves.filter((m) => clock.now() - m.at < MOVES_KEPT_MS),
     note: (e) => { events.note(e) },
     onChange: (l) => { listeners.add(l); return () => { listeners.delete(l) } },
     stats: () => sync.stats(),

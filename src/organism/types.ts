@@ -30,6 +30,8 @@ export interface Organism {
   /** Signs and spreads this cell's own record (the time is added here). */
   setOwnRecord: (body: Omit<OwnCellBody, 'at'>) => void
   events: () => OrganismEvent[]
+  /** Owner changes of the last minute (for the live map's arrows), oldest first. */
+  moves: () => Array<{ fn: string, from: string, to: string, at: number }>
   note: (e: Omit<OrganismEvent, 'at'>) => void
   /** Called on every change that may move the plan; returns the unsubscribe function. */
   onChange: (listener: (change: OrganismChange) => void) => () => void

@@ -48,6 +48,21 @@ test('the live map shows a function another cell runs with the traffic that cell
   assert.deepEqual([fn('a', 'media')?.requestsPerSecond, fn('a', 'media')?.p99Ms], [3, 2], 'measured here')
 })
 
+test('the live map\'s arrows: moves of the last minute, a move under way, and what this cell forwards (only with traffic)', () => {
+  const r = report([member('a', '10.0.0.1'), member('b', '10.0.0.2'), member('c', '10.0.0.3')], [
+    { ...placement('forum', 'b', 1, 'moving'), to: 'c' }, placement('media', 'b'), placement('quiz', 'c'), placement('notes', 'a')
+  ])
+  const view = dashboardView('campus', 'campus.test', r, domains, () => null, 1000, {
+    moves: [{ fn: 'grades', from: 'c', to: 'b', at: 400 }],
+    received: (fn) => ({ media: 12.5, notes: 99 } as Record<string, number>)[fn] ?? 0
+  })
+  assert.deepEqual(view.flows, [
+    { kind: 'move', fn: 'grades', from: 'c', to: 'b', at: 400 },
+    { kind: 'moving', fn: 'forum', from: 'b', to: 'c', at: 1000 },
+    { kind: 'forward', fn: 'media', from: 'a', to: 'b', at: 1000, requestsPerSecond: 12.5 }
+  ], 'quiz has no traffic here, notes is served here: neither is a forward')
+})
+
 test('a cell\'s record carries each running function\'s requests/s and p99, and their sum as its load', () => {
   const figures: Record<string, { requestsPerSecond: number, p99Ms: number }> = { forum: { requestsPerSecond: 12.34, p99Ms: 8.06 }, media: { requestsPerSecond: 0.26, p99Ms: 1 } }
   const { body } = nextRecord(firstMemory(0), {

@@ -111,3 +111,53 @@ test('names from the organism are shown as text, never run as markup', { skip: !
   assert.equal(await page.$$eval('img, #cells script, #events script', (els) => els.length), 0)
   assert.equal(await page.title(), 'campus-tools — organism map')
 })
+
+test('the picture: a box per cell with its functions, a req/s line each, arrows for a move under way, a finished move and forwards', { skip: !existsSync(executablePath) && `no Chromium at ${executablePath}` }, async (t) => {
+  await mkdir(outDir, { recursive: true })
+  const org = fakeOrganism()
+  const [alpha, beta, gamma] = ['alpha', 'beta', 'gamma'].map((n) => org.cell(n))
+  org.view.self = alpha.id
+  const srv = await serve(createDashboard({ view: org.snapshot, changes: org.changes, pushIntervalMs: 60_000 }))
+  t.after(srv.close)
+  const page = await (await launch(t)).newPage()
+  const errors: string[] = []
+  page.on('pageerror', (e) => errors.push(e.message))
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()) })
+  await page.goto(srv.url + '/')
+  await page.waitForSelector('#picture g.node >> nth=2', { timeout: 5000 })
+  const boxes = await page.$$eval('#picture g.node', (gs) => gs.map((g) => ({ state: g.getAttribute('data-state'), fns: [...g.querySelectorAll('g.chip')].map((c) => c.getAttribute('data-fn')) })))
+  assert.deepEqual(boxes, [{ state: 'alive', fns: ['forum', 'quiz'] }, { state: 'alive', fns: ['calendar', 'grades'] }, { state: 'alive', fns: ['library'] }])
+  assert.equal(await page.$$eval('#picture path.flow', (ps) => ps.length), 0, 'no arrows while nothing moves')
+
+  // Traffic over several updates draws a line; quiz starts moving to gamma; alpha forwards grades to beta.
+  for (const rps of [10, 30, 20, 45]) {
+    alpha.functions.find((f) => f.name === 'quiz')!.requestsPerSecond = rps
+    org.changed()
+    // (The page's CSP forbids string evaluation, so the wait polls from here.)
+    for (let i = 0; i < 60 && await page.textContent('#picture g.chip[data-fn="quiz"] text.rate') !== `${rps}/s`; i++) await page.waitForTimeout(50)
+  }
+  assert.equal(await page.getAttribute('#picture g.chip[data-fn="quiz"] polyline.spark', 'data-points'), '5')
+  alpha.functions.find((f) => f.name === 'quiz')!.state = 'moving'
+  org.view.flows = [
+    { kind: 'moving', fn: 'quiz', from: alpha.id, to: gamma.id, at: Date.now() },
+    { kind: 'move', fn: 'calendar', from: gamma.id, to: beta.id, at: Date.now() - 20_000 },
+    { kind: 'forward', fn: 'grades', from: alpha.id, to: beta.id, at: Date.now(), requestsPerSecond: 12.5 }
+  ]
+  org.changed()
+  await page.waitForSelector('#picture path.flow >> nth=2', { timeout: 3000 })
+  const arrows = await page.$$eval('#picture path.flow', (ps) => ps.map((p) => `${p.getAttribute('data-kind')} ${p.getAttribute('data-fn')}: ${p.querySelector('title')?.textContent}`))
+  assert.deepEqual(arrows, ['moving quiz: quiz moving', 'move calendar: calendar moved', 'forward grades: grades 12.5/s'])
+  assert.match(await page.textContent('#picture-title') ?? '', /3 cells, 3 arrows/)
+  // Every arrow is drawn between two boxes, not off in a corner.
+  const inside = await page.$$eval('#picture path.flow', (ps) => ps.every((p) => { const b = (p as unknown as { getBBox: () => { width: number, height: number } }).getBBox(); return b.width > 20 || b.height > 20 }))
+  assert.ok(inside)
+  // An arrow naming a cell the page does not know (left the organism) is not drawn.
+  org.view.flows.push({ kind: 'move', fn: 'library', from: 'gone', to: gamma.id, at: Date.now() })
+  org.changed()
+  await page.waitForTimeout(300)
+  assert.equal(await page.$$eval('#picture path.flow', (ps) => ps.length), 3)
+  const shot = join(outDir, 'dashboard-picture.png')
+  await (await page.$('#picture-box'))!.screenshot({ path: shot })
+  assert.deepEqual(errors, [])
+  t.diagnostic(`picture of the organism: ${shot}`)
+})
