@@ -143,6 +143,7 @@ export async function startCell (opts: CellOptions): Promise<Cell> {
       // Bulk ports bind where the router does (a loopback demo host's own 127.x address, else all interfaces) and are
       // offered at the advertised address, the one peers already reach this cell at.
       const m = createMover({ placements: organism.get(), host: supervisor, link: link.get().node, data: tarDataMover({ bindHost, advertise }), clock, functions: fnNames, protocols: names,
+        precopy: genome.moves?.live ?? true, holdMaxMs: genome.moves?.holdMaxMs,
         maxDataBytes: (fn) => genome.functions.find((f) => f.name === fn)?.maxDataBytes ?? null,
         authorize: operatorCheck(genome, (text) => { organism.get().note({ kind: 'move', text }) }) })
       await m.start()

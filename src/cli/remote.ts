@@ -80,8 +80,9 @@ export async function moveCommand (values: CliValues, paths: CellPaths, fn: stri
   }
   const res = await callCell(addr, 'POST', `/move?fn=${encodeURIComponent(fn)}&to=${encodeURIComponent(values.to)}${force ? '&force=1' : ''}${signed}`, undefined, 300_000)
   if (res.status !== 200) throw apiError(res.status, res.body)
-  const r = JSON.parse(res.body) as { fn: string, epoch: number, bytes: number, ms: number }
-  console.log(`${r.fn} moved to ${values.to} (epoch ${r.epoch}, ${r.bytes} bytes of data, ${r.ms} ms)`)
+  const r = JSON.parse(res.body) as { fn: string, epoch: number, bytes: number, ms: number, holdMs?: number, precopied?: boolean }
+  const hold = r.holdMs == null ? '' : r.precopied === true ? `; live: requests held ${r.holdMs} ms` : `; requests held ${r.holdMs} ms`
+  console.log(`${r.fn} moved to ${values.to} (epoch ${r.epoch}, ${r.bytes} bytes of data, ${r.ms} ms${hold})`)
   return 0
 }
 

@@ -28,17 +28,20 @@
  *     memory: 512MiB            # like data_bytes
  *     window: 60s               # "<number><unit>", unit ms s m h; default 60s
  *     cooldown: 10m             # same; default 10m
+ *   moves:                      # optional
+ *     live: true                # copy the data while the function serves (default); false: stop, copy, start
+ *     hold_max: 5s              # a live move holding requests longer is called off; default 5s
  *
  * Unknown fields and duplicate keys are errors (with a did-you-mean when a known name is close).
  * Two functions with the same domain and path are an error.
  */
 import { isMap } from 'yaml'
-import type { DivisionLimits, FunctionSpec, Genome } from './types.ts'
-import { describe, find, readInteger, readMap, report, type Entry, type WalkContext } from './yaml-walk.ts'
+import type { DivisionLimits, FunctionSpec, Genome, MovePolicy } from './types.ts'
+import { describe, find, readInteger, readMap, report, scalar, type Entry, type WalkContext } from './yaml-walk.ts'
 import { readDnsName, readLimit, readName, readRelativePath, type ExistsCheck } from './fields.ts'
 import { readChoice, readFunctions } from './schema-functions.ts'
 
-export const TOP_FIELDS = ['organism', 'zone', 'router', 'dns', 'peers', 'functions', 'division', 'hosts', 'map'] as const
+export const TOP_FIELDS = ['organism', 'zone', 'router', 'dns', 'peers', 'functions', 'division', 'hosts', 'map', 'moves'] as const
 export const DIVISION_FIELDS = ['requests_per_second', 'distinct_users', 'data_bytes', 'cpu', 'memory', 'window', 'cooldown'] as const
 const PORT_EXPECTED = 'an integer port from 1 to 65535'
 
@@ -62,6 +65,18 @@ function readMapDetails (ctx: WalkContext, e: Entry | undefined): 'local' | 'all
   if (e == null) return 'local'
   const entries = readMap(ctx, e.value, e.field, e.valueAt, ['details'], 'a map like { details: local }')
   return readChoice(ctx, find(entries, 'details'), 'local', ['local', 'all'], '"local" (peer ids and ports only for viewers on the cell\'s own host) or "all"') ?? 'local'
+}
+
+/**
+ * `moves: { live: true, hold_max: 5s }`: a move copies the data while the function serves and holds requests only for
+ * the changes and the start (live: false moves cold); a hold longer than hold_max calls the move off.
+ */
+function readMoves (ctx: WalkContext, e: Entry | undefined): MovePolicy {
+  if (e == null) return { live: true, holdMaxMs: 5000 }
+  const entries = readMap(ctx, e.value, e.field, e.valueAt, ['live', 'hold_max'], 'a map like { live: true, hold_max: 5s }')
+  const live = find(entries, 'live')
+  if (live != null && typeof scalar(live) !== 'boolean') report(ctx, live.valueAt, live.field, 'true or false', describe(live.value))
+  return { live: live == null || scalar(live) !== false, holdMaxMs: readLimit(ctx, find(entries, 'hold_max'), 'duration') ?? 5000 }
 }
 
 function readDivision (ctx: WalkContext, e: Entry | undefined): DivisionLimits {
@@ -123,6 +138,7 @@ export function buildGenome (ctx: WalkContext, rootNode: unknown, input: SchemaI
   const functions = functionsEntry == null ? [] : readFunctions(ctx, functionsEntry, { zone, root: input.root, exists: input.exists, reservedPorts: reserved })
   const division = readDivision(ctx, find(top, 'division'))
   const mapDetails = readMapDetails(ctx, find(top, 'map'))
+  const moves = readMoves(ctx, find(top, 'moves'))
   if (ctx.problems.length > 0 || organism == null || zone == null) return null
   return {
     organism,
@@ -133,6 +149,7 @@ export function buildGenome (ctx: WalkContext, rootNode: unknown, input: SchemaI
     functions: functions as FunctionSpec[],
     division,
     mapDetails,
+    moves,
     hostPool,
     root: input.root,
     commit: input.commit

@@ -33,6 +33,13 @@ export interface FunctionSpec {
   readonly maxDataBytes?: number | null
 }
 
+export interface MovePolicy {
+  /** Copy the data dir while the function serves; hold requests only for the changes and the start. */
+  readonly live: boolean
+  /** A live move whose hold would last longer is called off; the function serves at its old owner again. */
+  readonly holdMaxMs: number
+}
+
 export interface DivisionLimits {
   readonly requestsPerSecond: number | null
   readonly distinctUsers: number | null
@@ -57,6 +64,8 @@ export interface Genome {
   readonly division: DivisionLimits
   /** Who sees peer ids and ports on the live map: viewers on the cell's own host (default), or all. */
   readonly mapDetails?: 'local' | 'all'
+  /** How moves go: live (data copied while serving) with a bound on the hold; absent: live, 5 s. */
+  readonly moves?: MovePolicy
   /** Host pool reference: a path relative to the genome root, or null. */
   readonly hostPool: string | null
   /** Absolute path of the genome root the spec was read from. */

@@ -10,7 +10,7 @@ import type { DataMover } from './ports.ts'
 /** bulk: where this cell offers one-shot bulk ports to senders; null offers none (moves here go in-stream). */
 export function tarDataMover (bulk: BulkHost | null): DataMover {
   return {
-    send: async (stream, frames, dir, v2, onFallback) => v2 ? await sendOffered(stream, frames, dir, { onFallback }) : { ...await sendDir(dir, stream), via: 'stream' },
+    send: async (stream, frames, dir, v2, onFallback, files) => v2 ? await sendOffered(stream, frames, dir, { onFallback, files }) : { ...await sendDir(dir, stream, undefined, files), via: 'stream' },
     receive: async (stream, frames, dest, v2, limits) => v2 ? await receiveOffered(stream, frames, dest, bulk, limits) : { ...await receiveDir(frames, dest, limits), via: 'stream' },
     discard: async (dir, tag) => {
       const trash = join(dirname(dir), `.moved-${tag}`)

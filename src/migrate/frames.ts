@@ -3,8 +3,9 @@ import type { Readable, Writable } from 'node:stream'
 import { isOrganismError } from '../core/errors.ts'
 import { migrateError } from './errors.ts'
 
-// offer and path exist only on move/2.0.0 streams: the receiver's side-path offer, and the sender's choice.
-export const FRAME = { header: 1, data: 2, trailer: 3, result: 4, offer: 5, path: 6 } as const
+// offer and path exist only on move/2.0.0 streams: the receiver's side-path offer, and the sender's choice. delta
+// follows a pre-copy (a live move): what changed since, and what the receiver's copy must hold in the end.
+export const FRAME = { header: 1, data: 2, trailer: 3, result: 4, offer: 5, path: 6, delta: 7 } as const
 export type FrameType = typeof FRAME[keyof typeof FRAME]
 /** Frames as they are read from a stream, one at a time. */
 export type Frames = AsyncIterator<{ type: number, payload: Buffer }>

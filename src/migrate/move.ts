@@ -11,17 +11,24 @@ import { resolveCell } from '../placement/index.ts'
 import type { Refusal } from '../placement/index.ts'
 import { transition } from '../ownership/index.ts'
 import { readFrames, jsonFrame, writeJson, nextJson, FRAME } from './frames.ts'
+import type { Frames } from './frames.ts'
 import { migrateError } from './errors.ts'
 import { capFor } from './transfer.ts'
 import { dirBytes } from '../core/dir-bytes.ts'
+import { rm } from 'node:fs/promises'
 import type { MoverPorts, DataPath, Sent, Signed } from './ports.ts'
+import { awaitDelta, receiveDelta, receivePrecopy, sendDelta, sendPrecopy } from './precopy.ts'
+import type { MoveHeader, Precopied } from './precopy.ts'
 
 const log = logger('move')
 
-export interface MoveResult { fn: string, from: string, to: string, epoch: number, bytes: number, sha256: string, ms: number, via?: DataPath }
+/** holdMs: from the hand-off in the store (requests wait) to the answer; precopied: the data went while it served. */
+export interface MoveResult { fn: string, from: string, to: string, epoch: number, bytes: number, sha256: string, ms: number, via?: DataPath, holdMs?: number, precopied?: boolean }
 
 /** bytes: the files the sender is about to send, announced so that the receiver can cap what it accepts. */
-interface Header { fn: string, epoch: number, from: string, bytes?: number }
+type Header = MoveHeader
+/** A live move whose hold (requests waiting) would last longer than this is called off: fn serves here again. */
+export const DEFAULT_HOLD_MAX_MS = 5000
 type Result = { ok: true, epoch: number } | { ok: false, code: string, message: string, hint: string }
 
 export interface Mover extends Startable {
@@ -92,24 +99,46 @@ export function createMover (ports: MoverPorts): Mover {
   }
 
   const handOff = async (fn: string, toId: string, epoch: number, started: number): Promise<MoveResult> => {
-    await org.change(fn, { kind: 'handoff', by: org.self, epoch, to: toId }).catch((err: unknown) => { throw storeRefusal(err) })
+    const dir = host.dataDir(fn)
+    // Live: the data goes while fn still serves here; only what changes meanwhile waits for the hold.
+    const pre: Precopied | null = ports.precopy === false
+      ? null
+      : await sendPrecopy(async () => { const o = await openMove(toId); track(o.stream); return o }, data, dir, { fn, epoch, from: org.self }, clock.now(), await dirBytes(dir), onFallback(toId))
+        .catch((err: unknown) => { log.info('no pre-copy; this move goes cold', { fn, to: toId, err }); return null })
+    await org.change(fn, { kind: 'handoff', by: org.self, epoch, to: toId }).catch((err: unknown) => { pre?.stream.destroy(); throw storeRefusal(err) })
+    const held = clock.now()
     await host.stopFunction(fn)
-    let stream: Duplex | undefined
+    let stream: Duplex | undefined = pre?.stream
     let sent: Sent
     let result: Result
+    const holdMax = ports.holdMaxMs ?? DEFAULT_HOLD_MAX_MS
+    let overHold: ReturnType<typeof setTimeout> | undefined
+    let heldTooLong = false
     try {
-      const opened = await openMove(toId)
-      stream = track(opened.stream)
-      const frames = readFrames(stream)[Symbol.asyncIterator]()
-      await writeJson(stream, FRAME.header, { fn, epoch, from: org.self, bytes: await dirBytes(host.dataDir(fn)) } satisfies Header)
-      sent = await data.send(stream, frames, host.dataDir(fn), opened.v2, onFallback(toId))
+      let frames: Frames
+      if (pre != null) {
+        // A live move's hold is bounded: past it the stream is cut, the hand-off aborted, and fn serves here again.
+        overHold = setTimeout(() => { heldTooLong = true; pre.stream.destroy() }, Math.max(0, holdMax - (clock.now() - held)))
+        frames = pre.frames
+        const delta = await sendDelta(pre, data, dir, clock.now(), onFallback(toId))
+        sent = { bytes: pre.sent.bytes + delta.bytes, sha256: delta.sha256, via: delta.via }
+      } else {
+        const opened = await openMove(toId)
+        stream = track(opened.stream)
+        frames = readFrames(stream)[Symbol.asyncIterator]()
+        await writeJson(stream, FRAME.header, { fn, epoch, from: org.self, bytes: await dirBytes(dir) } satisfies Header)
+        sent = await data.send(stream, frames, dir, opened.v2, onFallback(toId))
+      }
       const sentAt = clock.now()
       result = await nextJson(frames, FRAME.result, 'result') as Result
-      stream.end()
+      clearTimeout(overHold)
+      stream?.end()
       // The split tells a slow link (data) from a slow start at the new owner (verify, start, health).
-      log.info('data sent', { fn, to: toId, via: sent.via, bytes: sent.bytes, dataMs: sentAt - started, startMs: clock.now() - sentAt })
+      log.info('data sent', { fn, to: toId, via: sent.via, bytes: sent.bytes, precopied: pre != null, holdMs: clock.now() - held, dataMs: sentAt - started, startMs: clock.now() - sentAt })
       if (!result.ok) throw migrateError('MIGRATE_REFUSED', `${org.nameOf(toId)} refused ${fn}: ${result.code}: ${result.message}`, { hint: result.hint })
-    } catch (err) {
+    } catch (caught) {
+      clearTimeout(overHold)
+      const err = heldTooLong ? migrateError('MIGRATE_HOLD_EXCEEDED', `the hold of ${fn} would have lasted longer than ${holdMax} ms; the move was called off and ${fn} serves here again`, { cause: caught }) : caught
       stream?.destroy()
       // Abort in the store; if the store says the hand-off completed, the receiver serves fn with our data.
       const back = await org.change(fn, { kind: 'abort', by: org.self, epoch }).then(() => 'aborted' as const, async (abortErr: unknown) => {
@@ -127,10 +156,11 @@ export function createMover (ports: MoverPorts): Mover {
       sent = { bytes: 0, sha256: '', via: 'stream' }
       result = { ok: true, epoch: epoch + 1 }
     }
+    const holdMs = clock.now() - held
     // Keep nothing of ours that could be served by mistake; the new owner holds the verified copy.
-    await data.discard(host.dataDir(fn), `${fn}-${epoch}`).catch((err: unknown) => { log.warn('could not drop the moved data here', { fn, err }) })
-    org.note({ kind: 'move', text: `${fn} moved to ${org.nameOf(toId)} (${sent.bytes} bytes)` })
-    return { fn, from: org.self, to: toId, epoch: result.ok ? result.epoch : epoch + 1, ...sent, ms: clock.now() - started }
+    await data.discard(dir, `${fn}-${epoch}`).catch((err: unknown) => { log.warn('could not drop the moved data here', { fn, err }) })
+    org.note({ kind: 'move', text: `${fn} moved to ${org.nameOf(toId)} (${sent.bytes} bytes${pre != null ? `, live: requests held ${holdMs} ms` : ''})` })
+    return { fn, from: org.self, to: toId, epoch: result.ok ? result.epoch : epoch + 1, ...sent, ms: clock.now() - started, holdMs, precopied: pre != null }
   }
 
   // The receiving side: the store must say fn is coming here from the sender, else nothing is touched. Then receive,
@@ -142,17 +172,31 @@ export function createMover (ports: MoverPorts): Mover {
       const frames = readFrames(stream)[Symbol.asyncIterator]()
       let fn = ''
       let claimed = false
+      let staged: string | null = null
       try {
         const h = await nextJson(frames, FRAME.header, 'header') as Header
         fn = typeof h.fn === 'string' ? h.fn : ''
         if (!ports.functions.includes(fn) || h.from !== from) throw migrateError('MIGRATE_PROTOCOL', `bad move header for "${fn}" from ${from}`)
+        const genomeMax = ports.maxDataBytes?.(fn) ?? null
+        // A pre-copy comes only from the owner, while it still serves fn; it lands beside the data dir, not in it.
+        const staging = `${host.dataDir(fn)}.precopy`
+        let delta = null
+        if (h.precopy === true && v2) {
+          staged = staging
+          const now = await org.read(fn)
+          if (now?.owner !== from || now.state !== 'serving' || now.epoch !== h.epoch) throw migrateError('MIGRATE_REFUSED', `a pre-copy of ${fn} comes only from its owner while it serves (the store says ${now?.owner === from ? now.state : 'another owner'})`)
+          await receivePrecopy(stream, frames, staging, data, h, genomeMax)
+          delta = await awaitDelta(stream, frames)
+        }
         const cur = await org.read(fn)
         const may = transition(fn, cur == null ? null : { fn, owner: cur.owner, epoch: cur.epoch, state: cur.state, ...cur.to != null ? { to: cur.to } : {} }, { kind: 'complete', by: org.self, from, epoch: h.epoch })
         if (!may.ok) throw migrateError('MIGRATE_REFUSED', `the store does not hand ${fn} from ${org.nameOf(from)} to this cell: ${may.message}`)
         arriving.add(fn)
         await host.stopFunction(fn)
         const t0 = clock.now()
-        const got = await data.receive(stream, frames, host.dataDir(fn), v2, { maxFileBytes: capFor(h.bytes, ports.maxDataBytes?.(fn) ?? null) })
+        const got = delta != null
+          ? await receiveDelta(stream, frames, delta, staging, host.dataDir(fn), data, genomeMax)
+          : await data.receive(stream, frames, host.dataDir(fn), v2, { maxFileBytes: capFor(h.bytes, genomeMax) })
         const t1 = clock.now()
         await host.startFunction(fn)
         log.info('data received', { fn, from, via: got.via, bytes: got.bytes, dataMs: t1 - t0, startMs: clock.now() - t1 })
@@ -170,6 +214,8 @@ export function createMover (ports: MoverPorts): Mover {
         if (!claimed) stream.end(jsonFrame(FRAME.result, { ok: false, code: e.code, message: e.message, hint: e.hint } satisfies Result))
       } finally {
         if (fn !== '') arriving.delete(fn)
+        // A pre-copy not made the data dir (the move failed, or the sender went away) is not kept.
+        if (staged != null) await rm(staged, { recursive: true, force: true }).catch(() => {})
       }
     })()
   }

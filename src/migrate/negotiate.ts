@@ -26,6 +26,8 @@ export interface SendOptions {
   connect?: (offer: BulkOffer) => Promise<Duplex>
   /** Called when an offered side path could not be used; the data then goes in-stream. */
   onFallback?: (err: Error) => void
+  /** Only these entries of dir (a live move's delta); null: all of it while the function still writes (a pre-copy). */
+  files?: readonly string[] | null
 }
 
 /** Socket errors on the side path read as a cut transfer, like a closed member stream. */
@@ -58,13 +60,13 @@ export async function sendOffered (stream: Writable, frames: Frames, dir: string
     }
   }
   await writeJson(stream, FRAME.path, { bulk: side != null })
-  if (side == null) return { ...await sendDir(dir, stream), via: 'stream' }
+  if (side == null) return { ...await sendDir(dir, stream, undefined, opts.files), via: 'stream' }
   const sock = side
   sock.on('error', () => { /* a write fails as MIGRATE_TRUNCATED through writeFrame */ })
   idleLimit(sock, 60_000)
   try {
     const closed = once(sock, 'close')
-    const sent = await sendRaw(dir, sock)
+    const sent = await sendRaw(dir, sock, undefined, opts.files)
     sock.end()
     await writeJson(stream, FRAME.trailer, sent)
     // The receiver closes the side connection once it has read it to the end; the data is then all out of our hands.

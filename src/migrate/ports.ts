@@ -42,8 +42,11 @@ export interface Sent { bytes: number, sha256: string, via: DataPath }
 
 /** How a function's data dir travels; the real one is tar over the stream or a TLS side path (data-path.ts). */
 export interface DataMover {
-  /** After the header: sends dir (move/2.0.0 streams may take the receiver's bulk offer). */
-  send: (stream: Duplex, frames: Frames, dir: string, v2: boolean, onFallback: (err: Error) => void) => Promise<Sent>
+  /**
+   * After the header: sends dir, or only `files` in it, or (null) all of it while the function may still write it
+   * (move/2.0.0 streams may take the receiver's bulk offer).
+   */
+  send: (stream: Duplex, frames: Frames, dir: string, v2: boolean, onFallback: (err: Error) => void, files?: readonly string[] | null) => Promise<Sent>
   /** Receives into dest, checked before it replaces what was there (and against limits as it arrives). */
   receive: (stream: Duplex, frames: Frames, dest: string, v2: boolean, limits?: ReceiveLimits) => Promise<Sent>
   /** Drops the old owner's copy once the new owner serves the verified one. */
@@ -68,4 +71,8 @@ export interface MoverPorts {
   /** The genome's `max_data` of a function: the most its data dir may bring (null: no bound beyond the sender's word). */
   maxDataBytes?: (fn: string) => number | null
   protocols: { move: string, moveV2: string, moveRequest: string }
+  /** Live moves: the data dir goes while the function serves, only the changes during the hold (default true). */
+  precopy?: boolean
+  /** The longest a live move may hold requests before it is called off (default 5 s). */
+  holdMaxMs?: number
 }

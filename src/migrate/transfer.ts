@@ -12,8 +12,11 @@ import { tarChecker } from './tar-check.ts'
 
 export interface TransferSummary { bytes: number, sha256: string }
 
-/** What a receiver accepts: at most this many bytes of files (the sender's announced size + 10 %). */
-export interface ReceiveLimits { maxFileBytes?: number | null }
+/**
+ * What a receiver accepts: at most this many bytes of files (the sender's announced size + 10 %). overlay: unpack
+ * over what dest holds (a live move's last delta onto its pre-copy) instead of replacing it with a checked new copy.
+ */
+export interface ReceiveLimits { maxFileBytes?: number | null, overlay?: boolean }
 
 /**
  * The cap on what a receiver accepts: the sender's announced bytes of files + 10 % (none from an older cell), and
@@ -24,9 +27,18 @@ export function capFor (announced: unknown, genomeMax: number | null = null): nu
   return said == null ? genomeMax : genomeMax == null ? said : Math.min(said, genomeMax)
 }
 
-/** Packs `dir`, handing each chunk to `put`; returns the size and checksum the receiver must match. */
-async function packDir (dir: string, put: (chunk: Buffer) => Promise<void>, signal?: AbortSignal): Promise<TransferSummary> {
-  const tar = spawn('tar', ['-C', dir, '-cf', '-', '.'], { stdio: ['ignore', 'pipe', 'pipe'], signal })
+/**
+ * Packs `dir` (or only `files` in it, relative paths, parents listed before children), handing each chunk to `put`;
+ * returns the size and checksum the receiver must match. files: [] is an empty archive; null: the whole dir while the
+ * function may still write it (a live move's pre-copy: tar's "file changed as we read it" is no failure there, the
+ * delta sends such files again).
+ */
+async function packDir (dir: string, put: (chunk: Buffer) => Promise<void>, signal?: AbortSignal, files?: readonly string[] | null): Promise<TransferSummary> {
+  const live = files === null
+  const args = files == null ? ['-C', dir, ...live ? ['--warning=no-file-changed', '--warning=no-file-removed', '--ignore-failed-read'] : [], '-cf', '-', '.'] : ['-C', dir, '--no-recursion', '--null', '-T', '-', '-cf', '-']
+  const tar = spawn('tar', args, { stdio: ['pipe', 'pipe', 'pipe'], signal })
+  tar.stdin.on('error', () => { /* tar exits with its own error */ })
+  tar.stdin.end(files == null ? '' : files.map((f) => `./${f}\0`).join(''))
   let stderr = ''
   tar.stderr.on('data', (c: Buffer) => { stderr += c.toString() })
   const exited = once(tar, 'exit') as Promise<[number | null]>
@@ -43,20 +55,21 @@ async function packDir (dir: string, put: (chunk: Buffer) => Promise<void>, sign
     throw err
   }
   const [code] = await exited
-  if (code !== 0) throw migrateError('MIGRATE_ARCHIVE_FAILED', `tar -c ${dir} exited ${code}: ${stderr.trim()}`)
+  // GNU tar exits 1 when a file changed or went while it read: the archive is still whole.
+  if (code !== 0 && !(live && code === 1)) throw migrateError('MIGRATE_ARCHIVE_FAILED', `tar -c ${dir} exited ${code}: ${stderr.trim()}`)
   return { bytes, sha256: hash.digest('hex') }
 }
 
 /** Packs `dir` and writes data frames then a trailer with size and checksum. */
-export async function sendDir (dir: string, out: Writable, signal?: AbortSignal): Promise<TransferSummary> {
-  const summary = await packDir(dir, (chunk) => writeFrame(out, FRAME.data, chunk), signal)
+export async function sendDir (dir: string, out: Writable, signal?: AbortSignal, files?: readonly string[] | null): Promise<TransferSummary> {
+  const summary = await packDir(dir, (chunk) => writeFrame(out, FRAME.data, chunk), signal, files)
   await writeJson(out, FRAME.trailer, summary)
   return summary
 }
 
 /** Packs `dir` as bare tar bytes (no frames: nothing to copy or parse per chunk); the caller sends the trailer. */
-export async function sendRaw (dir: string, out: Writable, signal?: AbortSignal): Promise<TransferSummary> {
-  return await packDir(dir, async (chunk) => { await writeQueued(out, chunk) }, signal)
+export async function sendRaw (dir: string, out: Writable, signal?: AbortSignal, files?: readonly string[] | null): Promise<TransferSummary> {
+  return await packDir(dir, async (chunk) => { await writeQueued(out, chunk) }, signal, files)
 }
 
 /**
@@ -64,8 +77,9 @@ export async function sendRaw (dir: string, out: Writable, signal?: AbortSignal)
  * end); only a complete, verified copy replaces `dest`.
  */
 export async function receiveRaw (chunks: AsyncIterable<Buffer>, trailerOf: () => Promise<TransferSummary | null>, dest: string, limits: ReceiveLimits = {}): Promise<TransferSummary> {
-  const incoming = `${dest}.incoming`
-  await rm(incoming, { recursive: true, force: true })
+  // An overlay unpacks straight into dest (a staging copy the caller throws away if this fails).
+  const incoming = limits.overlay === true ? dest : `${dest}.incoming`
+  if (limits.overlay !== true) await rm(incoming, { recursive: true, force: true })
   await mkdir(incoming, { recursive: true })
   const check = tarChecker(limits.maxFileBytes ?? null)
   // Files land as the cell's own, with the cell's umask: no owner or mode of the sender's decides here.
@@ -92,12 +106,14 @@ export async function receiveRaw (chunks: AsyncIterable<Buffer>, trailerOf: () =
       throw migrateError('MIGRATE_CHECKSUM', `received ${got.bytes} bytes with sha256 ${got.sha256.slice(0, 16)}…, the sender sent ${trailer.bytes} bytes with ${trailer.sha256.slice(0, 16)}…`)
     }
     if (code !== 0) throw migrateError('MIGRATE_ARCHIVE_FAILED', `tar -x into ${incoming} exited ${code}: ${stderr.trim()}`)
-    await rm(dest, { recursive: true, force: true })
-    await rename(incoming, dest)
+    if (limits.overlay !== true) {
+      await rm(dest, { recursive: true, force: true })
+      await rename(incoming, dest)
+    }
     return got
   } catch (err) {
     tar.kill('SIGKILL')
-    await rm(incoming, { recursive: true, force: true })
+    if (limits.overlay !== true) await rm(incoming, { recursive: true, force: true })
     throw err
   }
 }

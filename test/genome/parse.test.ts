@@ -56,7 +56,8 @@ test('a valid genome parses with defaults applied', () => {
     '  cpu: 0.8',
     '  memory: 512MiB',
     '  window: 90s',
-    '  cooldown: 10m'
+    '  cooldown: 10m',
+    'moves: { live: true, hold_max: 750ms }'
   ].join('\n')
   const g = parseGenome(text, { file: FILE, root: ROOT, commit: 'abc' })
   assert.deepEqual(g, {
@@ -67,6 +68,7 @@ test('a valid genome parses with defaults applied', () => {
     peerPort: 4001,
     hostPool: 'pool.yaml',
     mapDetails: 'all',
+    moves: { live: true, holdMaxMs: 750 },
     root: ROOT,
     commit: 'abc',
     functions: [

@@ -162,7 +162,7 @@ export class SimCells {
       organism: 'sim', functions: this.o.functions, link, ownership: view, signer: fakeSignatureSigner(id), verify: fakeSignatureVerify(),
       clock, founding, seed: this.o.seed * 7919 + this.starts++
     })
-    const mover = createMover({ placements: organism, host, link, data: fakeDataMover(host), authorize: fakeOperatorAuthorize, clock, functions: this.o.functions, protocols: protocols('sim') })
+    const mover = createMover({ placements: organism, host, link, data: fakeDataMover(host), authorize: fakeOperatorAuthorize, clock, functions: this.o.functions, protocols: protocols('sim'), precopy: false }) // the fake data mover moves a list of writes, not files: the sim's moves are cold
     const driver = this.o.division == null
       ? null
       : createDivisionDriver({
