@@ -29,14 +29,17 @@ const READS = new Set(['GET', 'HEAD', 'OPTIONS'])
  * serves reads but answers writes 503: two cells never both accept writes for one function.
  */
 export function upstreamFor (org: Pick<Organism, 'plan' | 'self'>, openHttp: (cell: string) => Promise<Duplex>, supervisor: Supervisor, clock: Scheduler, mayWrite: (now: number) => boolean = () => true, commit: (fn: string) => Promise<void> | null = () => null) {
-  return (fn: string, forwarded: boolean, method = 'GET'): Upstream => {
+  return (fn: string, forwarded: boolean, method = 'GET', hopFrom?: string): Upstream => {
     const route = org.plan().route(fn)
     // A function moving, or whose owner is gone (its replica takes it over in seconds): requests wait for it.
     if (route.kind === 'unavailable') return { ...route, hold: true }
     if (route.kind === 'remote') {
-      // A request that already crossed a link is never sent on: two cells that disagree must not bounce it.
-      if (forwarded) return { kind: 'unavailable', reason: `this cell does not own ${fn} (placement is settling)`, retryAfterSeconds: 1, hold: true }
-      return { kind: 'remote', cell: route.cell, open: async () => await openHttp(route.cell) }
+      // A request that already crossed a link is not sent on to a third cell: two cells that disagree must not bounce
+      // it. One way back is allowed: the cell that forwarded it here owns fn now (a move finished while it was on its
+      // way), and that cell serves a request that comes back to it, or holds it until its own view has caught up.
+      const [from, back] = (hopFrom ?? '').split(' ')
+      if (forwarded && (route.cell !== from || back != null)) return { kind: 'unavailable', reason: `this cell does not own ${fn} (placement is settling)`, retryAfterSeconds: 1, hold: true }
+      return { kind: 'remote', cell: route.cell, open: async () => await openHttp(route.cell), ...forwarded ? { bounce: true } : {} }
     }
     const writes = !READS.has(method.toUpperCase())
     if (writes && !mayWrite(clock.now())) {

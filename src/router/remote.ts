@@ -15,6 +15,8 @@ export interface RemoteUpstream {
   readonly cell: string
   /** Opens a fresh byte stream to the owner's router. */
   readonly open: () => Promise<Duplex>
+  /** Sent back to the cell that forwarded it here (it owns the function now): marked so that it goes no further. */
+  readonly bounce?: boolean
 }
 
 const hopByHop = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade'])
@@ -23,11 +25,11 @@ const idempotent = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE'])
 /** A stream from the pool may have died unseen; a few tries reach a live or a fresh one. */
 const MAX_ATTEMPTS = 3
 
-function forwardHeaders (req: IncomingMessage, self: string, extra: Record<string, string>): OutgoingHttpHeaders {
+function forwardHeaders (req: IncomingMessage, self: string, extra: Record<string, string>, bounce: boolean): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {}
   for (const [k, v] of Object.entries(req.headers)) if (!hopByHop.has(k) && v != null) out[k] = v
   Object.assign(out, extra)
-  out[HOP_HEADER] = self
+  out[HOP_HEADER] = bounce ? `${self} back` : self
   return out
 }
 
@@ -43,7 +45,7 @@ function hasBody (req: IncomingMessage): boolean {
  * a bodiless idempotent request, or one of which nothing was written (the stream was found dead when handed out).
  */
 export function forwardRequest (links: RemoteLinks, up: RemoteUpstream, req: IncomingMessage, res: ServerResponse, self: string, forwarded: Record<string, string>, onError: (err: Error) => void): void {
-  const headers = forwardHeaders(req, self, forwarded)
+  const headers = forwardHeaders(req, self, forwarded, up.bounce === true)
   const bodyless = !hasBody(req)
   const replayable = bodyless && idempotent.has(req.method ?? 'GET')
   const agent = links.agent(up.cell, up.open)

@@ -43,7 +43,11 @@ export interface RouterOptions {
   /** Default 127.0.0.1: exposing the edge to the network is a choice the cell makes explicitly (e.g. '0.0.0.0' or '::'). */
   host?: string
   /** Called per request; must be cheap (a map lookup in the supervisor's state). `method` lets a cell refuse writes alone. */
-  resolve: (fn: string, forwarded: boolean, method: string) => Upstream
+  /**
+   * hopFrom: the hop header of a request forwarded here by a member ("<cell id>", or "<cell id> back" for one sent
+   * back by the cell it was forwarded to); upgrades never get it (they are not sent back).
+   */
+  resolve: (fn: string, forwarded: boolean, method: string, hopFrom?: string) => Upstream
   /** Serves a request whose host no function claims (the live map) before the 404; true if it answered. */
   fallback?: (req: IncomingMessage, res: ServerResponse) => boolean
   /** This cell's id, sent with requests forwarded to other cells. */
@@ -221,7 +225,7 @@ export function createRouter (opts: RouterOptions): Router {
   const hold = createHold<Waiting>({ holdMs: opts.holdMs ?? 5000, maxHeld: opts.maxHeld ?? 1000, tickMs: HOLD_TICK_MS },
     (w, until) => { dispatch(w.req, w.res, w.fn, until) }, (w) => w.res.destroyed)
   const dispatch = (req: IncomingMessage, res: RouterResponse, fn: string, until: number): void => {
-    const up = opts.resolve(fn, hopped(req), req.method ?? 'GET')
+    const up = opts.resolve(fn, hopped(req), req.method ?? 'GET', hopped(req) ? String(req.headers[HOP_HEADER]) : undefined)
     if (up.kind === 'remote') {
       forwardRequest(links, up, req, res, opts.self ?? '', forwardedFor(req), remoteFailed(fn, res))
       return

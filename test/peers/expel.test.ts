@@ -147,7 +147,8 @@ test('admissions lapse when nobody renews them, and live members renew each othe
   // Three ttls later, with renewals every second, all are still members.
   await new Promise((resolve) => setTimeout(resolve, 9000))
   assert.ok([g, a, b].every((n) => n.members().length === 3), 'live members keep each other in')
-  assert.ok(g.admissions().filter((r) => r.peerId === a.peerId).every((r) => Date.now() - r.issuedAt < 3000))
+  // Renewed lately (it joined 9 s ago): its newest admission is younger than one ttl.
+  assert.ok(Math.max(...g.admissions().filter((r) => r.peerId === a.peerId).map((r) => r.issuedAt)) > Date.now() - 3000)
   // b goes away for good: once its admissions pass the ttl (a renewal elsewhere moves time on), it is a member no more.
   await b.stop()
   await waitFor('b lapsed on g and a', () => !g.isMember(b.peerId) && !a.isMember(b.peerId), 200, 100)
