@@ -1,8 +1,9 @@
-// The cold move of a function with its data, decided by the ownership store: the owner marks the hand-off there
-// (requests wait), stops the function and streams its data dir; the receiver checks the store says the function is
-// coming to it, receives, starts the function and completes the hand-off there (epoch + 1). If anything fails, the
-// owner aborts in the store; the store accepts exactly one of complete and abort, so a lost answer cannot split
-// ownership: the owner reads who won.
+// The move of a function with its data, decided by the ownership store. Live (precopy.ts): the data dir goes to the
+// receiver while the function serves; then the owner marks the hand-off (requests wait), stops the function and sends
+// what changed; cold: it marks, stops and streams the whole dir. The receiver checks the store says the function is
+// coming to it, receives, starts the function and completes the hand-off there (epoch + 1). If anything fails, or a
+// live hold outlasts its bound, the owner aborts in the store; the store accepts exactly one of complete and abort,
+// so a lost answer cannot split ownership: the owner reads who won.
 import type { Duplex } from 'node:stream'
 import { logger } from '../core/log.ts'
 import { isOrganismError } from '../core/errors.ts'
