@@ -4,22 +4,23 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
-import { readFile, writeFile } from 'node:fs/promises'
+import { readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { TestOrganism } from '../helpers/organism.ts'
 import { request, runCli, waitFor } from '../helpers/cell-process.ts'
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
 
-test('a live move under reads and writes: no request fails, every acknowledged write and every byte arrives', async (t) => {
+test('a live move of 200 MB under reads and writes: no request fails, every acknowledged write and every byte arrives', async (t) => {
   const org = await TestOrganism.create()
   t.after(() => org.destroy())
   const alpha = await org.start('alpha', 1)
   const beta = await org.start('beta', 2)
   await org.converged(2)
-  // Data the function did not write itself goes along too, byte for byte.
+  // 200 MB the function did not write itself (attachments, say) go along too, byte for byte.
   const blob = randomBytes(8 * 1024 * 1024)
   await writeFile(join(alpha.state, 'functions', 'data', 'forum', 'attachments.bin'), blob)
+  for (let i = 0; i < 48; i++) await writeFile(join(alpha.state, 'functions', 'data', 'forum', `old-${i}.bin`), randomBytes(4 * 1024 * 1024))
   const port = (await alpha.status()).router.port
   const statuses = new Map<number, number>()
   const acknowledged: string[] = []
@@ -51,6 +52,8 @@ test('a live move under reads and writes: no request fails, every acknowledged w
   const missing = acknowledged.filter((text) => !after.body.includes(text))
   assert.deepEqual(missing, [], `all ${acknowledged.length} acknowledged writes are served by the new owner`)
   assert.equal(sha(await readFile(join(beta.state, 'functions', 'data', 'forum', 'attachments.bin'))), sha(blob))
+  const arrived = (await readdir(join(beta.state, 'functions', 'data', 'forum'))).filter((f) => f.startsWith('old-'))
+  assert.equal(arrived.length, 48)
   assert.ok((await alpha.status()).events.some((e) => /forum moved to beta \(\d+ bytes, live: requests held \d+ ms\)/.test(e.text)))
 })
 
