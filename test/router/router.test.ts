@@ -1,7 +1,7 @@
 // The router over real sockets: proxying, streaming, forwarded headers, error pages, WebSocket, metrics, isolation.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { connect } from 'node:net'
+import { connect, createServer as createNetServer } from 'node:net'
 import { createServer } from 'node:http'
 import { Readable } from 'node:stream'
 import { randomBytes, createHash } from 'node:crypto'
@@ -29,6 +29,18 @@ async function deadPort (): Promise<number> {
   const addr = s.address()
   await new Promise<void>((resolve) => s.close(() => { resolve() }))
   return typeof addr === 'object' && addr != null ? addr.port : 0
+}
+
+/**
+ * A port held for the test whose every connection is reset at once: a function that fails. (A port merely closed
+ * again, as deadPort does, can be taken meanwhile by a listener of a test running beside this one, which then never
+ * answers.)
+ */
+async function resettingPort (t: { after: (fn: () => Promise<void>) => void }): Promise<number> {
+  const s = createNetServer((sock) => { sock.resetAndDestroy() })
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve))
+  t.after(async () => { await new Promise<void>((resolve) => { s.close(() => { resolve() }) }) })
+  return (s.address() as { port: number }).port
 }
 
 test('GET is proxied with method, path, headers and status; hop-by-hop headers dropped; X-Forwarded-* set', async (t) => {
@@ -198,7 +210,7 @@ test('one failing function does not affect another', async (t) => {
   const router = await startRouter(t, [
     { function: 'good', domain: 'good.test', pathPrefix: null },
     { function: 'bad', domain: 'bad.test', pathPrefix: null }
-  ], { good: { kind: 'local', port: good.port }, bad: { kind: 'local', port: await deadPort() } })
+  ], { good: { kind: 'local', port: good.port }, bad: { kind: 'local', port: await resettingPort(t) } })
   const results = await Promise.all(Array.from({ length: 40 }, async (_, i) => await send(router.port, { headers: { host: i % 2 === 0 ? 'good.test' : 'bad.test' } })))
   results.forEach((r, i) => { assert.equal(r.status, i % 2 === 0 ? 200 : 502) })
   assert.equal(router.stats('good').requestsTotal, 20)
