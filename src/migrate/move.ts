@@ -187,7 +187,7 @@ export function createMover (ports: MoverPorts): Mover {
           const now = await org.read(fn)
           if (now?.owner !== from || now.state !== 'serving' || now.epoch !== h.epoch) throw migrateError('MIGRATE_REFUSED', `a pre-copy of ${fn} comes only from its owner while it serves (the store says ${now?.owner === from ? now.state : 'another owner'})`)
           await receivePrecopy(stream, frames, staging, data, h, genomeMax)
-          delta = await awaitDelta(stream, frames)
+          delta = await awaitDelta(stream, frames, staging, data, genomeMax)
         }
         const cur = await org.read(fn)
         const may = transition(fn, cur == null ? null : { fn, owner: cur.owner, epoch: cur.epoch, state: cur.state, ...cur.to != null ? { to: cur.to } : {} }, { kind: 'complete', by: org.self, from, epoch: h.epoch })

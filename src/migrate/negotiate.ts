@@ -13,7 +13,7 @@ import { FRAME, nextJson, writeJson } from './frames.ts'
 import type { Frames } from './frames.ts'
 import type { DataPath } from './ports.ts'
 import { readTrailer, receiveDir, receiveRaw, sendDir, sendRaw } from './transfer.ts'
-import type { ReceiveLimits, TransferSummary } from './transfer.ts'
+import type { ReceiveLimits, Selection, TransferSummary } from './transfer.ts'
 
 const log = logger('migrate')
 
@@ -26,8 +26,8 @@ export interface SendOptions {
   connect?: (offer: BulkOffer) => Promise<Duplex>
   /** Called when an offered side path could not be used; the data then goes in-stream. */
   onFallback?: (err: Error) => void
-  /** Only these entries of dir (a live move's delta); null: all of it while the function still writes (a pre-copy). */
-  files?: readonly string[] | null
+  /** What of dir to send (transfer.ts Selection; default all of it). */
+  files?: Selection
 }
 
 /** Socket errors on the side path read as a cut transfer, like a closed member stream. */

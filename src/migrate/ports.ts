@@ -5,7 +5,7 @@ import type { Clock } from '../core/clock.ts'
 import type { Liveness, PlacementView } from '../state/index.ts'
 import type { TransitionRequest } from '../ownership/index.ts'
 import type { CellRef } from '../placement/index.ts'
-import type { ReceiveLimits } from './transfer.ts'
+import type { ReceiveLimits, Selection } from './transfer.ts'
 import type { Frames } from './frames.ts'
 
 export interface MovePlacements {
@@ -46,7 +46,7 @@ export interface DataMover {
    * After the header: sends dir, or only `files` in it, or (null) all of it while the function may still write it
    * (move/2.0.0 streams may take the receiver's bulk offer).
    */
-  send: (stream: Duplex, frames: Frames, dir: string, v2: boolean, onFallback: (err: Error) => void, files?: readonly string[] | null) => Promise<Sent>
+  send: (stream: Duplex, frames: Frames, dir: string, v2: boolean, onFallback: (err: Error) => void, files?: Selection) => Promise<Sent>
   /** Receives into dest, checked before it replaces what was there (and against limits as it arrives). */
   receive: (stream: Duplex, frames: Frames, dest: string, v2: boolean, limits?: ReceiveLimits) => Promise<Sent>
   /** Drops the old owner's copy once the new owner serves the verified one. */

@@ -13,7 +13,12 @@ import { capFor } from './transfer.ts'
 import type { DataMover, Sent } from './ports.ts'
 
 export interface MoveHeader { fn: string, epoch: number, from: string, bytes?: number, precopy?: boolean }
-interface Delta { deleted: string[], expected: ReturnType<typeof expectedOf>, bytes: number }
+/** more: a further pass while the function still serves (no store check, no final list check; another follows). */
+interface Delta { deleted: string[], expected: ReturnType<typeof expectedOf>, bytes: number, more?: boolean }
+
+/** A pass that would send more than this while serving is followed by another before the hold. */
+export const MORE_PASS_BYTES = 4 * 1024 * 1024
+const MAX_PASSES = 3
 
 export interface Precopied { readonly stream: Duplex, readonly frames: Frames, readonly before: Manifest, readonly sent: Sent }
 
@@ -34,14 +39,33 @@ export async function sendPrecopy (open: () => Promise<{ stream: Duplex, v2: boo
   try {
     const frames = readFrames(stream)[Symbol.asyncIterator]()
     await writeJson(stream, FRAME.header, { ...header, bytes, precopy: true } satisfies MoveHeader)
-    const sent = await data.send(stream, frames, dir, true, onFallback, null)
-    const ack = await nextJson(frames, FRAME.result, 'pre-copy result') as { ok?: boolean, precopied?: boolean, message?: string }
-    if (ack.ok !== true || ack.precopied !== true) throw migrateError('MIGRATE_REFUSED', `the receiver took no pre-copy: ${ack.message ?? 'no reason given'}`)
-    return { stream, frames, before, sent }
+    let sent = await data.send(stream, frames, dir, true, onFallback, null)
+    await acked(frames)
+    // Files written just before the first look (or while it was copied) would all wait for the hold: while they are
+    // many, copy them again while the function still serves, each pass against a newer look.
+    let last = before
+    for (let pass = 1; pass < MAX_PASSES; pass++) {
+      const next = await manifestOf(dir, Date.now())
+      if (next == null) break
+      const { send, deleted } = deltaOf(last, next)
+      const bytes = send.reduce((sum, path) => sum + (next.entries.get(path)?.size ?? 0), 0)
+      if (bytes <= MORE_PASS_BYTES) break
+      await writeJson(stream, FRAME.delta, { deleted, expected: expectedOf(next), bytes, more: true } satisfies Delta)
+      const again = await data.send(stream, frames, dir, true, onFallback, { live: send })
+      sent = { ...again, bytes: sent.bytes + again.bytes }
+      await acked(frames)
+      last = next
+    }
+    return { stream, frames, before: last, sent }
   } catch (err) {
     stream.destroy()
     throw err
   }
+}
+
+async function acked (frames: Frames): Promise<void> {
+  const ack = await nextJson(frames, FRAME.result, 'pre-copy result') as { ok?: boolean, precopied?: boolean, message?: string }
+  if (ack.ok !== true || ack.precopied !== true) throw migrateError('MIGRATE_REFUSED', `the receiver took no pre-copy: ${ack.message ?? 'no reason given'}`)
 }
 
 /** Sender, the function stopped: what changed since the pre-copy, then the receiver's copy is complete. */
@@ -62,8 +86,22 @@ export async function receivePrecopy (stream: Duplex, frames: Frames, staging: s
   return got
 }
 
-/** Receiver: waits (bounded) for the delta's list; the caller checks the store before the delta's data is read. */
-export async function awaitDelta (stream: Duplex, frames: Frames): Promise<Delta> {
+/**
+ * Receiver: waits (bounded) for the final delta's list, taking the passes the sender makes while it still serves on
+ * the way; the caller checks the store before the final delta's data is read.
+ */
+export async function awaitDelta (stream: Duplex, frames: Frames, staging: string, data: DataMover, genomeMax: number | null): Promise<Delta> {
+  for (let pass = 0; ; pass++) {
+    const delta = await nextDelta(stream, frames)
+    if (delta.more !== true) return delta
+    if (pass >= MAX_PASSES) throw migrateError('MIGRATE_PROTOCOL', 'the sender made more pre-copy passes than a move has')
+    await data.receive(stream, frames, staging, true, { maxFileBytes: capFor(delta.bytes, genomeMax), overlay: true })
+    await applyDeletions(staging, delta.deleted)
+    stream.write(jsonFrame(FRAME.result, { ok: true, precopied: true }))
+  }
+}
+
+async function nextDelta (stream: Duplex, frames: Frames): Promise<Delta> {
   let timer: NodeJS.Timeout | undefined
   const late = new Promise<never>((_resolve, reject) => {
     timer = setTimeout(() => { stream.destroy(); reject(migrateError('MIGRATE_TRUNCATED', `no delta within ${DELTA_WAIT_MS / 1000} s of the pre-copy`)) }, DELTA_WAIT_MS)

@@ -28,17 +28,21 @@ export function capFor (announced: unknown, genomeMax: number | null = null): nu
 }
 
 /**
- * Packs `dir` (or only `files` in it, relative paths, parents listed before children), handing each chunk to `put`;
- * returns the size and checksum the receiver must match. files: [] is an empty archive; null: the whole dir while the
- * function may still write it (a live move's pre-copy: tar's "file changed as we read it" is no failure there, the
- * delta sends such files again).
+ * What to pack: the whole dir (undefined); only these entries, relative paths with parents before children ([] is an
+ * empty archive); or, while the function may still write the dir (a live move's pre-copy passes), all of it (null)
+ * or these entries ({ live }): there tar's "file changed as we read it" is no failure, a later pass sends them again.
  */
-async function packDir (dir: string, put: (chunk: Buffer) => Promise<void>, signal?: AbortSignal, files?: readonly string[] | null): Promise<TransferSummary> {
-  const live = files === null
-  const args = files == null ? ['-C', dir, ...live ? ['--warning=no-file-changed', '--warning=no-file-removed', '--ignore-failed-read'] : [], '-cf', '-', '.'] : ['-C', dir, '--no-recursion', '--null', '-T', '-', '-cf', '-']
+export type Selection = readonly string[] | { readonly live: readonly string[] } | null
+
+/** Packs `dir` (or the selection in it), handing each chunk to `put`; returns the size and checksum the receiver must match. */
+async function packDir (dir: string, put: (chunk: Buffer) => Promise<void>, signal?: AbortSignal, files?: Selection): Promise<TransferSummary> {
+  const live = files === null || (files != null && !Array.isArray(files))
+  const list = files == null ? null : Array.isArray(files) ? files as readonly string[] : (files as { live: readonly string[] }).live
+  const tolerant = live ? ['--warning=no-file-changed', '--warning=no-file-removed', '--ignore-failed-read'] : []
+  const args = list == null ? ['-C', dir, ...tolerant, '-cf', '-', '.'] : ['-C', dir, ...tolerant, '--no-recursion', '--null', '-T', '-', '-cf', '-']
   const tar = spawn('tar', args, { stdio: ['pipe', 'pipe', 'pipe'], signal })
   tar.stdin.on('error', () => { /* tar exits with its own error */ })
-  tar.stdin.end(files == null ? '' : files.map((f) => `./${f}\0`).join(''))
+  tar.stdin.end(list == null ? '' : list.map((f) => `./${f}\0`).join(''))
   let stderr = ''
   tar.stderr.on('data', (c: Buffer) => { stderr += c.toString() })
   const exited = once(tar, 'exit') as Promise<[number | null]>
@@ -61,14 +65,14 @@ async function packDir (dir: string, put: (chunk: Buffer) => Promise<void>, sign
 }
 
 /** Packs `dir` and writes data frames then a trailer with size and checksum. */
-export async function sendDir (dir: string, out: Writable, signal?: AbortSignal, files?: readonly string[] | null): Promise<TransferSummary> {
+export async function sendDir (dir: string, out: Writable, signal?: AbortSignal, files?: Selection): Promise<TransferSummary> {
   const summary = await packDir(dir, (chunk) => writeFrame(out, FRAME.data, chunk), signal, files)
   await writeJson(out, FRAME.trailer, summary)
   return summary
 }
 
 /** Packs `dir` as bare tar bytes (no frames: nothing to copy or parse per chunk); the caller sends the trailer. */
-export async function sendRaw (dir: string, out: Writable, signal?: AbortSignal, files?: readonly string[] | null): Promise<TransferSummary> {
+export async function sendRaw (dir: string, out: Writable, signal?: AbortSignal, files?: Selection): Promise<TransferSummary> {
   return await packDir(dir, async (chunk) => { await writeQueued(out, chunk) }, signal, files)
 }
 
