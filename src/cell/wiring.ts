@@ -37,8 +37,7 @@ export function upstreamFor (org: Pick<Organism, 'plan' | 'self'>, openHttp: (ce
       // A request that already crossed a link is not sent on to a third cell: two cells that disagree must not bounce
       // it. One way back is allowed: the cell that forwarded it here owns fn now (a move finished while it was on its
       // way), and that cell serves a request that comes back to it, or holds it until its own view has caught up.
-      const [from, back] = (hopFrom ?? '').split(' ')
-      if (forwarded && (route.cell !== from || back != null)) return { kind: 'unavailable', reason: `this cell does not own ${fn} (placement is settling)`, retryAfterSeconds: 1, hold: true }
+      if (forwarded && (hopFrom == null || hopFrom !== route.cell)) return { kind: 'unavailable', reason: `this cell does not own ${fn} (placement is settling)`, retryAfterSeconds: 1, hold: true }
       return { kind: 'remote', cell: route.cell, open: async () => await openHttp(route.cell), ...forwarded ? { bounce: true } : {} }
     }
     const writes = !READS.has(method.toUpperCase())

@@ -1,7 +1,7 @@
 // What a data dir holds (path, type, size, times), and what changed between two looks (pure): a live move copies the
 // whole dir while the function serves, then, once it is stopped, only what the second look finds changed.
 import { lstat, readdir, rm } from 'node:fs/promises'
-import { join, sep } from 'node:path'
+import { join } from 'node:path'
 import { migrateError } from './errors.ts'
 
 export type EntryType = 'file' | 'dir' | 'link'
@@ -87,6 +87,6 @@ export async function manifestMismatch (dir: string, expected: unknown): Promise
     if (e == null) return `${path} is missing`
     if (e.type !== type || (type === 'file' && e.size !== size)) return `${path} is a ${e.type} of ${e.size} bytes here, a ${type} of ${size} bytes at the sender`
   }
-  for (const path of got.entries.keys()) if (!want.has(path)) return `${path.split(sep).join('/')} is here but not at the sender`
+  for (const path of got.entries.keys()) if (!want.has(path)) return `${path} is here but not at the sender`
   return null
 }

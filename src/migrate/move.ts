@@ -26,8 +26,6 @@ const log = logger('move')
 /** holdMs: from the hand-off in the store (requests wait) to the answer; precopied: the data went while it served. */
 export interface MoveResult { fn: string, from: string, to: string, epoch: number, bytes: number, sha256: string, ms: number, via?: DataPath, holdMs?: number, precopied?: boolean }
 
-/** bytes: the files the sender is about to send, announced so that the receiver can cap what it accepts. */
-type Header = MoveHeader
 /** A live move whose hold (requests waiting) would last longer than this is called off: fn serves here again. */
 export const DEFAULT_HOLD_MAX_MS = 5000
 type Result = { ok: true, epoch: number } | { ok: false, code: string, message: string, hint: string }
@@ -104,7 +102,7 @@ export function createMover (ports: MoverPorts): Mover {
     // Live: the data goes while fn still serves here; only what changes meanwhile waits for the hold.
     const pre: Precopied | null = ports.precopy === false
       ? null
-      : await sendPrecopy(async () => { const o = await openMove(toId); track(o.stream); return o }, data, dir, { fn, epoch, from: org.self }, clock.now(), await dirBytes(dir), onFallback(toId))
+      : await sendPrecopy(async () => { const o = await openMove(toId); track(o.stream); return o }, data, dir, { fn, epoch, from: org.self }, () => clock.now(), await dirBytes(dir), onFallback(toId))
         .catch((err: unknown) => { log.info('no pre-copy; this move goes cold', { fn, to: toId, err }); return null })
     await org.change(fn, { kind: 'handoff', by: org.self, epoch, to: toId }).catch((err: unknown) => { pre?.stream.destroy(); throw storeRefusal(err) })
     const held = clock.now()
@@ -127,7 +125,7 @@ export function createMover (ports: MoverPorts): Mover {
         const opened = await openMove(toId)
         stream = track(opened.stream)
         frames = readFrames(stream)[Symbol.asyncIterator]()
-        await writeJson(stream, FRAME.header, { fn, epoch, from: org.self, bytes: await dirBytes(dir) } satisfies Header)
+        await writeJson(stream, FRAME.header, { fn, epoch, from: org.self, bytes: await dirBytes(dir) } satisfies MoveHeader)
         sent = await data.send(stream, frames, dir, opened.v2, onFallback(toId))
       }
       const sentAt = clock.now()
@@ -175,13 +173,13 @@ export function createMover (ports: MoverPorts): Mover {
       let claimed = false
       let staged: string | null = null
       try {
-        const h = await nextJson(frames, FRAME.header, 'header') as Header
+        const h = await nextJson(frames, FRAME.header, 'header') as MoveHeader
         fn = typeof h.fn === 'string' ? h.fn : ''
         if (!ports.functions.includes(fn) || h.from !== from) throw migrateError('MIGRATE_PROTOCOL', `bad move header for "${fn}" from ${from}`)
         const genomeMax = ports.maxDataBytes?.(fn) ?? null
         // A pre-copy comes only from the owner, while it still serves fn; it lands beside the data dir, not in it.
         const staging = `${host.dataDir(fn)}.precopy`
-        let delta = null
+        let delta: Awaited<ReturnType<typeof awaitDelta>> | null = null
         if (h.precopy === true && v2) {
           staged = staging
           const now = await org.read(fn)

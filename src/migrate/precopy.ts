@@ -12,6 +12,7 @@ import type { Manifest } from './manifest.ts'
 import { capFor } from './transfer.ts'
 import type { DataMover, Sent } from './ports.ts'
 
+/** bytes: the files the sender is about to send, announced so that the receiver can cap what it accepts. */
 export interface MoveHeader { fn: string, epoch: number, from: string, bytes?: number, precopy?: boolean }
 /** more: a further pass while the function still serves (no store check, no final list check; another follows). */
 interface Delta { deleted: string[], expected: ReturnType<typeof expectedOf>, bytes: number, more?: boolean }
@@ -30,8 +31,8 @@ export const DELTA_WAIT_MS = 120_000
  * one (an older cell: it refuses a header the store does not hand it yet) or the dir is too large to list: then the
  * move goes cold, as before.
  */
-export async function sendPrecopy (open: () => Promise<{ stream: Duplex, v2: boolean }>, data: DataMover, dir: string, header: MoveHeader, now: number, bytes: number, onFallback: (err: Error) => void): Promise<Precopied | null> {
-  const before = await manifestOf(dir, now)
+export async function sendPrecopy (open: () => Promise<{ stream: Duplex, v2: boolean }>, data: DataMover, dir: string, header: MoveHeader, now: () => number, bytes: number, onFallback: (err: Error) => void): Promise<Precopied | null> {
+  const before = await manifestOf(dir, now())
   if (before == null) return null
   const opened = await open()
   if (!opened.v2) { opened.stream.destroy(); return null }
@@ -45,7 +46,7 @@ export async function sendPrecopy (open: () => Promise<{ stream: Duplex, v2: boo
     // many, copy them again while the function still serves, each pass against a newer look.
     let last = before
     for (let pass = 1; pass < MAX_PASSES; pass++) {
-      const next = await manifestOf(dir, Date.now())
+      const next = await manifestOf(dir, now())
       if (next == null) break
       const { send, deleted } = deltaOf(last, next)
       const bytes = send.reduce((sum, path) => sum + (next.entries.get(path)?.size ?? 0), 0)

@@ -105,14 +105,18 @@ async function admit (side: MemberSide, request: { secret?: unknown, addrs?: unk
   return okResponse(new TextEncoder().encode(JSON.stringify({ founding: records[0], records: records.slice(1), addrs: known, expulsions: side.expulsions() } satisfies JoinAnswer)))
 }
 
+/** One request on the join protocol; a member's refusal becomes its token code (or PEERS_JOIN_FAILED). */
+async function ask (stream: Stream, request: object, what: 'join' | 'renewal', maxMessageBytes: number, signal: AbortSignal): Promise<{ ok: true, body: Uint8Array }> {
+  await writeFrame(stream, new TextEncoder().encode(JSON.stringify(request)), MAX_JOIN_REQUEST, signal)
+  const response = parseResponse(await readFrame(stream, maxMessageBytes + 1, signal))
+  if (response.ok) return response
+  const code = TOKEN_CODES.has(response.code) ? response.code as Parameters<typeof peersError>[0] : 'PEERS_JOIN_FAILED'
+  throw peersError(code, `member refused the ${what}: ${response.message}`, { details: { remoteCode: response.code } })
+}
+
 /** Joiner side: sends the secret on an open stream and returns the verified-shape answer (membership checks it next). */
 export async function askToJoin (stream: Stream, organism: string, secret: string, addrs: string[], maxMessageBytes: number, signal: AbortSignal): Promise<JoinAnswer> {
-  await writeFrame(stream, new TextEncoder().encode(JSON.stringify({ organism, secret, addrs: addrs.slice(0, 8) })), MAX_JOIN_REQUEST, signal)
-  const response = parseResponse(await readFrame(stream, maxMessageBytes + 1, signal))
-  if (!response.ok) {
-    const code = TOKEN_CODES.has(response.code) ? response.code as Parameters<typeof peersError>[0] : 'PEERS_JOIN_FAILED'
-    throw peersError(code, `member refused the join: ${response.message}`, { details: { remoteCode: response.code } })
-  }
+  const response = await ask(stream, { organism, secret, addrs: addrs.slice(0, 8) }, 'join', maxMessageBytes, signal)
   let v: { founding?: unknown, records?: unknown, addrs?: unknown, expulsions?: unknown }
   try {
     v = JSON.parse(new TextDecoder().decode(response.body))
@@ -137,12 +141,7 @@ export async function askToJoin (stream: Stream, organism: string, secret: strin
 
 /** A member's renewal of the asker's admission (the asker adds it to its membership, which checks it). */
 export async function askToRenew (stream: Stream, organism: string, maxMessageBytes: number, signal: AbortSignal): Promise<Admission> {
-  await writeFrame(stream, new TextEncoder().encode(JSON.stringify({ organism, renew: true })), MAX_JOIN_REQUEST, signal)
-  const response = parseResponse(await readFrame(stream, maxMessageBytes + 1, signal))
-  if (!response.ok) {
-    const code = TOKEN_CODES.has(response.code) ? response.code as Parameters<typeof peersError>[0] : 'PEERS_JOIN_FAILED'
-    throw peersError(code, `member refused the renewal: ${response.message}`, { details: { remoteCode: response.code } })
-  }
+  const response = await ask(stream, { organism, renew: true }, 'renewal', maxMessageBytes, signal)
   let v: { admission?: unknown }
   try { v = JSON.parse(new TextDecoder().decode(response.body)) } catch { v = {} }
   const admission = parseAdmission(v.admission)

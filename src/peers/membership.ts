@@ -61,10 +61,11 @@ export class Membership {
 
   /** A member whose admissions all expired: when its newest was issued (it may ask a member to renew it). */
   lapsedAt (peerId: string): number | undefined {
-    const list = this.closure?.lapsed.get(peerId)
-    return list == null ? undefined : Math.max(...list.map((r) => r.issuedAt))
+    const list = this.lapsedRecords(peerId)
+    return list.length === 0 ? undefined : Math.max(...list.map((r) => r.issuedAt))
   }
 
+  /** The records of a cell whose admissions all lapsed lately (empty for a member, or one gone too long). */
   lapsedRecords (peerId: string): Admission[] { return [...(this.closure?.lapsed.get(peerId) ?? [])] }
 
   /** The time expiry is judged at (see closeMembership). */

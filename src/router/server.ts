@@ -225,7 +225,8 @@ export function createRouter (opts: RouterOptions): Router {
   const hold = createHold<Waiting>({ holdMs: opts.holdMs ?? 5000, maxHeld: opts.maxHeld ?? 1000, tickMs: HOLD_TICK_MS },
     (w, until) => { dispatch(w.req, w.res, w.fn, until) }, (w) => w.res.destroyed)
   const dispatch = (req: IncomingMessage, res: RouterResponse, fn: string, until: number): void => {
-    const up = opts.resolve(fn, hopped(req), req.method ?? 'GET', hopped(req) ? String(req.headers[HOP_HEADER]) : undefined)
+    const hop = hopped(req) ? String(req.headers[HOP_HEADER]) : undefined
+    const up = opts.resolve(fn, hop != null, req.method ?? 'GET', hop)
     if (up.kind === 'remote') {
       forwardRequest(links, up, req, res, opts.self ?? '', forwardedFor(req), remoteFailed(fn, res))
       return

@@ -3,9 +3,6 @@
 // Real ssh-keygen signatures (the genome's operator keys), real libp2p nodes on loopback.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { execFileSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
@@ -15,19 +12,15 @@ import { signOverride, verifyOverride } from '../../src/genome/index.ts'
 import { isOrganismError } from '../../src/core/errors.ts'
 import { setLogSink } from '../../src/core/log.ts'
 import { tempDir, waitFor } from './helpers.ts'
+import { testKeys } from '../genome/helpers.ts'
 
 setLogSink(() => {})
-const keys = mkdtempSync(join(tmpdir(), 'organism-expel-keys-'))
-process.on('exit', () => { rmSync(keys, { recursive: true, force: true }) })
-const sshKey = (name: string): string => { const k = join(keys, name); execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', name, '-f', k]); return k }
-const operator = sshKey('operator')
-const intruder = sshKey('intruder')
-const signers = `owner@demo.test ${readFileSync(`${operator}.pub`, 'utf8').trim()}\n`
+const keys = testKeys('operator', 'intruder')
 // What a cell does with the genome's allowed_signers (cell/override.ts expulsionCheck).
 const verifyExpulsion: VerifyExpulsion = async (e, facts) => {
-  await verifyOverride(signers, e, { organism: 'demo', kind: 'expel', peer: facts.peer, successor: facts.successor }, null)
+  await verifyOverride(`owner@demo.test ${keys.operator.publicKey}\n`, e, { organism: 'demo', kind: 'expel', peer: facts.peer, successor: facts.successor }, null)
 }
-const expulsion = async (peer: string, successor: string | null = null, key = operator) => await signOverride(key, { organism: 'demo', kind: 'expel', peer, successor })
+const expulsion = async (peer: string, successor: string | null = null, key = keys.operator.path) => await signOverride(key, { organism: 'demo', kind: 'expel', peer, successor })
 
 async function cell () {
   const key = await generateKeyPair('Ed25519')
@@ -105,8 +98,8 @@ test('cell expel: the member is cut off everywhere, what it admitted stays throu
   await waitFor('b holds an admission from a second member', () => g.admissions().some((r) => r.peerId === b.peerId && r.admittedBy !== a.peerId), 300)
 
   // An intruder's key, and an expulsion signed for another organism, change nothing.
-  await assert.rejects(g.expel(await expulsion(a.peerId, null, intruder)), (err) => isOrganismError(err, 'PEERS_EXPULSION_INVALID') && /not in the genome's allowed_signers/.test((err as Error).message))
-  const other = await signOverride(operator, { organism: 'other', kind: 'expel', peer: a.peerId, successor: null })
+  await assert.rejects(g.expel(await expulsion(a.peerId, null, keys.intruder.path)), (err) => isOrganismError(err, 'PEERS_EXPULSION_INVALID') && /not in the genome's allowed_signers/.test((err as Error).message))
+  const other = await signOverride(keys.operator.path, { organism: 'other', kind: 'expel', peer: a.peerId, successor: null })
   await assert.rejects(g.expel(other), (err) => isOrganismError(err, 'PEERS_EXPULSION_INVALID'))
   // The founder cannot be expelled without a successor: the organism would have no root.
   await assert.rejects(c.expel(await expulsion(g.peerId)), (err) => isOrganismError(err, 'PEERS_EXPULSION_INVALID') && /successor/.test((err as Error).message))
