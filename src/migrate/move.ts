@@ -248,6 +248,8 @@ export function createMover (ports: MoverPorts): Mover {
     arriving,
     leaving,
     start: async () => {
+      // A pre-copy this cell was receiving when it was killed is of no use now (the move it was for has ended).
+      if (ports.precopy !== false) for (const fn of ports.functions) await rm(`${host.dataDir(fn)}.precopy`, { recursive: true, force: true }).catch(() => {})
       await link.handleStream(names.move, receive(false))
       await link.handleStream(names.moveV2, receive(true))
       // Another member asks this cell to act: only on an operator's signature for exactly this request.

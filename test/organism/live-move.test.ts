@@ -73,3 +73,29 @@ test('a live move whose hold would pass the genome\'s bound is called off: the f
   const read = await waitFor('forum serves at alpha again', async () => { const r = await request(port, 'forum.campus.test', '/courses/cs101/posts', { address: alpha.address }); return r.status === 200 ? r : null }, { tries: 100 })
   assert.ok(read.body.includes('kept at home'))
 })
+
+test('the receiver killed -9 in the middle of a pre-copy: the move fails, the function serves at its owner with every write, the half copy is gone after a restart', async (t) => {
+  const org = await TestOrganism.create()
+  t.after(() => org.destroy())
+  const alpha = await org.start('alpha', 1)
+  const beta = await org.start('beta', 2)
+  await org.converged(2)
+  for (let i = 0; i < 50; i++) await writeFile(join(alpha.state, 'functions', 'data', 'forum', `old-${i}.bin`), randomBytes(4 * 1024 * 1024))
+  const port = (await alpha.status()).router.port
+  const post = await request(port, 'forum.campus.test', '/courses/cs101/posts', { method: 'POST', body: JSON.stringify({ author: 'ada', text: 'before the cut' }), address: alpha.address })
+  assert.equal(post.status, 201)
+  const staging = join(beta.state, 'functions', 'data', 'forum.precopy')
+  const moving = runCli(['move', 'forum', '--to', 'beta', '--state', alpha.state])
+  await waitFor('the pre-copy has begun at beta', async () => await readdir(staging).then((f) => f.length > 0, () => false), { tries: 200, everyMs: 20 })
+  beta.proc.child.kill('SIGKILL')
+  await beta.proc.exited
+  const moved = await moving
+  assert.notEqual(moved.code, 0, 'the move did not complete')
+  await waitFor('alpha owns and serves forum', async () => {
+    const r = await request(port, 'forum.campus.test', '/courses/cs101/posts', { address: alpha.address })
+    return r.status === 200 && r.body.includes('before the cut') && (await alpha.status()).placements.find((p) => p.fn === 'forum')?.ownerName === 'alpha'
+  }, { tries: 150, everyMs: 200 })
+  assert.equal((await readdir(join(alpha.state, 'functions', 'data', 'forum'))).filter((f) => f.startsWith('old-')).length, 50, 'the owner kept its data')
+  await org.restart(beta)
+  await waitFor('beta dropped the half copy', async () => await readdir(staging).then(() => false, () => true), { tries: 100 })
+})
