@@ -15,7 +15,7 @@ import { cellNameProblem, createDnsServer } from '../dns/index.ts'
 import { cellError } from './errors.ts'
 import { startOrganism, openPeerLink, protocols, stateVerify, createOrganismStore, expulsionFacts } from '../organism/index.ts'
 import type { Organism } from '../organism/index.ts'
-import { createMover, tarDataMover } from '../migrate/index.ts'
+import { createMover, tarDataMover, migrateError } from '../migrate/index.ts'
 import type { MoveResult, Signed } from '../migrate/index.ts'
 import { createDashboard } from '../dashboard/index.ts'
 import { createLocalApi } from './api.ts'
@@ -99,6 +99,11 @@ export async function startCell (opts: CellOptions): Promise<Cell> {
     const bindHost = opts.routerHost ?? '0.0.0.0'
     const names = protocols(genome.organism)
     const fnNames = genome.functions.map((f) => f.name)
+    // One owner each (the ownership store, moves, replicas, takeovers), or instances on several cells (placed alike by
+    // every cell, no store): a stateless function with `instances`.
+    const ownedNames = genome.functions.filter((f) => f.instances == null).map((f) => f.name)
+    const spreadSpecs = genome.functions.filter((f) => f.instances != null)
+    const spreadNames = spreadSpecs.map((f) => f.name)
 
     const supervisor = createSupervisor({
       stateDir: paths.functions,
@@ -114,6 +119,8 @@ export async function startCell (opts: CellOptions): Promise<Cell> {
       env: {
         // Read at each spawn, after the router has bound its port: functions call their siblings through it, by domain.
         get ORGANISM_ROUTER () { return `http://127.0.0.1:${router.port}` },
+        // Which cell this process runs on (its name): for a function's logs and answers, say one on several cells.
+        get ORGANISM_CELL () { return cellName() },
         // `node` in a start command is the cell's own Node.
         PATH: `${dirname(process.execPath)}:${process.env.PATH ?? '/usr/bin:/bin'}`
       },
@@ -137,12 +144,12 @@ export async function startCell (opts: CellOptions): Promise<Cell> {
     }, async (s) => { await s.stop() })
     const organism = startableOf('organism', async () => {
       const { node, signer, founding, membershipFile } = link.get()
-      return await startOrganism({ organism: genome.organism, functions: fnNames, link: node, ownership: ownership.get().view, signer, verify: stateVerify(), clock, founding, membershipFile })
+      return await startOrganism({ organism: genome.organism, functions: ownedNames, spread: () => spreadSpecs.map((f) => ({ fn: f.name, count: f.instances?.min ?? 1 })), link: node, ownership: ownership.get().view, signer, verify: stateVerify(), clock, founding, membershipFile })
     }, async (org) => { await org.stop() })
     const mover = startableOf('mover', async () => {
       // Bulk ports bind where the router does (a loopback demo host's own 127.x address, else all interfaces) and are
       // offered at the advertised address, the one peers already reach this cell at.
-      const m = createMover({ placements: organism.get(), host: supervisor, link: link.get().node, data: tarDataMover({ bindHost, advertise }), clock, functions: fnNames, protocols: names,
+      const m = createMover({ placements: organism.get(), host: supervisor, link: link.get().node, data: tarDataMover({ bindHost, advertise }), clock, functions: ownedNames, protocols: names,
         precopy: genome.moves?.live ?? true, holdMaxMs: genome.moves?.holdMaxMs,
         maxDataBytes: (fn) => genome.functions.find((f) => f.name === fn)?.maxDataBytes ?? null,
         authorize: operatorCheck(genome, (text) => { organism.get().note({ kind: 'move', text }) }) })
@@ -150,7 +157,7 @@ export async function startCell (opts: CellOptions): Promise<Cell> {
       return m
     }, async (m) => { await m.stop() })
 
-    const report = () => { const o = organism.get(); return organismReport(o.self, o.cells(), o.placements(), o.events()) }
+    const report = () => { const o = organism.get(); return organismReport(o.self, o.cells(), o.placements(), o.events(), spreadNames) }
     const domains = new Map(genome.functions.map((f) => [f.name, f.domain]))
     const allCells = new Set(genome.functions.filter((f) => f.dns === 'all-cells').map((f) => f.name))
     const zone = () => zoneView(genome.zone, report(), domains, allCells)
@@ -213,7 +220,10 @@ export async function startCell (opts: CellOptions): Promise<Cell> {
         const admitted = [...new Set(node.admissions().filter((r) => r.admittedBy === peer && r.peerId !== peer).map((r) => r.peerId))]
         return { removed: await node.expel(signed), admitted }
       },
-      move: async (fn, to, force, signed) => await mover.get().move(fn, to, { force, signed }),
+      move: async (fn, to, force, signed) => {
+        if (spreadNames.includes(fn)) throw migrateError('MIGRATE_NOT_MOVABLE', `${fn} runs on several cells (instances: ${spreadSpecs.find((f) => f.name === fn)?.instances?.min ?? '?'}); the organism places its instances itself`)
+        return await mover.get().move(fn, to, { force, signed })
+      },
       divide: division.divide,
       onStop: () => { void stop() }
     })

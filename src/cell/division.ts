@@ -55,7 +55,7 @@ export function createDivision (d: DivisionDeps): Division {
 
   const divide: Division['divide'] = async (hostUrl, fn, identity, progress) => {
     const org = d.organism()
-    const pick = fn ?? functionToHandOff([...org.plan().local], d.rps)
+    const pick = fn ?? functionToHandOff([...org.plan().owned], d.rps)
     if (pick == null) throw new Error('this cell runs no function to hand off')
     const ports = d.ports()
     const r = await divideOnto({
@@ -81,7 +81,7 @@ export function createDivision (d: DivisionDeps): Division {
     limits: d.genome.division,
     clock: d.clock,
     readings: d.readings,
-    localFunctions: () => [...d.organism().plan().local],
+    localFunctions: () => [...d.organism().plan().owned],
     poolHasFreeHost: async () => {
       const free = await freeHost() != null
       if (free) prepare()

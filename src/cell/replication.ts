@@ -32,7 +32,8 @@ export function replicationPart (o: { genome: Genome, protocol: string, organism
       clock: o.clock,
       expelled: o.expelled
     }
-    const r = createReplication(ports, o.genome.functions)
+    // Functions on several cells keep no data and have no owner to take over from.
+    const r = createReplication(ports, o.genome.functions.filter((f) => f.instances == null))
     await r.start()
     return r
   }, async (r) => { await r.stop() })

@@ -90,9 +90,10 @@ export function cellStatus (parts: StatusParts): CellStatus {
         name: f.name,
         domain: f.domain,
         pathPrefix: f.pathPrefix,
-        route: r.kind === 'local' ? 'here' : r.kind === 'remote' ? nameOf(r.cell) : 'unavailable',
+        // A function on several cells: "here+beta,gamma" (this cell runs one of its instances too).
+        route: r.kind === 'local' ? 'here' : r.kind === 'remote' ? nameOf(r.cell) : r.kind === 'spread' ? [...r.local ? ['here'] : [], r.cells.map(nameOf).join(',')].filter((x) => x !== '').join('+') || 'starting' : 'unavailable',
         unavailable: r.kind === 'unavailable' ? r.reason : null,
-        state: r.kind === 'remote' ? 'remote' : s?.state ?? 'stopped',
+        state: r.kind === 'remote' || (r.kind === 'spread' && !r.local) ? 'remote' : s?.state ?? 'stopped',
         port: s?.port ?? null,
         pid: s?.pid ?? null,
         restarts: s?.restarts ?? 0,

@@ -20,7 +20,14 @@ export interface MemberReport {
   traffic: Record<string, FunctionLoad>
 }
 
-export interface PlacementReport { fn: string, owner: string, ownerName: string, epoch: number, state: 'serving' | 'moving', replicaName?: string, to?: string }
+/**
+ * Where a function is: its owner, or for one on several cells (`instances`: the cells whose records say they serve
+ * it, `owner` the first of them or "" while none does) at epoch 0.
+ */
+export interface PlacementReport { fn: string, owner: string, ownerName: string, epoch: number, state: 'serving' | 'moving', replicaName?: string, to?: string, instances?: string[], instanceNames?: string[] }
+
+/** Whether the cell `id` runs fn (owns it, or serves one of its instances). */
+export const runsAt = (p: PlacementReport, id: string): boolean => p.instances != null ? p.instances.includes(id) : p.owner === id
 
 export interface OrganismReport {
   self: string
@@ -35,9 +42,14 @@ const hostPort = (addr: string | undefined): { host: string, port: number } | nu
   return i < 0 ? null : { host: addr.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(addr.slice(i + 1)) }
 }
 
-export function organismReport (self: string, cells: readonly CellView[], placements: readonly PlacementView[], events: OrganismEvent[]): OrganismReport {
+export function organismReport (self: string, cells: readonly CellView[], placements: readonly PlacementView[], events: OrganismEvent[], spread: readonly string[] = []): OrganismReport {
   const refs = cells.map((c) => ({ peer: c.peer, liveness: c.liveness, name: c.record?.body.name }))
   const name = (id: string): string => nameOf(refs, id)
+  const instances = (fn: string): string[] => cells.filter((c) => (c.liveness !== 'dead' || c.peer === self) && c.record?.body.functions.includes(fn) === true).map((c) => c.peer).sort((a, b) => name(a).localeCompare(name(b)))
+  const spreadReports: PlacementReport[] = spread.map((fn) => {
+    const at = instances(fn)
+    return { fn, owner: at[0] ?? '', ownerName: at.length === 0 ? 'none yet' : name(at[0]), epoch: 0, state: 'serving', instances: at, instanceNames: at.map(name) }
+  })
   const members = cells.filter((c) => c.record != null || c.peer === self).map((c) => {
     const b = c.record?.body
     const router = hostPort(b?.addrs.router)
@@ -48,7 +60,7 @@ export function organismReport (self: string, cells: readonly CellView[], placem
       self: c.peer === self,
       address: router?.host ?? null,
       routerPort: router?.port ?? null,
-      functions: placements.filter((p) => p.owner === c.peer).map((p) => p.fn).sort(),
+      functions: [...placements.filter((p) => p.owner === c.peer).map((p) => p.fn), ...spreadReports.filter((p) => runsAt(p, c.peer)).map((p) => p.fn)].sort(),
       genome: b?.genome ?? null,
       load: b?.load ?? { rps: 0, cpu: 0, memory: 0 },
       traffic: b?.traffic ?? {}
@@ -57,7 +69,7 @@ export function organismReport (self: string, cells: readonly CellView[], placem
   return {
     self,
     members,
-    placements: placements.map((p) => ({ fn: p.fn, owner: p.owner, ownerName: name(p.owner), epoch: p.epoch, state: p.state, ...p.replica != null ? { replicaName: name(p.replica) } : {}, ...p.to != null ? { to: p.to } : {} })).sort((a, b) => a.fn.localeCompare(b.fn)),
+    placements: [...placements.map((p): PlacementReport => ({ fn: p.fn, owner: p.owner, ownerName: name(p.owner), epoch: p.epoch, state: p.state, ...p.replica != null ? { replicaName: name(p.replica) } : {}, ...p.to != null ? { to: p.to } : {} })), ...spreadReports].sort((a, b) => a.fn.localeCompare(b.fn)),
     events
   }
 }
@@ -81,6 +93,11 @@ export function zoneView (zone: string, report: OrganismReport, domains: Readonl
       const domain = domains.get(p.fn)
       const owner = byId.get(p.owner)
       if (domain == null) return []
+      // A function on several cells resolves to every cell that serves it.
+      if (p.instances != null) {
+        const at = p.instances.flatMap((id) => { const m = byId.get(id); return m != null && m.liveness !== 'dead' && m.address != null ? [m.address] : [] })
+        return [{ domain, addresses: at.length > 0 && !allCells.has(p.fn) ? at : liveAddresses }]
+      }
       // A function whose owner is gone still resolves to the live cells: any of them answers 503 with Retry-After.
       // `dns: all-cells` always does: clients spread over every cell, which forwards to the owner.
       const ownerUp = owner != null && owner.liveness !== 'dead' && owner.address != null
@@ -101,7 +118,7 @@ export interface FlowInput {
 /** The arrows (pure): finished moves, moves under way (owner to receiver), and this cell's forwards with their rate. */
 export function flowsOf (report: OrganismReport, input: FlowInput, now: number): FlowView[] {
   const moving = report.placements.filter((p) => p.state === 'moving' && p.to != null).map((p) => ({ kind: 'moving' as const, fn: p.fn, from: p.owner, to: p.to as string, at: now }))
-  const forwards = report.placements.filter((p) => p.owner !== report.self).flatMap((p) => {
+  const forwards = report.placements.filter((p) => p.instances == null && p.owner !== report.self).flatMap((p) => {
     const rps = input.received(p.fn)
     return rps > 0 ? [{ kind: 'forward' as const, fn: p.fn, from: report.self, to: p.owner, at: now, requestsPerSecond: rps }] : []
   })
@@ -122,7 +139,7 @@ export function dashboardView (organism: string, zone: string, report: OrganismR
       state: m.liveness,
       genome: m.genome?.slice(0, 12) ?? '',
       load: { requestsPerSecond: m.load.rps, cpu: m.load.cpu, memoryBytes: m.load.memory },
-      functions: report.placements.filter((p) => p.owner === m.id).map((p) => {
+      functions: report.placements.filter((p) => runsAt(p, m.id)).map((p) => {
         const here = m.self ? local(p.fn) : null
         const there = m.traffic[p.fn]
         return { name: p.fn, domain: domains.get(p.fn) ?? '', state: p.state === 'moving' ? 'moving' : here?.state ?? 'serving', requestsPerSecond: here?.requestsPerSecond ?? there?.rps ?? 0, p99Ms: here?.p99Ms ?? there?.p99 ?? 0, epoch: p.epoch }

@@ -31,6 +31,7 @@ const READS = new Set(['GET', 'HEAD', 'OPTIONS'])
 export function upstreamFor (org: Pick<Organism, 'plan' | 'self'>, openHttp: (cell: string) => Promise<Duplex>, supervisor: Supervisor, clock: Scheduler, mayWrite: (now: number) => boolean = () => true, commit: (fn: string) => Promise<void> | null = () => null) {
   return (fn: string, forwarded: boolean, method = 'GET', hopFrom?: string): Upstream => {
     const route = org.plan().route(fn)
+    if (route.kind === 'spread') return spreadUpstream(fn, route.cells, supervisor.readyPort(fn), openHttp, forwarded, hopFrom)
     // A function moving, or whose owner is gone (its replica takes it over in seconds): requests wait for it.
     if (route.kind === 'unavailable') return { ...route, hold: true }
     if (route.kind === 'remote') {
@@ -52,6 +53,20 @@ export function upstreamFor (org: Pick<Organism, 'plan' | 'self'>, openHttp: (ce
     // Starting (or restarting soon): worth the wait; failed, or restarting after a long back-off: not.
     return { kind: 'unavailable', reason: `function ${fn} is ${st?.state ?? 'starting'}`, retryAfterSeconds: wait, hold: st?.state !== 'failed' && wait <= 2 }
   }
+}
+
+/**
+ * A stateless function's instances: the local one (if ready) and the other cells that serve it; the router picks the
+ * least busy. A request forwarded here goes on once more, to another instance and marked as a last hop, only when
+ * this cell has none ready (it stopped its instance just after the sender chose it).
+ */
+function spreadUpstream (fn: string, cells: readonly string[], port: number | null, openHttp: (cell: string) => Promise<Duplex>, forwarded: boolean, hopFrom?: string): Upstream {
+  const lastHop = forwarded && (hopFrom == null || hopFrom.endsWith(' back'))
+  const sender = hopFrom?.split(' ')[0]
+  const others = port != null && forwarded ? [] : lastHop ? [] : cells.filter((c) => c !== sender)
+  const remote = others.map((cell) => ({ kind: 'remote' as const, cell, open: async () => await openHttp(cell), ...forwarded ? { bounce: true } : {} }))
+  if (port == null && remote.length === 0) return { kind: 'unavailable', reason: `no cell serves ${fn} yet (its instances are starting)`, retryAfterSeconds: 1, hold: true }
+  return { kind: 'spread', port, remote }
 }
 
 /** Keeps the supervisor running exactly the functions this cell owns (and those arriving by a move). */

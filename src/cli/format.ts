@@ -38,6 +38,7 @@ export function formatStatus (s: CellStatus): string {
   ]
   // Where each function's data is: its owner, its replica (and how far behind), as the store says.
   const copies = s.placements.map((p) => {
+    if (p.instances != null) return `  ${p.fn}: ${p.instances.length} instance${p.instances.length === 1 ? '' : 's'} (${p.instanceNames?.join(', ') || 'none serving yet'}), no data kept`
     const rep = s.functions.find((f) => f.name === p.fn)?.replication
     const lag = rep == null ? '' : rep.state === 'synced' ? ', synced' : rep.state === 'alone' ? ', no other cell alive: kept here only' : `, ${rep.state}${rep.lagMs > 0 ? ` (${(rep.lagMs / 1000).toFixed(1)} s behind)` : ''}${rep.lastError != null ? `: ${rep.lastError}` : ''}`
     return `  ${p.fn}: owner ${p.ownerName} (epoch ${p.epoch}), replica ${p.replicaName ?? 'none'}${lag}`

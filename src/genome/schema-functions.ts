@@ -1,10 +1,10 @@
 // The `functions:` section of organism.yaml: each function's fields, defaults, and clashes between functions.
 import { join } from 'node:path'
-import type { FunctionSpec } from './types.ts'
+import type { FunctionSpec, InstanceSpec } from './types.ts'
 import { describe, find, readBoolean, readInteger, readMap, readString, report, scalar, type Entry, type WalkContext } from './yaml-walk.ts'
 import { NAME_RE, readDnsName, readLimit, readRelativePath, type ExistsCheck } from './fields.ts'
 
-export const FUNCTION_FIELDS = ['code', 'setup', 'start', 'port', 'health', 'stateful', 'replicas', 'durability', 'domain', 'path', 'env', 'dns', 'max_data'] as const
+export const FUNCTION_FIELDS = ['code', 'setup', 'start', 'port', 'health', 'stateful', 'replicas', 'durability', 'domain', 'path', 'env', 'dns', 'max_data', 'stateless', 'instances', 'max_instances'] as const
 export const DNS_MODES = ['owner', 'all-cells'] as const
 /** The cell sets these for every function; letting the genome override them would break routing or data moves. */
 export const RESERVED_ENV = ['PORT', 'DATA_DIR'] as const
@@ -67,6 +67,39 @@ function readEnv (ctx: WalkContext, e: Entry | undefined): Record<string, string
   return env
 }
 
+/** The most cells one function may run on (a bound on the work every router does per request to pick one). */
+export const MAX_INSTANCES = 64
+/** `stateless: true` or `instances: auto` without a count: two cells, so that one dying costs no request. */
+const AUTO_MIN = 2
+
+/**
+ * `stateless`, `instances` and `max_instances` together: null for one owner (the default, and every stateful
+ * function), else how many cells run it. `instances: 1` keeps one owner (moved, taken over) even when stateless.
+ */
+function readInstances (ctx: WalkContext, get: (k: string) => Entry | undefined, stateful: boolean | null): InstanceSpec | null {
+  const statelessEntry = get('stateless')
+  const stateless = statelessEntry == null ? null : readBoolean(ctx, statelessEntry)
+  const countEntry = get('instances')
+  const maxEntry = get('max_instances')
+  if (statelessEntry == null && countEntry == null && maxEntry == null) return null
+  const at = statelessEntry ?? countEntry ?? maxEntry as Entry
+  if (stateful === true) {
+    report(ctx, at.valueAt, at.field, 'no instances for a stateful function (its data has one writer: its owner); drop "stateful: true" if it keeps no data', describe(at.value))
+    return null
+  }
+  if (stateless === false && countEntry != null) report(ctx, statelessEntry?.valueAt ?? at.valueAt, statelessEntry?.field ?? at.field, 'stateless: true (or no "stateless:") for a function with instances', 'false')
+  const max = maxEntry == null ? MAX_INSTANCES : readInteger(ctx, maxEntry, 1, MAX_INSTANCES, `a number of cells from 1 to ${MAX_INSTANCES}`)
+  if (max == null) return null
+  if (countEntry == null || scalar(countEntry) === 'auto') {
+    if (stateless === false && countEntry == null) return null
+    return { min: Math.min(AUTO_MIN, max), max }
+  }
+  const n = readInteger(ctx, countEntry, 1, MAX_INSTANCES, `"auto" or a number of cells from 1 to ${MAX_INSTANCES}`)
+  if (n == null) return null
+  if (maxEntry != null) report(ctx, maxEntry.valueAt, maxEntry.field, 'max_instances only with "instances: auto" (a number of instances is exact)', describe(maxEntry.value))
+  return n === 1 ? null : { min: n, max: n }
+}
+
 interface Reading {
   /** Complete only when every field was valid. */
   readonly spec: FunctionSpec | null
@@ -111,11 +144,12 @@ function readFunction (ctx: WalkContext, name: string, e: Entry, input: Function
   const env = readEnv(ctx, get('env'))
   // The most a data dir of this function may hold when it arrives by a move (a receiver refuses a bigger one).
   const maxData = readLimit(ctx, get('max_data'), 'size')
+  const instances = readInstances(ctx, get, stateful)
   const dns = readChoice(ctx, get('dns'), 'owner', ['owner', 'all-cells'], '"owner" (its owner\'s address) or "all-cells" (every live cell\'s; any cell forwards)')
 
   const complete = ctx.problems.length === before && start != null && code != null && domain != null && stateful != null && dns != null && replicas != null && durability != null
   return {
-    spec: complete ? { name, code, codeDir: join(input.root, code), setup, start, port, health, stateful, replicas: replicas as 1 | 2, durability: durability as FunctionSpec['durability'], domain, pathPrefix, env, dns: dns as FunctionSpec['dns'], maxDataBytes: maxData } : null,
+    spec: complete ? { name, code, codeDir: join(input.root, code), setup, start, port, health, stateful, replicas: replicas as 1 | 2, durability: durability as FunctionSpec['durability'], domain, pathPrefix, env, dns: dns as FunctionSpec['dns'], maxDataBytes: maxData, ...instances != null ? { instances } : {} } : null,
     port,
     portAt: portEntry?.valueAt ?? e.keyAt,
     route: domain == null ? null : `${domain}${pathPrefix ?? ''}`,

@@ -31,7 +31,15 @@ export interface FunctionSpec {
   readonly dns: 'owner' | 'all-cells'
   /** `max_data`: the most bytes of files its data dir may bring in a move (null: the sender's announced size + 10 %). */
   readonly maxDataBytes?: number | null
+  /**
+   * Instances on several cells, for a function without data (`stateless: true`, `instances: N` or `auto`): at
+   * least `min` cells run it (fewer only while the organism has fewer cells), at most `max`. Absent: one owner.
+   */
+  readonly instances?: InstanceSpec | null
 }
+
+/** How many cells run a stateless function: exactly N (`min` = `max`), or from `min` up to `max` as load asks. */
+export interface InstanceSpec { readonly min: number, readonly max: number }
 
 export interface MovePolicy {
   /** Copy the data dir while the function serves; hold requests only for the changes and the start. */

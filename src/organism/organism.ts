@@ -5,7 +5,7 @@ import type { Scheduler } from '../core/clock.ts'
 import { createStateSync } from '../state/index.ts'
 import type { StateEvent, Signer, Verify, StateSyncOptions } from '../state/index.ts'
 import { placementPlan, shortId } from '../placement/index.ts'
-import type { Plan, CellRef } from '../placement/index.ts'
+import type { Plan, CellRef, SpreadFunction } from '../placement/index.ts'
 import type { Ownership, OwnershipView } from '../ownership/index.ts'
 import type { PlacementView } from '../state/index.ts'
 import { saveSaved } from './membership-file.ts'
@@ -17,7 +17,10 @@ import type { Organism, OrganismChange } from './types.ts'
 
 export interface OrganismOptions {
   organism: string
+  /** Functions with one owner each (in the ownership store). */
   functions: readonly string[]
+  /** Functions that run on several cells, and how many: placed by every cell alike (placement/instances.ts). */
+  spread?: () => readonly SpreadFunction[]
   link: OrganismLink
   /** Who owns what: this cell's view of the ownership store. */
   ownership: OwnershipView
@@ -75,11 +78,15 @@ export async function startOrganism (opts: OrganismOptions): Promise<Organism> {
   const offMember = link.onMember(() => { void persist() })
 
   const placements = (): PlacementView[] => opts.ownership.records().map(asPlacement).sort((a, b) => a.fn.localeCompare(b.fn))
+  const serves = (cell: string, fn: string): boolean => sync.cellRecord(cell)?.body.functions.includes(fn) === true
   const computePlan = (): Plan => placementPlan({
     self: link.peerId,
     functions: opts.functions,
     placements: new Map(placements().map((p) => [p.fn, p])),
-    liveness: sync.liveness
+    liveness: sync.liveness,
+    spread: opts.spread?.() ?? [],
+    cells: [...new Set([link.peerId, ...sync.cells().filter((c) => c.liveness !== 'dead').map((c) => c.peer)])],
+    serves
   })
   let current = computePlan()
   const listeners = new Set<(c: OrganismChange) => void>()

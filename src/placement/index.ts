@@ -5,15 +5,21 @@
 //   plan.local              // the functions this cell must run now
 //   resolveCell(cells, 'beta')  // which cell a name means (rules.ts)
 import type { Liveness, PlacementView } from '../state/types.ts'
+import { spreadDecision } from './instances.ts'
+import type { SpreadDecision, SpreadFunction } from './instances.ts'
 
 export type { Liveness, PlacementView }
 export { resolveCell, nameOf, shortId, MIN_ID_PART } from './rules.ts'
 export type { Refusal, CellRef } from './rules.ts'
+export { instanceCells, spreadDecision } from './instances.ts'
+export type { SpreadFunction, SpreadDecision } from './instances.ts'
 
 export type Route =
   /** `epoch`: the placement's, what a write here is accepted at. */
   | { readonly kind: 'local', readonly epoch: number }
   | { readonly kind: 'remote', readonly cell: string }
+  /** A stateless function on several cells: this one (if `local`: it should run an instance) and `cells`. */
+  | { readonly kind: 'spread', readonly local: boolean, readonly cells: readonly string[] }
   | { readonly kind: 'unavailable', readonly reason: string, readonly retryAfterSeconds: number }
 
 export interface PlanInput {
@@ -22,11 +28,21 @@ export interface PlanInput {
   readonly functions: readonly string[]
   readonly placements: ReadonlyMap<string, PlacementView>
   readonly liveness: (cell: string) => Liveness | 'unknown'
+  /** Functions that run on several cells (not in `functions`, never in the ownership store). */
+  readonly spread?: readonly SpreadFunction[]
+  /** Members that are not dead, self included: where instances may run. */
+  readonly cells?: readonly string[]
+  /** Whether a cell's own record says fn runs there. */
+  readonly serves?: (cell: string, fn: string) => boolean
 }
 
 export interface Plan {
   /** Functions whose placement names this cell as owner and that are not being moved away. */
   readonly local: ReadonlySet<string>
+  /** The functions of `local` this cell owns alone (what it may hand to another cell). */
+  readonly owned: ReadonlySet<string>
+  /** Where each stateless function's instances run, as this cell decided. */
+  readonly spread: ReadonlyMap<string, SpreadDecision>
   route: (fn: string) => Route
 }
 
@@ -57,8 +73,16 @@ export function placementPlan (input: PlanInput): Plan {
     }
     routes.set(fn, route)
   }
+  const owned = new Set(local)
+  const spread = new Map<string, SpreadDecision>()
+  for (const s of input.spread ?? []) {
+    const d = spreadDecision({ self: input.self, fn: s.fn, count: s.count, cells: input.cells ?? [input.self], serves: input.serves ?? (() => false) })
+    spread.set(s.fn, d)
+    if (d.run) local.add(s.fn)
+    routes.set(s.fn, { kind: 'spread', local: d.run, cells: d.serving })
+  }
   const unknown: Route = { kind: 'unavailable', reason: 'not a function of this organism', retryAfterSeconds: 30 }
-  return { local, route: (fn) => routes.get(fn) ?? unknown }
+  return { local, owned, spread, route: (fn) => routes.get(fn) ?? unknown }
 }
 
 /** What the supervisor must change so that it runs exactly the plan's local functions. */

@@ -44,7 +44,11 @@ function hasBody (req: IncomingMessage): boolean {
  * A pooled stream that turns out broken before any answer is retried only when that cannot run the request twice:
  * a bodiless idempotent request, or one of which nothing was written (the stream was found dead when handed out).
  */
-export function forwardRequest (links: RemoteLinks, up: RemoteUpstream, req: IncomingMessage, res: ServerResponse, self: string, forwarded: Record<string, string>, onError: (err: Error) => void): void {
+/**
+ * `onError`'s `retryable`: no answer came and sending the request again cannot run it twice (nothing of it was
+ * written, or it is bodiless and idempotent): another instance of a function on several cells may take it.
+ */
+export function forwardRequest (links: RemoteLinks, up: RemoteUpstream, req: IncomingMessage, res: ServerResponse, self: string, forwarded: Record<string, string>, onError: (err: Error, retryable: boolean) => void): void {
   const headers = forwardHeaders(req, self, forwarded, up.bounce === true)
   const bodyless = !hasBody(req)
   const replayable = bodyless && idempotent.has(req.method ?? 'GET')
@@ -77,7 +81,7 @@ export function forwardRequest (links: RemoteLinks, up: RemoteUpstream, req: Inc
     })
     outgoing.on('error', (err) => {
       if (!answered && !res.destroyed && outgoing.reusedSocket && (replayable || !sent) && n < MAX_ATTEMPTS) { attempt(n + 1); return }
-      if (!res.headersSent) onError(err)
+      if (!res.headersSent) onError(err, !answered && (replayable || !sent))
       else res.destroy(err)
     })
     // Buffered until a stream is assigned, and written only if it passes the check above.

@@ -24,6 +24,7 @@ import { forwardRequest, tunnelRemote, HOP_HEADER } from './remote.ts'
 import { isLoopback, normalizeTarget } from './edge.ts'
 import type { RemoteUpstream } from './remote.ts'
 import { RemoteLinks } from './links.ts'
+import { Balancer, LOCAL } from './balance.ts'
 import type { LinkOptions } from './links.ts'
 
 /** Where a function's requests go: a local process, the owner cell over the peer link, or nowhere for now. */
@@ -36,6 +37,8 @@ export type Upstream =
   /** `hold`: the condition passes by itself in seconds (a function starting, moving, taken over): wait, don't 503. */
   | { kind: 'unavailable', reason: string, retryAfterSeconds: number, hold?: boolean }
   | RemoteUpstream
+  /** A function on several cells: its local instance's port (null: none ready here) and the other cells serving it. */
+  | { kind: 'spread', port: number | null, remote: readonly RemoteUpstream[] }
 
 export interface RouterOptions {
   /** 0 = any free port; read the chosen one from router.port after start(). */
@@ -224,9 +227,30 @@ export function createRouter (opts: RouterOptions): Router {
   type Waiting = { req: IncomingMessage, res: RouterResponse, fn: string }
   const hold = createHold<Waiting>({ holdMs: opts.holdMs ?? 5000, maxHeld: opts.maxHeld ?? 1000, tickMs: HOLD_TICK_MS },
     (w, until) => { dispatch(w.req, w.res, w.fn, until) }, (w) => w.res.destroyed)
+  const balancer = new Balancer()
+  /**
+   * To the least busy instance; one whose cell cannot be reached gets no more requests for a while, and the request
+   * tries the next instance when that cannot run it twice (nothing of it was sent, or it is bodiless and idempotent).
+   */
+  const spread = (req: IncomingMessage, res: RouterResponse, fn: string, up: Extract<Upstream, { kind: 'spread' }>, tried: Set<string>): void => {
+    const keys = [...up.port != null ? [LOCAL] : [], ...up.remote.map((r) => r.cell)]
+    const key = balancer.pick(fn, keys, clock.now(), tried)
+    const target = key == null || key === LOCAL ? null : up.remote.find((r) => r.cell === key)
+    if (key == null || (key !== LOCAL && target == null)) { remoteFailed(fn, res)(new Error(`no instance of ${fn} answered (${tried.size} tried)`)); return }
+    const done = balancer.begin(fn, key)
+    res.once('close', done)
+    if (target == null) { res.exchange = proxyRequest(pools.get(up.port as number, clock.now()), req, res, fn, info(req), onUpstreamError); return }
+    forwardRequest(links, target, req, res, opts.self ?? '', forwardedFor(req), (err, retryable) => {
+      done()
+      balancer.eject(target.cell, clock.now())
+      if (retryable && !res.headersSent && !res.destroyed) { tried.add(target.cell); spread(req, res, fn, up, tried); return }
+      remoteFailed(fn, res)(err)
+    })
+  }
   const dispatch = (req: IncomingMessage, res: RouterResponse, fn: string, until: number): void => {
     const hop = hopped(req) ? String(req.headers[HOP_HEADER]) : undefined
     const up = opts.resolve(fn, hop != null, req.method ?? 'GET', hop)
+    if (up.kind === 'spread') { spread(req, res, fn, up, new Set()); return }
     if (up.kind === 'remote') {
       forwardRequest(links, up, req, res, opts.self ?? '', forwardedFor(req), remoteFailed(fn, res))
       return
@@ -251,7 +275,9 @@ export function createRouter (opts: RouterOptions): Router {
     }
     if (m.kind === 'bad-host') { refuse(400, rawPage(400, routerError('ROUTER_BAD_HOST', `The Host header is not usable: ${m.reason}.`))); return }
     if (m.kind === 'no-route') { refuse(404, rawPage(404, routerError('ROUTER_NO_ROUTE', `No function serves the host "${m.host}".`))); return }
-    const up = opts.resolve(fn, hopped(req), req.method ?? 'GET')
+    const resolved = opts.resolve(fn, hopped(req), req.method ?? 'GET')
+    // A tunnel stays where it starts: this cell's own instance if one is ready, else another cell's.
+    const up = resolved.kind !== 'spread' ? resolved : resolved.port != null ? { kind: 'local' as const, port: resolved.port } : resolved.remote[0]
     if (up.kind === 'remote') {
       void tunnelRemote(up, req, client, head, opts.self ?? '', forwardedFor(req), (err) => {
         onUpstreamError(fn, err)

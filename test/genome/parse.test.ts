@@ -133,6 +133,11 @@ const bad: BadCase[] = [
   { name: 'replicas 3', text: web('start: a', 'stateful: true', 'replicas: 3'), field: 'functions.web.replicas', line: 7, column: 15, says: 'expected the number of copies of the data: 1' },
   { name: 'replicas 2 without state', text: web('start: a', 'replicas: 2'), field: 'functions.web.replicas', line: 6, column: 15, says: 'expected replicas: 1 for a function that is not stateful' },
   { name: 'max_data "lots"', text: web('start: a', 'max_data: lots'), field: 'functions.web.max_data', line: 6, column: 15, says: 'expected a size greater than 0' },
+  { name: 'instances on a stateful function', text: web('start: a', 'stateful: true', 'instances: 3'), field: 'functions.web.instances', line: 7, column: 16, says: 'expected no instances for a stateful function' },
+  { name: 'instances 0', text: web('start: a', 'instances: 0'), field: 'functions.web.instances', line: 6, column: 16, says: 'expected "auto" or a number of cells from 1 to 64' },
+  { name: 'instances "many"', text: web('start: a', 'instances: many'), field: 'functions.web.instances', line: 6, column: 16, says: 'found "many"' },
+  { name: 'max_instances with a fixed count', text: web('start: a', 'instances: 3', 'max_instances: 5'), field: 'functions.web.max_instances', line: 7, column: 20, says: 'max_instances only with "instances: auto"' },
+  { name: 'stateless false with instances', text: web('start: a', 'stateless: false', 'instances: 2'), field: 'functions.web.stateless', line: 6, column: 16, says: 'expected stateless: true' },
   { name: 'durability "eventual"', text: web('start: a', 'durability: eventual'), field: 'functions.web.durability', line: 6, column: 17, says: 'expected "sync"' },
   { name: 'stateful as "yes"', text: web('start: a', 'stateful: yes'), field: 'functions.web.stateful', line: 6, column: 15, says: 'expected true or false, found "yes"' },
   { name: 'dns mode that is not owner or all-cells', text: web('start: a', 'dns: everyone'), field: 'functions.web.dns', line: 6, column: 10, says: 'found "everyone"' },
@@ -153,6 +158,17 @@ const bad: BadCase[] = [
   { name: 'a list instead of a map', text: '- organism\n- zone\n', field: '(top)', line: 1, column: 1, says: 'found a list' },
   { name: 'an empty file', text: '', field: '(top)', line: 1, column: 1, says: 'found nothing' }
 ]
+
+test('instances: stateless means two cells or more as load asks, a number is exact, 1 is one owner', () => {
+  const spec = (...fields: string[]) => parseGenome(web('start: a', ...fields), { file: FILE, root: ROOT, commit: 'abc' }).functions[0].instances ?? null
+  assert.deepEqual(spec('stateless: true'), { min: 2, max: 64 })
+  assert.deepEqual(spec('instances: auto', 'max_instances: 5'), { min: 2, max: 5 })
+  assert.deepEqual(spec('stateless: true', 'max_instances: 1'), { min: 1, max: 1 })
+  assert.deepEqual(spec('instances: 3'), { min: 3, max: 3 })
+  assert.equal(spec('stateless: true', 'instances: 1'), null)
+  assert.equal(spec('stateless: false'), null)
+  assert.equal(spec(), null)
+})
 
 for (const c of bad) {
   test(`invalid genome: ${c.name}`, () => {

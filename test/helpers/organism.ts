@@ -1,7 +1,7 @@
 // Several real cells on this machine (loopback addresses 127.0.0.x), for organism tests: start, join, query, kill.
-import { mkdtemp, rm, cp, readFile, writeFile } from 'node:fs/promises'
+import { mkdtemp, mkdir, rm, cp, readFile, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { existsSync } from 'node:fs'
 import { execFileSync } from 'node:child_process'
 import { initGenome, signedCommit } from '../../src/genome/index.ts'
@@ -11,14 +11,21 @@ import type { CellStatus } from '../../src/cell/status.ts'
 
 export interface TestCell { name: string, state: string, address: string, proc: CellProcess, args: string[], status: () => Promise<CellStatus> }
 
-/** A signed copy of the demo genome (examples/campus) in a temp dir, with a key made for the test; `edit` changes its organism.yaml. */
-export async function demoGenomeRepo (dir: string, edit?: (yaml: string) => string): Promise<string> {
+/**
+ * A signed copy of the demo genome (examples/campus) in a temp dir, with a key made for the test; `edit` changes its
+ * organism.yaml, `files` adds files (path in the genome -> content).
+ */
+export async function demoGenomeRepo (dir: string, edit?: (yaml: string) => string, files: Record<string, string> = {}): Promise<string> {
   process.env.GIT_CONFIG_GLOBAL = '/dev/null'
   const repo = join(dir, 'genome')
   await initGenome(repo, { keyPath: join(dir, 'key'), organism: 'campus', zone: 'campus.test' })
   execFileSync('git', ['-C', repo, 'rm', '-rq', 'functions'])
   await cp(new URL('../../examples/campus', import.meta.url).pathname, repo, { recursive: true })
   if (edit != null) await writeFile(join(repo, 'organism.yaml'), edit(await readFile(join(repo, 'organism.yaml'), 'utf8')))
+  for (const [path, content] of Object.entries(files)) {
+    await mkdir(dirname(join(repo, path)), { recursive: true })
+    await writeFile(join(repo, path), content)
+  }
   await signedCommit(repo, 'the demo suite', join(dir, 'key'))
   return repo
 }
@@ -29,9 +36,9 @@ export class TestOrganism {
   private readonly repo: string
   private constructor (dir: string, repo: string) { this.dir = dir; this.repo = repo }
 
-  static async create (edit?: (yaml: string) => string): Promise<TestOrganism> {
+  static async create (edit?: (yaml: string) => string, files?: Record<string, string>): Promise<TestOrganism> {
     const dir = await mkdtemp(join(tmpdir(), 'organism-multi-'))
-    return new TestOrganism(dir, await demoGenomeRepo(dir, edit))
+    return new TestOrganism(dir, await demoGenomeRepo(dir, edit, files))
   }
 
   async statusOf (state: string): Promise<CellStatus | null> {
