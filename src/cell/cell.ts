@@ -31,6 +31,7 @@ import type { DnsPrimary } from './dns-push.ts'
 import { createDivision } from './division.ts'
 import type { ExtraPool } from './division.ts'
 import { upstreamFor, createReconciler, createRecordPublisher, defaultCellName } from './wiring.ts'
+import { createInstanceScaler } from './scale.ts'
 import { replicationPart } from './replication.ts'
 import { forwardConnector, openForwardServer, readTicket, serveTicket } from '../forward/index.ts'
 import { expulsionCheck, operatorCheck, recordProofs } from './override.ts'
@@ -144,8 +145,10 @@ export async function startCell (opts: CellOptions): Promise<Cell> {
     }, async (s) => { await s.stop() })
     const organism = startableOf('organism', async () => {
       const { node, signer, founding, membershipFile } = link.get()
-      return await startOrganism({ organism: genome.organism, functions: ownedNames, spread: () => spreadSpecs.map((f) => ({ fn: f.name, count: f.instances?.min ?? 1 })), link: node, ownership: ownership.get().view, signer, verify: stateVerify(), clock, founding, membershipFile })
+      return await startOrganism({ organism: genome.organism, functions: ownedNames, spread: (cells) => scaler.spread(cells), link: node, ownership: ownership.get().view, signer, verify: stateVerify(), clock, founding, membershipFile })
     }, async (org) => { await org.stop() })
+    // How many cells run each stateless function: what live cells ask for, within the genome's bounds (scale.ts).
+    const scaler = createInstanceScaler(genome.functions, { self: () => link.get().node.peerId, cells: () => organism.get().cells(), rpsLimit: genome.division.requestsPerSecond, clock })
     const mover = startableOf('mover', async () => {
       // Bulk ports bind where the router does (a loopback demo host's own 127.x address, else all interfaces) and are
       // offered at the advertised address, the one peers already reach this cell at.
@@ -196,6 +199,7 @@ export async function startCell (opts: CellOptions): Promise<Cell> {
       organism: organism.get, mover: mover.get, admitToken: (ttl) => link.get().node.admitToken(ttl),
       rps: (fn) => router.stats(fn).requestsPerSecond,
       readings: () => supervisor.status().filter((s) => s.state === 'running').map((s) => ({ name: s.name, cpuSeconds: s.cpuSeconds, memoryBytes: s.memoryBytes, dataBytes: s.dataBytes, traffic: router.stats(s.name) })),
+      scaler,
       ports: () => ({ router: router.port, dns: dns.port })
     })
 
@@ -241,11 +245,11 @@ export async function startCell (opts: CellOptions): Promise<Cell> {
       return server
     }, async (server) => { server.close() })
     const parts: Array<Startable | null> = [
-      supervisor, link, ownership, organism, mover, replication, forwardPort, router,
+      supervisor, link, ownership, organism, scaler, mover, replication, forwardPort, router,
       createReconciler({ plan: () => organism.get().plan(), onChange: (l) => organism.get().onChange(l) }, supervisor, () => mover.get().arriving, async (fn) => { await replication.get().settled(fn) }),
       dns, pusher,
       createRecordPublisher({ setOwnRecord: (b) => { organism.get().setOwnRecord(b) } }, () => ({
-        name: cellName(), genome: commit, software: SOFTWARE, functions: supervisor.status(), traffic: (fn) => router.stats(fn),
+        name: cellName(), genome: commit, software: SOFTWARE, functions: supervisor.status(), traffic: (fn) => router.stats(fn), scale: scaler.asks(),
         addrs: { peer: link.get().node.addrs(), router: `${advertise}:${router.port}`, dns: `${advertise}:${dns.port}` }
       }), clock),
       { name: 'live map', start: async () => {}, stop: async () => { dashboard.close() } },

@@ -13,6 +13,8 @@ import type { Mover } from '../migrate/index.ts'
 import type { Organism } from '../organism/index.ts'
 import { divideOnto, prepareDivision } from './divide-onto.ts'
 import type { DivideResult } from './divide-onto.ts'
+import type { InstanceScaler } from './scale.ts'
+import type { MoveResult } from '../migrate/index.ts'
 
 const log = logger('division')
 
@@ -37,6 +39,8 @@ export interface DivisionDeps {
   ports: () => { router: number, dns: number }
   identityFile?: string
   extraPool?: ExtraPool
+  /** How many cells run each stateless function; asked for more when one is too busy here. */
+  scaler?: Pick<InstanceScaler, 'growth' | 'grow'>
 }
 
 export interface Division {
@@ -53,10 +57,27 @@ export function createDivision (d: DivisionDeps): Division {
   const freeHost = async (): Promise<string | null> =>
     freePoolHost(await pool(), d.organism().cells().map((c) => c.record?.body.addrs.router), tried)
 
+  const spread = new Set(d.genome.functions.filter((f) => f.instances != null).map((f) => f.name))
+  /**
+   * A stateless function is not handed off: the new cell runs one more instance of it (asked for before the new cell
+   * exists), and the division is done once the new cell's record says it serves it.
+   */
+  const instanceAt = async (fn: string, to: string): Promise<MoveResult> => {
+    const started = d.clock.now()
+    for (let i = 0; i < 240; i++) {
+      const cell = d.organism().cells().find((c) => c.peer === to || c.record?.body.name === to)
+      if (cell?.record?.body.functions.includes(fn) === true) return { fn, from: d.organism().self, to: cell.peer, epoch: 0, bytes: 0, sha256: '', ms: d.clock.now() - started }
+      await new Promise((resolve) => setTimeout(resolve, 250))
+    }
+    throw new Error(`the new cell ${to} did not start an instance of ${fn} within 60 s (see its \`cell status\`)`)
+  }
+
   const divide: Division['divide'] = async (hostUrl, fn, identity, progress) => {
     const org = d.organism()
-    const pick = fn ?? functionToHandOff([...org.plan().owned], d.rps)
+    // Without a function named: the busiest one this cell owns, else the busiest stateless one it runs.
+    const pick = fn ?? functionToHandOff([...org.plan().owned], d.rps) ?? functionToHandOff([...org.plan().local].filter((f) => spread.has(f)), d.rps)
     if (pick == null) throw new Error('this cell runs no function to hand off')
+    if (spread.has(pick)) d.scaler?.grow(pick, org.cells())
     const ports = d.ports()
     const r = await divideOnto({
       stateDir: d.stateDir, hostUrl, genomeHostsFile, identityFile: identity ?? d.identityFile ?? join(homedir(), '.ssh', 'id_ed25519'),
@@ -64,11 +85,11 @@ export function createDivision (d: DivisionDeps): Division {
       genomeRepo: d.genomeRepo, commit: d.commit, organism: d.genome.organism, self: org.self, fn: pick,
       routerPort: ports.router, dnsPort: ports.dns, peerPort: d.genome.peerPort,
       token: async () => d.admitToken(10 * 60_000),
-      move: async (f, to) => await d.mover().move(f, to),
+      move: async (f, to) => spread.has(f) ? await instanceAt(f, to) : await d.mover().move(f, to),
       cells: () => org.cellRefs(),
       onProgress: (e) => { progress(`${e.step} ${e.phase}${e.ms != null ? ` ${e.ms} ms` : ''}${e.detail != null ? ` ${e.detail}` : ''}`) }
     })
-    org.note({ kind: 'join', text: `divided onto ${r.cell}: ${pick} handed off in ${r.ms} ms` })
+    org.note({ kind: 'join', text: `divided onto ${r.cell}: ${spread.has(pick) ? `it runs an instance of ${pick}` : `${pick} handed off`} in ${r.ms} ms` })
     return r
   }
 
@@ -82,6 +103,11 @@ export function createDivision (d: DivisionDeps): Division {
     clock: d.clock,
     readings: d.readings,
     localFunctions: () => [...d.organism().plan().owned],
+    instances: () => d.scaler?.growth(d.organism().cells(), new Set(d.readings().map((r) => r.name))) ?? [],
+    addInstance: (fn, reason) => {
+      d.scaler?.grow(fn, d.organism().cells())
+      d.organism().note({ kind: 'info', text: `asked for one more instance of ${fn}: ${reason}` })
+    },
     poolHasFreeHost: async () => {
       const free = await freeHost() != null
       if (free) prepare()

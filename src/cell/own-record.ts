@@ -15,6 +15,8 @@ export interface RecordInput {
   functions: ReadonlyArray<{ name: string, state: string, cpuSeconds: number, memoryBytes: number }>
   /** Requests per second and p99 (ms) of a function here. */
   traffic: (fn: string) => { requestsPerSecond: number, p99Ms: number }
+  /** Instances this cell asks for (scale.ts), by function; empty when it asks for none beyond the genome's minimum. */
+  scale?: Readonly<Record<string, number>>
 }
 
 /** Load only every this often while addresses and functions stay the same: a busy cell must not flood the organism. */
@@ -29,7 +31,8 @@ export function nextRecord (mem: RecordMemory, input: RecordInput, now: number):
   const round = (x: number): number => Math.round(x * 10) / 10
   const traffic = Object.fromEntries(running.map((fn) => { const t = input.traffic(fn); return [fn, { rps: round(t.requestsPerSecond), p99: round(t.p99Ms) }] }))
   const rps = running.reduce((sum, fn) => sum + traffic[fn].rps, 0)
-  const shape = JSON.stringify([input.addrs, running])
+  const scale = input.scale ?? {}
+  const shape = JSON.stringify([input.addrs, running, scale])
   if (shape === mem.shape && now - mem.sentAt < LOAD_EVERY_MS) return { body: null, mem }
   const body = {
     name: input.name,
@@ -37,6 +40,7 @@ export function nextRecord (mem: RecordMemory, input: RecordInput, now: number):
     load: { rps: round(rps), cpu: Math.round(cores * 100) / 100, memory: input.functions.reduce((s, f) => s + f.memoryBytes, 0) },
     functions: running,
     traffic,
+    ...Object.keys(scale).length > 0 ? { scale: { ...scale } } : {},
     software: input.software,
     genome: input.genome
   }

@@ -8,7 +8,7 @@ import { createSampler, observe } from './sampler.ts'
 import { decide, sampleEveryMs } from './policy.ts'
 import { sampleOf } from './sample.ts'
 import type { CpuReading, FunctionReading } from './sample.ts'
-import type { Decision } from './types.ts'
+import type { Decision, InstanceGrowth } from './types.ts'
 
 const log = logger('division')
 
@@ -22,6 +22,9 @@ export interface DivisionDriverOptions {
   poolHasFreeHost: () => Promise<boolean>
   /** Performs one division handing off `fn`; resolves when the new cell serves it. */
   divide: (fn: string, reason: string) => Promise<void>
+  /** Stateless functions running here and how each could grow; asking for one more instance of one. */
+  instances?: () => InstanceGrowth[]
+  addInstance?: (fn: string, reason: string) => void
 }
 
 export interface DivisionDriver extends Startable {
@@ -42,8 +45,15 @@ export function createDivisionDriver (opts: DivisionDriverOptions): DivisionDriv
     cpu = next.cpu
     sampler = observe(sampler, next.sample, now)
     const poolHasFreeHost = await opts.poolHasFreeHost().catch(() => false)
-    const d: Decision = decide(sampler, { limits: opts.limits, now, lastDivisionAt, poolHasFreeHost, localFunctions: opts.localFunctions(), dividing })
-    last = d.kind === 'divide' ? d.reason.text : d.reason
+    const d: Decision = decide(sampler, { limits: opts.limits, now, lastDivisionAt, poolHasFreeHost, localFunctions: opts.localFunctions(), dividing, instances: opts.instances?.() ?? [] })
+    last = d.kind === 'wait' ? d.reason : d.reason.text
+    if (d.kind === 'add-instance') {
+      log.info('asking for another instance', { function: d.function, reason: d.reason.text })
+      opts.addInstance?.(d.function, d.reason.text)
+      // A fresh window: the next instance is asked for only if this one did not take enough of the load.
+      sampler = createSampler(opts.limits.windowMs)
+      return
+    }
     if (d.kind !== 'divide') return
     dividing = true
     lastDivisionAt = now

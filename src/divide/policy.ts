@@ -1,6 +1,6 @@
 // The division policy (pure): has a limit been passed for the whole window, and which function goes.
 import { inWindow } from './sampler.ts'
-import type { Decision, DecideInput, MeasureName, PassedLimit, SamplerState, TimedSample } from './types.ts'
+import type { Decision, DecideInput, DivideReason, MeasureName, PassedLimit, SamplerState, TimedSample } from './types.ts'
 import type { DivisionLimits } from '../genome/types.ts'
 import { LIMITS, amount, duration, labelOf, share } from './words.ts'
 
@@ -102,14 +102,27 @@ export function decide (state: SamplerState, input: DecideInput): Decision {
 
   const top = passed[0]
   const over = `${labelOf(top.limit)} ${amount(top.limit, top.value)} > ${amount(top.limit, top.threshold)} for ${window}`
+  const measure = LIMITS.find((l) => l.limit === top.limit)!.measure
+  const noHost = `but the host pool has no free host (add one with \`cell hosts add\`)`
+  // The busiest function of all decides when it runs on several cells: it grows by an instance, not by a hand-off.
+  const growth = new Map((input.instances ?? []).map((g) => [g.fn, g]))
+  const busiest = pickFunction(loadsBy(measure, cover.samples, [...new Set([...input.localFunctions, ...growth.keys()])]))
+  const g = busiest == null ? undefined : growth.get(busiest)
+  if (g != null && g.grow !== 'at-max') {
+    const load = loadsBy(measure, cover.samples, [g.fn]).get(g.fn) ?? 0
+    const reason = (text: string): DivideReason => ({ ...top, load, text })
+    if (g.grow === 'instance') return { kind: 'add-instance', function: g.fn, reason: reason(`${over}; adding a cell to the ${g.count} that run ${g.fn} (${share(top.limit, load)})`) }
+    if (!input.poolHasFreeHost) return wait('no-host', `${over}; every cell runs ${g.fn}, ${noHost}`)
+    return { kind: 'divide', function: g.fn, reason: reason(`${over}; every cell runs ${g.fn}: growing onto a new cell for another instance (${share(top.limit, load)})`) }
+  }
+  const atMax = g == null ? '' : ` (${g.fn} runs on its most cells already: ${g.max})`
   const local = [...new Set(input.localFunctions)]
   if (local.length <= 1) {
     const only = local.length === 1 ? ` (${local[0]})` : ''
-    return wait('last-function', `${over}; but a cell keeps its last function${only}`)
+    return wait('last-function', `${over}${atMax}; but a cell keeps its last function${only}`)
   }
-  if (!input.poolHasFreeHost) return wait('no-host', `${over}; but the host pool has no free host (add one with \`cell hosts add\`)`)
+  if (!input.poolHasFreeHost) return wait('no-host', `${over}${atMax}; ${noHost}`)
 
-  const measure = LIMITS.find((l) => l.limit === top.limit)!.measure
   const loads = loadsBy(measure, cover.samples, local)
   const fn = pickFunction(loads)!
   const load = loads.get(fn) ?? 0

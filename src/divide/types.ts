@@ -47,7 +47,15 @@ export interface DecideInput {
   readonly localFunctions: readonly string[]
   /** A division of this cell is under way. */
   readonly dividing: boolean
+  /** Stateless functions running here, and how each could take more load (default: none). */
+  readonly instances?: readonly InstanceGrowth[]
 }
+
+/**
+ * How a function on several cells grows: one more instance on a cell that runs none (`instance`), a new cell for one
+ * (`host`: every cell runs it), or not at all (`at-max`: it runs on as many cells as the genome allows).
+ */
+export interface InstanceGrowth { readonly fn: string, readonly grow: 'instance' | 'host' | 'at-max', readonly count: number, readonly max: number }
 
 /** The genome's limit names, as in DivisionLimits. */
 export type LimitName = 'requestsPerSecond' | 'distinctUsers' | 'dataBytes' | 'cpu' | 'memoryBytes'
@@ -71,4 +79,6 @@ export type WaitWhy = 'dividing' | 'cooldown' | 'no-limits' | 'collecting' | 'un
 
 export type Decision =
   | { readonly kind: 'divide', readonly function: string, readonly reason: DivideReason }
+  /** A stateless function too busy here: ask for one more instance (on a cell that exists). */
+  | { readonly kind: 'add-instance', readonly function: string, readonly reason: DivideReason }
   | { readonly kind: 'wait', readonly why: WaitWhy, readonly reason: string }

@@ -4,7 +4,7 @@ import type { FunctionSpec, InstanceSpec } from './types.ts'
 import { describe, find, readBoolean, readInteger, readMap, readString, report, scalar, type Entry, type WalkContext } from './yaml-walk.ts'
 import { NAME_RE, readDnsName, readLimit, readRelativePath, type ExistsCheck } from './fields.ts'
 
-export const FUNCTION_FIELDS = ['code', 'setup', 'start', 'port', 'health', 'stateful', 'replicas', 'durability', 'domain', 'path', 'env', 'dns', 'max_data', 'stateless', 'instances', 'max_instances'] as const
+export const FUNCTION_FIELDS = ['code', 'setup', 'start', 'port', 'health', 'stateful', 'replicas', 'durability', 'domain', 'path', 'env', 'dns', 'max_data', 'stateless', 'instances', 'max_instances', 'scale_in_after'] as const
 export const DNS_MODES = ['owner', 'all-cells'] as const
 /** The cell sets these for every function; letting the genome override them would break routing or data moves. */
 export const RESERVED_ENV = ['PORT', 'DATA_DIR'] as const
@@ -71,6 +71,7 @@ function readEnv (ctx: WalkContext, e: Entry | undefined): Record<string, string
 export const MAX_INSTANCES = 64
 /** `stateless: true` or `instances: auto` without a count: two cells, so that one dying costs no request. */
 const AUTO_MIN = 2
+const SCALE_IN_AFTER_MS = 10 * 60_000
 
 /**
  * `stateless`, `instances` and `max_instances` together: null for one owner (the default, and every stateful
@@ -81,23 +82,25 @@ function readInstances (ctx: WalkContext, get: (k: string) => Entry | undefined,
   const stateless = statelessEntry == null ? null : readBoolean(ctx, statelessEntry)
   const countEntry = get('instances')
   const maxEntry = get('max_instances')
-  if (statelessEntry == null && countEntry == null && maxEntry == null) return null
-  const at = statelessEntry ?? countEntry ?? maxEntry as Entry
+  const quietEntry = get('scale_in_after')
+  if (statelessEntry == null && countEntry == null && maxEntry == null && quietEntry == null) return null
+  const at = statelessEntry ?? countEntry ?? maxEntry ?? quietEntry as Entry
   if (stateful === true) {
     report(ctx, at.valueAt, at.field, 'no instances for a stateful function (its data has one writer: its owner); drop "stateful: true" if it keeps no data', describe(at.value))
     return null
   }
   if (stateless === false && countEntry != null) report(ctx, statelessEntry?.valueAt ?? at.valueAt, statelessEntry?.field ?? at.field, 'stateless: true (or no "stateless:") for a function with instances', 'false')
   const max = maxEntry == null ? MAX_INSTANCES : readInteger(ctx, maxEntry, 1, MAX_INSTANCES, `a number of cells from 1 to ${MAX_INSTANCES}`)
-  if (max == null) return null
+  const scaleInAfterMs = quietEntry == null ? SCALE_IN_AFTER_MS : readLimit(ctx, quietEntry, 'duration')
+  if (max == null || scaleInAfterMs == null) return null
   if (countEntry == null || scalar(countEntry) === 'auto') {
     if (stateless === false && countEntry == null) return null
-    return { min: Math.min(AUTO_MIN, max), max }
+    return { min: Math.min(AUTO_MIN, max), max, scaleInAfterMs }
   }
   const n = readInteger(ctx, countEntry, 1, MAX_INSTANCES, `"auto" or a number of cells from 1 to ${MAX_INSTANCES}`)
   if (n == null) return null
-  if (maxEntry != null) report(ctx, maxEntry.valueAt, maxEntry.field, 'max_instances only with "instances: auto" (a number of instances is exact)', describe(maxEntry.value))
-  return n === 1 ? null : { min: n, max: n }
+  for (const extra of [maxEntry, quietEntry]) if (extra != null) report(ctx, extra.valueAt, extra.field, `${extra.field.split('.').at(-1) ?? ''} only with "instances: auto" (a number of instances is exact)`, describe(extra.value))
+  return n === 1 ? null : { min: n, max: n, scaleInAfterMs }
 }
 
 interface Reading {

@@ -38,8 +38,11 @@ export interface FunctionSpec {
   readonly instances?: InstanceSpec | null
 }
 
-/** How many cells run a stateless function: exactly N (`min` = `max`), or from `min` up to `max` as load asks. */
-export interface InstanceSpec { readonly min: number, readonly max: number }
+/**
+ * How many cells run a stateless function: exactly N (`min` = `max`), or from `min` up to `max` as load asks; an
+ * instance added for load is given up after `scaleInAfterMs` of quiet (`scale_in_after`, default 10 min).
+ */
+export interface InstanceSpec { readonly min: number, readonly max: number, readonly scaleInAfterMs: number }
 
 export interface MovePolicy {
   /** Copy the data dir while the function serves; hold requests only for the changes and the start. */

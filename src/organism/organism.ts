@@ -7,7 +7,7 @@ import type { StateEvent, Signer, Verify, StateSyncOptions } from '../state/inde
 import { placementPlan, shortId } from '../placement/index.ts'
 import type { Plan, CellRef, SpreadFunction } from '../placement/index.ts'
 import type { Ownership, OwnershipView } from '../ownership/index.ts'
-import type { PlacementView } from '../state/index.ts'
+import type { CellView, PlacementView } from '../state/index.ts'
 import { saveSaved } from './membership-file.ts'
 import type { SavedOrganism } from './membership-file.ts'
 import { protocols } from './protocols.ts'
@@ -20,7 +20,7 @@ export interface OrganismOptions {
   /** Functions with one owner each (in the ownership store). */
   functions: readonly string[]
   /** Functions that run on several cells, and how many: placed by every cell alike (placement/instances.ts). */
-  spread?: () => readonly SpreadFunction[]
+  spread?: (cells: readonly CellView[]) => readonly SpreadFunction[]
   link: OrganismLink
   /** Who owns what: this cell's view of the ownership store. */
   ownership: OwnershipView
@@ -84,7 +84,7 @@ export async function startOrganism (opts: OrganismOptions): Promise<Organism> {
     functions: opts.functions,
     placements: new Map(placements().map((p) => [p.fn, p])),
     liveness: sync.liveness,
-    spread: opts.spread?.() ?? [],
+    spread: opts.spread?.(sync.cells()) ?? [],
     cells: [...new Set([link.peerId, ...sync.cells().filter((c) => c.liveness !== 'dead').map((c) => c.peer)])],
     serves
   })

@@ -11,8 +11,8 @@ import type { SpreadDecision, SpreadFunction } from './instances.ts'
 export type { Liveness, PlacementView }
 export { resolveCell, nameOf, shortId, MIN_ID_PART } from './rules.ts'
 export type { Refusal, CellRef } from './rules.ts'
-export { instanceCells, spreadDecision } from './instances.ts'
-export type { SpreadFunction, SpreadDecision } from './instances.ts'
+export { instanceCells, instanceCount, spreadDecision, growAsk, nextAsk } from './instances.ts'
+export type { SpreadFunction, SpreadDecision, ScaleAsk } from './instances.ts'
 
 export type Route =
   /** `epoch`: the placement's, what a write here is accepted at. */

@@ -18,6 +18,11 @@ export function instanceCells (fn: string, cells: readonly string[], count: numb
     .map((x) => x.cell)
 }
 
+/** How many instances run: the largest ask of a live cell (one that found it too busy), within the genome's bounds. */
+export function instanceCount (min: number, max: number, asks: readonly number[]): number {
+  return Math.min(max, Math.max(min, ...asks))
+}
+
 export interface SpreadInput {
   readonly self: string
   readonly fn: string
@@ -46,4 +51,37 @@ export function spreadDecision (input: SpreadInput): SpreadDecision {
   const chosenServing = chosen.filter((c) => c !== input.self && input.serves(c, input.fn)).length
   const draining = !chosen.includes(input.self) && input.serves(input.self, input.fn) && chosenServing < chosen.length
   return { run: chosen.includes(input.self) || draining, serving, chosen }
+}
+
+/** What one cell asks for a function it found too busy: `count` instances, and since when the load has been low. */
+export interface ScaleAsk { readonly count: number, readonly quietSince: number | null }
+
+/** One more instance than run now (or than asked before), within `max`: asked when this cell's instance is too busy. */
+export function growAsk (ask: ScaleAsk | undefined, current: number, max: number): ScaleAsk {
+  return { count: Math.min(max, Math.max(ask?.count ?? 0, current) + 1), quietSince: null }
+}
+
+export interface QuietInput {
+  readonly now: number
+  readonly min: number
+  readonly scaleInAfterMs: number
+  /** Instances running now, and the requests/s all of them serve together. */
+  readonly current: number
+  readonly totalRps: number
+  /** The genome's requests/s limit of a cell (division), or null. */
+  readonly rpsLimit: number | null
+}
+
+/**
+ * An ask is given up one instance at a time, each after `scaleInAfterMs` of quiet: the load would stay under half
+ * the limit with one instance fewer (with no requests/s limit, quiet is no request at all). Undefined: no ask left.
+ */
+export function nextAsk (ask: ScaleAsk | undefined, input: QuietInput): ScaleAsk | undefined {
+  if (ask == null) return undefined
+  const fewer = Math.max(1, input.current - 1)
+  const quiet = input.rpsLimit == null ? input.totalRps === 0 : input.totalRps / fewer < input.rpsLimit / 2
+  if (!quiet) return ask.quietSince == null ? ask : { count: ask.count, quietSince: null }
+  if (ask.quietSince == null) return { count: ask.count, quietSince: input.now }
+  if (input.now - ask.quietSince < input.scaleInAfterMs) return ask
+  return ask.count - 1 <= input.min ? undefined : { count: ask.count - 1, quietSince: input.now }
 }

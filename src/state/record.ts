@@ -32,10 +32,13 @@ const isStrList = (x: unknown): x is string[] => Array.isArray(x) && x.length <=
 const isTraffic = (x: unknown): boolean => x === undefined || (isObj(x) && Object.keys(x).length <= 256 &&
   Object.entries(x).every(([fn, t]) => isStr(fn, 256) && isObj(t) && isNum(t.rps) && isNum(t.p99)))
 
+const isScale = (x: unknown): boolean => x === undefined || (isObj(x) && Object.keys(x).length <= 256 &&
+  Object.entries(x).every(([fn, n]) => isStr(fn, 256) && Number.isSafeInteger(n) && (n as number) >= 1 && (n as number) <= 1024))
+
 function cellBodyOk (b: Record<string, unknown>): boolean {
   const a = b.addrs; const l = b.load
   return isStr(b.name, 256) && isObj(a) && isStrList(a.peer) && isOptStr(a.router) && isOptStr(a.dns) &&
-    isObj(l) && isNum(l.rps) && isNum(l.cpu) && isNum(l.memory) && isStrList(b.functions) && isTraffic(b.traffic) &&
+    isObj(l) && isNum(l.rps) && isNum(l.cpu) && isNum(l.memory) && isStrList(b.functions) && isTraffic(b.traffic) && isScale(b.scale) &&
     isStr(b.software, 128) && typeof b.genome === 'string' && b.genome.length <= 128 && isCount(b.incarnation) &&
     (b.at === undefined || isNum(b.at))
 }

@@ -11,6 +11,11 @@ export interface CellBody {
   functions: string[]
   /** Requests/s and p99 (ms) of each function running here, as this cell's router measures them (all of its traffic). */
   traffic?: Record<string, FunctionLoad>
+  /**
+   * How many instances this cell asks for, of a function on several cells that it found too busy (instances: auto);
+   * the organism runs the largest ask of a live cell, within the genome's bounds.
+   */
+  scale?: Record<string, number>
   software: string
   genome: string
   /** SWIM incarnation: grows when the cell refutes a suspicion or comes back. */

@@ -156,6 +156,25 @@ test('the last function is never handed off', () => {
   assert.equal(decide(s, input(W, { localFunctions: [] })).kind, 'wait')
 })
 
+test('a busy stateless function grows by an instance (no host needed), then by a new cell, never past its most', () => {
+  const s = feed(createSampler(W), 0, W, () => ({ web: { rps: 800 }, grades: { rps: 50 } }))
+  const web = (grow: 'instance' | 'host' | 'at-max') => [{ fn: 'web', grow, count: 2, max: 4 }]
+  const d = decide(s, input(W, { localFunctions: ['grades'], instances: web('instance'), poolHasFreeHost: false }))
+  assert.ok(d.kind === 'add-instance' && d.function === 'web', JSON.stringify(d))
+  assert.equal(d.reason.text, 'requests/s 850 > 200 for 60 s; adding a cell to the 2 that run web (800 req/s)')
+  const h = decide(s, input(W, { localFunctions: ['grades'], instances: web('host') }))
+  assert.ok(h.kind === 'divide' && h.function === 'web' && /every cell runs web: growing onto a new cell/.test(h.reason.text), JSON.stringify(h))
+  const noHost = decide(s, input(W, { localFunctions: ['grades'], instances: web('host'), poolHasFreeHost: false }))
+  assert.ok(noHost.kind === 'wait' && noHost.why === 'no-host' && /every cell runs web/.test(noHost.reason))
+  const max = decide(s, input(W, { localFunctions: ['grades'], instances: web('at-max') }))
+  assert.ok(max.kind === 'wait' && max.why === 'last-function', 'at its most cells it is no reason to hand off the last owned function')
+  assert.match(max.reason, /web runs on its most cells already: 4/)
+  // A stateless function that is not the busiest leaves the usual hand-off alone.
+  const quiet = feed(createSampler(W), 0, W, () => ({ web: { rps: 10 }, grades: { rps: 300 }, forum: { rps: 5 } }))
+  const o = decide(quiet, input(W, { localFunctions: ['grades', 'forum'], instances: web('instance') }))
+  assert.ok(o.kind === 'divide' && o.function === 'grades')
+})
+
 test('only local functions are handed off, even if a remote one is busier', () => {
   const s = feed(createSampler(W), 0, W, () => ({ remote: { rps: 500 }, a: { rps: 20 }, b: { rps: 30 } }))
   const d = decide(s, input(W, { localFunctions: ['a', 'b'] }))

@@ -137,6 +137,7 @@ const bad: BadCase[] = [
   { name: 'instances 0', text: web('start: a', 'instances: 0'), field: 'functions.web.instances', line: 6, column: 16, says: 'expected "auto" or a number of cells from 1 to 64' },
   { name: 'instances "many"', text: web('start: a', 'instances: many'), field: 'functions.web.instances', line: 6, column: 16, says: 'found "many"' },
   { name: 'max_instances with a fixed count', text: web('start: a', 'instances: 3', 'max_instances: 5'), field: 'functions.web.max_instances', line: 7, column: 20, says: 'max_instances only with "instances: auto"' },
+  { name: 'scale_in_after without a unit', text: web('start: a', 'stateless: true', 'scale_in_after: 10'), field: 'functions.web.scale_in_after', line: 7, column: 21, says: 'expected a duration' },
   { name: 'stateless false with instances', text: web('start: a', 'stateless: false', 'instances: 2'), field: 'functions.web.stateless', line: 6, column: 16, says: 'expected stateless: true' },
   { name: 'durability "eventual"', text: web('start: a', 'durability: eventual'), field: 'functions.web.durability', line: 6, column: 17, says: 'expected "sync"' },
   { name: 'stateful as "yes"', text: web('start: a', 'stateful: yes'), field: 'functions.web.stateful', line: 6, column: 15, says: 'expected true or false, found "yes"' },
@@ -161,10 +162,10 @@ const bad: BadCase[] = [
 
 test('instances: stateless means two cells or more as load asks, a number is exact, 1 is one owner', () => {
   const spec = (...fields: string[]) => parseGenome(web('start: a', ...fields), { file: FILE, root: ROOT, commit: 'abc' }).functions[0].instances ?? null
-  assert.deepEqual(spec('stateless: true'), { min: 2, max: 64 })
-  assert.deepEqual(spec('instances: auto', 'max_instances: 5'), { min: 2, max: 5 })
-  assert.deepEqual(spec('stateless: true', 'max_instances: 1'), { min: 1, max: 1 })
-  assert.deepEqual(spec('instances: 3'), { min: 3, max: 3 })
+  assert.deepEqual(spec('stateless: true'), { min: 2, max: 64, scaleInAfterMs: 600_000 })
+  assert.deepEqual(spec('instances: auto', 'max_instances: 5', 'scale_in_after: 90s'), { min: 2, max: 5, scaleInAfterMs: 90_000 })
+  assert.deepEqual(spec('stateless: true', 'max_instances: 1'), { min: 1, max: 1, scaleInAfterMs: 600_000 })
+  assert.deepEqual(spec('instances: 3'), { min: 3, max: 3, scaleInAfterMs: 600_000 })
   assert.equal(spec('stateless: true', 'instances: 1'), null)
   assert.equal(spec('stateless: false'), null)
   assert.equal(spec(), null)

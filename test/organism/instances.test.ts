@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process'
 import { TestOrganism } from '../helpers/organism.ts'
 import { request, runCli, waitFor } from '../helpers/cell-process.ts'
 
-const HELLO = [
+export const HELLO = [
   "import { createServer } from 'node:http'",
   'const cell = process.env.ORGANISM_CELL',
   'createServer((req, res) => {',

@@ -2,7 +2,7 @@
 // when a cell comes or goes, and a cell no longer chosen keeps serving until the chosen ones do.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { instanceCells, spreadDecision, placementPlan, reconcile } from '../../src/placement/index.ts'
+import { instanceCells, instanceCount, spreadDecision, placementPlan, reconcile, growAsk, nextAsk } from '../../src/placement/index.ts'
 
 const cells = (n: number): string[] => Array.from({ length: n }, (_, i) => `cell-${i}`)
 
@@ -65,4 +65,21 @@ test('the plan runs a spread function where it is chosen, routes it to the cells
   const founder = plan('cell-0')
   assert.equal(founder.owned.has('catalog'), true)
   assert.deepEqual(reconcile(new Set(), founder).start.sort(), chosen.includes('cell-0') ? ['catalog', 'web'] : ['catalog'])
+})
+
+test('the count is the largest ask of a live cell within the genome\'s bounds; an ask grows by one and shrinks after quiet', () => {
+  assert.equal(instanceCount(2, 5, []), 2)
+  assert.equal(instanceCount(2, 5, [0, 3, 4]), 4)
+  assert.equal(instanceCount(2, 5, [40]), 5, 'a member asking for more than the genome allows gets the most')
+  assert.deepEqual(growAsk(undefined, 2, 5), { count: 3, quietSince: null })
+  assert.deepEqual(growAsk({ count: 5, quietSince: 1 }, 5, 5), { count: 5, quietSince: null })
+  const quiet = { min: 2, scaleInAfterMs: 600_000, current: 3, rpsLimit: 200 }
+  let ask = nextAsk({ count: 3, quietSince: null }, { ...quiet, now: 0, totalRps: 150 })
+  assert.deepEqual(ask, { count: 3, quietSince: 0 }, '150 req/s over 2 instances is under half the limit: quiet from now')
+  ask = nextAsk(ask, { ...quiet, now: 599_999, totalRps: 150 })
+  assert.equal(ask?.count, 3, 'not before the quiet period')
+  assert.deepEqual(nextAsk(ask, { ...quiet, now: 300_000, totalRps: 250 }), { count: 3, quietSince: null }, 'load back: the period starts again')
+  assert.equal(nextAsk(ask, { ...quiet, now: 600_000, totalRps: 150 }), undefined, 'back to the minimum: no ask left')
+  assert.deepEqual(nextAsk({ count: 4, quietSince: 0 }, { ...quiet, current: 4, now: 600_000, totalRps: 10 }), { count: 3, quietSince: 600_000 }, 'one instance at a time')
+  assert.deepEqual(nextAsk({ count: 3, quietSince: 0 }, { ...quiet, rpsLimit: null, now: 600_000, totalRps: 1 }), { count: 3, quietSince: null }, 'no requests/s limit: quiet only without requests')
 })
