@@ -2,12 +2,12 @@
 // reverse, also when a start fails half way): functions, peer link, organism, mover, router, DNS, map, division, API.
 import { writeFile, rm } from 'node:fs/promises'
 import { randomBytes } from 'node:crypto'
-import { dirname } from 'node:path'
+import { dirname, join } from 'node:path'
 import { logger } from '../core/log.ts'
 import { realClock } from '../core/clock.ts'
 import { startAll, startableOf } from '../core/lifecycle.ts'
 import type { Startable } from '../core/lifecycle.ts'
-import { checkoutGenome } from '../genome/index.ts'
+import { checkoutGenome, ExportWatch, MIRROR_DIR } from '../genome/index.ts'
 import type { Genome } from '../genome/types.ts'
 import { createSupervisor, functionUids, hostIds, nodeDirOf } from '../supervisor/index.ts'
 import { createRouter, buildRouteTable, serveLink } from '../router/index.ts'
@@ -32,6 +32,7 @@ import { createDivision } from './division.ts'
 import type { ExtraPool } from './division.ts'
 import { upstreamFor, createReconciler, createRecordPublisher, defaultCellName } from './wiring.ts'
 import { createInstanceScaler } from './scale.ts'
+import { createImmune } from './immune.ts'
 import { replicationPart } from './replication.ts'
 import { forwardConnector, openForwardServer, readTicket, serveTicket } from '../forward/index.ts'
 import { expulsionCheck, operatorCheck, recordProofs } from './override.ts'
@@ -145,8 +146,12 @@ export async function startCell (opts: CellOptions): Promise<Cell> {
     }, async (s) => { await s.stop() })
     const organism = startableOf('organism', async () => {
       const { node, signer, founding, membershipFile } = link.get()
-      return await startOrganism({ organism: genome.organism, functions: ownedNames, spread: (cells) => scaler.spread(cells), link: node, ownership: ownership.get().view, signer, verify: stateVerify(), clock, founding, membershipFile })
+      return await startOrganism({ organism: genome.organism, functions: ownedNames, spread: (cells) => scaler.spread(cells), distrusted: (peer) => immune.distrusted(peer), link: node, ownership: ownership.get().view, signer, verify: stateVerify(), clock, founding, membershipFile })
     }, async (org) => { await org.stop() })
+    // What this cell runs is checked against its commit every 5 s, healed from the verified objects (immune.ts).
+    const watch = await ExportWatch.open(join(paths.checkouts, MIRROR_DIR), commit, genome.root)
+    const immune = createImmune({ watch, functions: genome.functions, supervisor, cells: () => organism.get().cells(), self: () => link.get().node.peerId,
+      nameOf: (peer) => organism.get().nameOf(peer), note: (e) => { organism.get().note(e) }, clock })
     // How many cells run each stateless function: what live cells ask for, within the genome's bounds (scale.ts).
     const scaler = createInstanceScaler(genome.functions, { self: () => link.get().node.peerId, cells: () => organism.get().cells(), rpsLimit: genome.division.requestsPerSecond, clock })
     const mover = startableOf('mover', async () => {
@@ -245,11 +250,11 @@ export async function startCell (opts: CellOptions): Promise<Cell> {
       return server
     }, async (server) => { server.close() })
     const parts: Array<Startable | null> = [
-      supervisor, link, ownership, organism, scaler, mover, replication, forwardPort, router,
+      supervisor, link, ownership, organism, immune, scaler, mover, replication, forwardPort, router,
       createReconciler({ plan: () => organism.get().plan(), onChange: (l) => organism.get().onChange(l) }, supervisor, () => mover.get().arriving, async (fn) => { await replication.get().settled(fn) }),
       dns, pusher,
       createRecordPublisher({ setOwnRecord: (b) => { organism.get().setOwnRecord(b) } }, () => ({
-        name: cellName(), genome: commit, software: SOFTWARE, functions: supervisor.status(), traffic: (fn) => router.stats(fn), scale: scaler.asks(),
+        name: cellName(), genome: commit, software: SOFTWARE, functions: supervisor.status(), traffic: (fn) => router.stats(fn), scale: scaler.asks(), tree: immune.tree(),
         addrs: { peer: link.get().node.addrs(), router: `${advertise}:${router.port}`, dns: `${advertise}:${dns.port}` }
       }), clock),
       { name: 'live map', start: async () => {}, stop: async () => { dashboard.close() } },

@@ -17,6 +17,8 @@ export interface RecordInput {
   traffic: (fn: string) => { requestsPerSecond: number, p99Ms: number }
   /** Instances this cell asks for (scale.ts), by function; empty when it asks for none beyond the genome's minimum. */
   scale?: Readonly<Record<string, number>>
+  /** The tree id of the genome files on disk (the immune system's last check). */
+  tree?: string
 }
 
 /** Load only every this often while addresses and functions stay the same: a busy cell must not flood the organism. */
@@ -32,7 +34,7 @@ export function nextRecord (mem: RecordMemory, input: RecordInput, now: number):
   const traffic = Object.fromEntries(running.map((fn) => { const t = input.traffic(fn); return [fn, { rps: round(t.requestsPerSecond), p99: round(t.p99Ms) }] }))
   const rps = running.reduce((sum, fn) => sum + traffic[fn].rps, 0)
   const scale = input.scale ?? {}
-  const shape = JSON.stringify([input.addrs, running, scale])
+  const shape = JSON.stringify([input.addrs, running, scale, input.tree])
   if (shape === mem.shape && now - mem.sentAt < LOAD_EVERY_MS) return { body: null, mem }
   const body = {
     name: input.name,
@@ -42,7 +44,8 @@ export function nextRecord (mem: RecordMemory, input: RecordInput, now: number):
     traffic,
     ...Object.keys(scale).length > 0 ? { scale: { ...scale } } : {},
     software: input.software,
-    genome: input.genome
+    genome: input.genome,
+    ...input.tree != null ? { tree: input.tree } : {}
   }
   return { body, mem: { shape, sentAt: now, cpu: { at: now, seconds: cpuSeconds } } }
 }

@@ -71,7 +71,8 @@ aside h2 { margin: 0 0 0.5rem; font-size: 1rem; }
 .ev time { color: var(--muted); }
 .ev .kind { font-size: 0.72rem; font-weight: 650; text-transform: uppercase; letter-spacing: 0.04em; color: var(--muted); }
 .ev-join .kind, .ev-alive .kind { color: var(--alive); }
-.ev-dead .kind { color: var(--dead); }
+.ev-dead .kind, .ev-tamper .kind { color: var(--dead); }
+.ev-heal .kind { color: var(--alive); }
 .ev-suspect .kind, .ev-restart .kind { color: var(--suspect); }
 .ev-move .kind { color: var(--move); }
 .ev .text { overflow-wrap: anywhere; }

@@ -1,7 +1,7 @@
 // The shape of the live map: one OrganismView, produced by the cell from organism state, rendered by the page.
 
 export type CellState = 'alive' | 'suspect' | 'dead'
-export type EventKind = 'join' | 'dead' | 'alive' | 'suspect' | 'move' | 'restart' | 'info'
+export type EventKind = 'join' | 'dead' | 'alive' | 'suspect' | 'move' | 'restart' | 'tamper' | 'heal' | 'info'
 
 export interface FunctionView {
   name: string

@@ -9,7 +9,7 @@ import { git, gitMust } from './git.ts'
 export interface TreeEntry { readonly mode: string, readonly oid: string, readonly path: string }
 
 /** Tree entries of a commit (files, executables, symlinks); submodules (mode 160000) have no content here. */
-async function listTree (repo: string, commit: string): Promise<TreeEntry[]> {
+export async function listTree (repo: string, commit: string): Promise<TreeEntry[]> {
   const r = await git(repo, ['ls-tree', '-r', '-z', '--full-tree', commit])
   if (r.code !== 0) throw genomeError('GENOME_GIT_FAILED', `git ls-tree ${commit} failed: ${r.stderr.trim()}`)
   return r.stdout.toString('utf8').split('\0').filter(l => l !== '').map(l => {
@@ -20,7 +20,7 @@ async function listTree (repo: string, commit: string): Promise<TreeEntry[]> {
 }
 
 /** Contents of many blobs from one `git cat-file --batch`. */
-async function readBlobs (repo: string, oids: readonly string[]): Promise<Map<string, Buffer>> {
+export async function readBlobs (repo: string, oids: readonly string[]): Promise<Map<string, Buffer>> {
   const r = await git(repo, ['cat-file', '--batch'], { input: oids.map(o => `${o}\n`).join('') })
   if (r.code !== 0) throw genomeError('GENOME_GIT_FAILED', `git cat-file --batch failed: ${r.stderr.trim()}`)
   const out = new Map<string, Buffer>()
@@ -81,7 +81,7 @@ export async function exportCommit (repo: string, commit: string, dest: string):
 }
 
 /** git's id of a blob with these bytes. */
-const blobId = (format: string, bytes: Buffer): string => createHash(format).update(`blob ${bytes.length}\0`).update(bytes).digest('hex')
+export const blobId = (format: string, bytes: Buffer): string => createHash(format).update(`blob ${bytes.length}\0`).update(bytes).digest('hex')
 
 /**
  * The first path where dir no longer holds commit's tree (content, executable bit, symlink target), or null when

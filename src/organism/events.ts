@@ -1,7 +1,7 @@
 // Recent events of the organism, for the live map and `cell status`: a small ring, newest last.
 import type { Clock } from '../core/clock.ts'
 
-export interface OrganismEvent { at: number, kind: 'join' | 'dead' | 'alive' | 'suspect' | 'move' | 'restart' | 'info', text: string }
+export interface OrganismEvent { at: number, kind: 'join' | 'dead' | 'alive' | 'suspect' | 'move' | 'restart' | 'tamper' | 'heal' | 'info', text: string }
 
 export class EventLog {
   private readonly items: OrganismEvent[] = []

@@ -21,6 +21,8 @@ export interface OrganismOptions {
   functions: readonly string[]
   /** Functions that run on several cells, and how many: placed by every cell alike (placement/instances.ts). */
   spread?: (cells: readonly CellView[]) => readonly SpreadFunction[]
+  /** Cells whose files are not their commit's (the immune system): no instance is placed or served there. */
+  distrusted?: (peer: string) => boolean
   link: OrganismLink
   /** Who owns what: this cell's view of the ownership store. */
   ownership: OwnershipView
@@ -78,14 +80,15 @@ export async function startOrganism (opts: OrganismOptions): Promise<Organism> {
   const offMember = link.onMember(() => { void persist() })
 
   const placements = (): PlacementView[] => opts.ownership.records().map(asPlacement).sort((a, b) => a.fn.localeCompare(b.fn))
-  const serves = (cell: string, fn: string): boolean => sync.cellRecord(cell)?.body.functions.includes(fn) === true
+  const trusted = (cell: string): boolean => opts.distrusted?.(cell) !== true
+  const serves = (cell: string, fn: string): boolean => trusted(cell) && sync.cellRecord(cell)?.body.functions.includes(fn) === true
   const computePlan = (): Plan => placementPlan({
     self: link.peerId,
     functions: opts.functions,
     placements: new Map(placements().map((p) => [p.fn, p])),
     liveness: sync.liveness,
     spread: opts.spread?.(sync.cells()) ?? [],
-    cells: [...new Set([link.peerId, ...sync.cells().filter((c) => c.liveness !== 'dead').map((c) => c.peer)])],
+    cells: [...new Set([link.peerId, ...sync.cells().filter((c) => c.liveness !== 'dead' && trusted(c.peer)).map((c) => c.peer)])],
     serves
   })
   let current = computePlan()

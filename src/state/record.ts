@@ -39,7 +39,7 @@ function cellBodyOk (b: Record<string, unknown>): boolean {
   const a = b.addrs; const l = b.load
   return isStr(b.name, 256) && isObj(a) && isStrList(a.peer) && isOptStr(a.router) && isOptStr(a.dns) &&
     isObj(l) && isNum(l.rps) && isNum(l.cpu) && isNum(l.memory) && isStrList(b.functions) && isTraffic(b.traffic) && isScale(b.scale) &&
-    isStr(b.software, 128) && typeof b.genome === 'string' && b.genome.length <= 128 && isCount(b.incarnation) &&
+    isStr(b.software, 128) && typeof b.genome === 'string' && b.genome.length <= 128 && isOptStr(b.tree, 128) && isCount(b.incarnation) &&
     (b.at === undefined || isNum(b.at))
 }
 

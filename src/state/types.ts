@@ -18,6 +18,8 @@ export interface CellBody {
   scale?: Record<string, number>
   software: string
   genome: string
+  /** git's tree id of the genome files this cell runs, as found on its disk (its commit's tree while intact). */
+  tree?: string
   /** SWIM incarnation: grows when the cell refutes a suspicion or comes back. */
   incarnation: number
   /** Wall-clock ms for display only; never used to order records (hosts may be minutes apart). */

@@ -1,0 +1,114 @@
+// The immune system, as this cell runs it: every 5 s it checks that the genome it runs is still its commit's tree on
+// disk (genome/integrity.ts), writes back what changed from the verified objects and restarts the functions that
+// had loaded it; and it compares the digest each peer publishes with what that peer's commit must give.
+import { logger } from '../core/log.ts'
+import { coalesced } from '../core/coalesce.ts'
+import type { Scheduler } from '../core/clock.ts'
+import type { Startable } from '../core/lifecycle.ts'
+import type { ExportWatch } from '../genome/index.ts'
+import type { FunctionSpec } from '../genome/types.ts'
+import type { Supervisor } from '../supervisor/index.ts'
+import type { CellView } from '../state/index.ts'
+import type { OrganismEvent } from '../organism/index.ts'
+
+const log = logger('immune')
+export const CHECK_EVERY_MS = 5_000
+
+/** The functions whose processes loaded one of these paths: those under its code dir, every one for a shared file. */
+export function affectedFunctions (functions: readonly FunctionSpec[], paths: readonly string[]): string[] {
+  const out = new Set<string>()
+  for (const p of paths) {
+    const owners = functions.filter((f) => p === f.code || p.startsWith(`${f.code.replace(/\/+$/, '')}/`))
+    for (const f of owners.length > 0 ? owners : functions) out.add(f.name)
+  }
+  return functions.filter((f) => out.has(f.name)).map((f) => f.name)
+}
+
+/**
+ * Peers whose published digest is not their commit's tree (pure): `expected` knows the tree of a commit this cell
+ * has verified (null for one it has not: nothing to compare with). A peer that publishes no digest is not judged.
+ */
+export function mismatchedPeers (cells: readonly CellView[], self: string, expected: (commit: string) => string | null): Map<string, string> {
+  const out = new Map<string, string>()
+  for (const c of cells) {
+    const b = c.record?.body
+    if (c.peer === self || b?.tree == null || c.liveness === 'dead') continue
+    const want = expected(b.genome)
+    if (want != null && want !== b.tree) out.set(c.peer, `runs files that are not its commit's (tree ${b.tree.slice(0, 12)}, commit ${b.genome.slice(0, 12)} has ${want.slice(0, 12)})`)
+  }
+  return out
+}
+
+export interface ImmuneOptions {
+  watch: ExportWatch
+  functions: readonly FunctionSpec[]
+  supervisor: Pick<Supervisor, 'get' | 'stopFunction' | 'startFunction'>
+  cells: () => readonly CellView[]
+  self: () => string
+  nameOf: (peer: string) => string
+  note: (e: Omit<OrganismEvent, 'at'>) => void
+  clock: Scheduler
+}
+
+export interface Immune extends Startable {
+  /** The tree id of what this cell runs, as last found on disk (its record carries it). */
+  tree: () => string
+  /** Peers whose files are not their commit's: no traffic of this cell goes to them while that lasts. */
+  distrusted: (peer: string) => boolean
+  /** Heals that failed in a row (the files could not be written back). */
+  failures: () => number
+}
+
+const RUNNING = new Set(['setup', 'starting', 'running', 'unhealthy', 'backoff', 'crash-loop'])
+
+export function createImmune (o: ImmuneOptions): Immune {
+  let tree = o.watch.expectedTree()
+  let failures = 0
+  let bad = new Map<string, string>()
+  const expected = (commit: string): string | null => commit === o.watch.commit ? o.watch.expectedTree() : null
+
+  const heal = async (drifted: readonly string[]): Promise<void> => {
+    const shown = drifted.slice(0, 5).join(', ') + (drifted.length > 5 ? ` and ${drifted.length - 5} more` : '')
+    o.note({ kind: 'tamper', text: `the genome on this cell's disk changed (${shown}): restoring it from the signed commit` })
+    try {
+      await o.watch.restore(drifted)
+    } catch (err) {
+      log.error('could not restore the genome files', { err })
+    }
+    const after = await o.watch.check()
+    tree = after.tree
+    if (after.drifted.length > 0) {
+      failures++
+      o.note({ kind: 'tamper', text: `could not restore ${after.drifted.slice(0, 5).join(', ')} (attempt ${failures}); peers send this cell no traffic while its files differ` })
+      return
+    }
+    failures = 0
+    // A process that loaded the changed code runs it until it restarts.
+    const restart = affectedFunctions(o.functions, drifted).filter((fn) => RUNNING.has(o.supervisor.get(fn)?.state ?? 'stopped'))
+    for (const fn of restart) {
+      await o.supervisor.stopFunction(fn)
+      await o.supervisor.startFunction(fn)
+    }
+    o.note({ kind: 'heal', text: `restored ${drifted.length} genome file${drifted.length === 1 ? '' : 's'} from the signed commit${restart.length > 0 ? `; restarted ${restart.join(', ')}` : ''}` })
+  }
+
+  const check = coalesced(async () => {
+    const r = await o.watch.check()
+    tree = r.tree
+    if (r.drifted.length > 0) await heal(r.drifted)
+    const next = mismatchedPeers(o.cells(), o.self(), expected)
+    for (const [peer, why] of next) if (!bad.has(peer)) o.note({ kind: 'tamper', text: `${o.nameOf(peer)} ${why}: no traffic goes to it from here` })
+    for (const peer of bad.keys()) if (!next.has(peer)) o.note({ kind: 'heal', text: `${o.nameOf(peer)} runs its commit's files again` })
+    bad = next
+  }, (err) => { log.warn('integrity check failed', { err }) })
+
+  let stop: (() => void) | null = null
+  return {
+    name: 'immune system',
+    tree: () => tree,
+    distrusted: (peer) => bad.has(peer),
+    failures: () => failures,
+    start: async () => { check(); stop = o.clock.every(CHECK_EVERY_MS, check) },
+    stop: async () => { stop?.(); stop = null; await check.idle() }
+  }
+}
