@@ -31,6 +31,8 @@ export interface LocalApiOptions {
   move: (fn: string, to: string, force: boolean, signed: Signed | undefined) => Promise<unknown>
   /** One division onto a pool host; progress lines go to `progress` as they happen. */
   divide: (hostUrl: string, fn: string | null, identity: string | null, progress: (line: string) => void) => Promise<unknown>
+  /** `cell update`: a commit of this cell's genome repo, verified here and offered to every member. */
+  update?: (ref: string) => Promise<unknown>
   onStop: () => void
 }
 
@@ -87,6 +89,10 @@ export function createLocalApi (opts: LocalApiOptions): LocalApi {
       opts.divide(url.searchParams.get('host') ?? '', url.searchParams.get('fn'), url.searchParams.get('identity'), (line) => res.write(line + '\n')).then(
         (r) => { res.end(`result ${JSON.stringify(r)}\n`) },
         (err: unknown) => { res.end(`error ${JSON.stringify(toWireError(err, 'IMPRINT_EXEC_FAILED'))}\n`) })
+      return
+    }
+    if (req.method === 'POST' && url.pathname === '/update' && opts.update != null) {
+      opts.update(url.searchParams.get('ref') ?? 'HEAD').then((r) => { reply(res, 200, r) }, (err: unknown) => { reply(res, 409, toWireError(err, 'UPDATE_NEEDS_RESTART')) })
       return
     }
     if (req.method === 'POST' && url.pathname === '/stop') {

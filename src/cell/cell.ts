@@ -4,6 +4,7 @@ import { writeFile, rm } from 'node:fs/promises'
 import { randomBytes } from 'node:crypto'
 import { dirname, join } from 'node:path'
 import { logger } from '../core/log.ts'
+import { isOrganismError } from '../core/errors.ts'
 import { realClock } from '../core/clock.ts'
 import { startAll, startableOf } from '../core/lifecycle.ts'
 import type { Startable } from '../core/lifecycle.ts'
@@ -33,6 +34,7 @@ import type { ExtraPool } from './division.ts'
 import { upstreamFor, createReconciler, createRecordPublisher, defaultCellName } from './wiring.ts'
 import { createInstanceScaler } from './scale.ts'
 import { createImmune } from './immune.ts'
+import { createUpdater } from './update.ts'
 import { replicationPart } from './replication.ts'
 import { forwardConnector, openForwardServer, readTicket, serveTicket } from '../forward/index.ts'
 import { expulsionCheck, operatorCheck, recordProofs } from './override.ts'
@@ -92,6 +94,13 @@ export async function startCell (opts: CellOptions): Promise<Cell> {
   const releaseLock = await acquireLock(paths.lockFile)
   try {
     const { commit, genome, repaired } = await checkoutGenome(opts.genomeRepo, opts.ref ?? 'HEAD', paths.checkouts, { pinFile: paths.genomePin })
+      .catch(async (err: unknown) => {
+        // An update from a peer moved this cell past its genome repo's HEAD: it starts on the commit it ran last.
+        if (opts.ref != null || !isOrganismError(err, 'GENOME_NOT_DESCENDANT') || (err.details as { older?: boolean }).older !== true) throw err
+        const last = (err.details as { last: string }).last
+        log.info('the genome repo is behind the commit this cell last ran (an update): starting on that one', { commit: last })
+        return await checkoutGenome(join(paths.checkouts, MIRROR_DIR), last, paths.checkouts, { pinFile: paths.genomePin })
+      })
     if (repaired != null) log.warn('the exported genome no longer held what its commit holds: exported again', { commit, path: repaired })
     log.info('genome verified', { organism: genome.organism, commit })
     const nameProblem = opts.name == null ? null : cellNameProblem(opts.name, genome.zone, genome.functions.map((f) => f.domain))
@@ -149,9 +158,15 @@ export async function startCell (opts: CellOptions): Promise<Cell> {
       return await startOrganism({ organism: genome.organism, functions: ownedNames, spread: (cells) => scaler.spread(cells), distrusted: (peer) => immune.distrusted(peer), link: node, ownership: ownership.get().view, signer, verify: stateVerify(), clock, founding, membershipFile })
     }, async (org) => { await org.stop() })
     // What this cell runs is checked against its commit every 5 s, healed from the verified objects (immune.ts).
-    const watch = await ExportWatch.open(join(paths.checkouts, MIRROR_DIR), commit, genome.root)
-    const immune = createImmune({ watch, functions: genome.functions, supervisor, cells: () => organism.get().cells(), self: () => link.get().node.peerId,
+    // What this cell runs now: the commit it started on, then each update it switched to (update.ts).
+    let current = { commit, genome, watch: await ExportWatch.open(join(paths.checkouts, MIRROR_DIR), commit, genome.root) }
+    const immune = createImmune({ watch: () => current.watch, functions: () => current.genome.functions, supervisor, cells: () => organism.get().cells(), self: () => link.get().node.peerId,
       nameOf: (peer) => organism.get().nameOf(peer), note: (e) => { organism.get().note(e) }, clock })
+    const updater = createUpdater({
+      paths, genomeRepo: opts.genomeRepo, protocols: names, link: () => link.get().node, organism: () => organism.get(), supervisor,
+      running: () => current,
+      adopt: async (c) => { current = { commit: c.commit, genome: c.genome, watch: await ExportWatch.open(join(paths.checkouts, MIRROR_DIR), c.commit, c.dir) } }
+    })
     // How many cells run each stateless function: what live cells ask for, within the genome's bounds (scale.ts).
     const scaler = createInstanceScaler(genome.functions, { self: () => link.get().node.peerId, cells: () => organism.get().cells(), rpsLimit: genome.division.requestsPerSecond, clock })
     const mover = startableOf('mover', async () => {
@@ -200,7 +215,7 @@ export async function startCell (opts: CellOptions): Promise<Cell> {
     const name = opts.name ?? null
     const cellName = (): string => name ?? defaultCellName(organism.get().self)
     const division = createDivision({
-      stateDir: paths.root, genome, genomeRepo: opts.genomeRepo, commit, clock, identityFile: opts.identityFile, extraPool: opts.extraPool,
+      stateDir: paths.root, genome, genomeRepo: opts.genomeRepo, mirror: join(paths.checkouts, MIRROR_DIR), commit: () => current.commit, clock, identityFile: opts.identityFile, extraPool: opts.extraPool,
       organism: organism.get, mover: mover.get, admitToken: (ttl) => link.get().node.admitToken(ttl),
       rps: (fn) => router.stats(fn).requestsPerSecond,
       readings: () => supervisor.status().filter((s) => s.state === 'running').map((s) => ({ name: s.name, cpuSeconds: s.cpuSeconds, memoryBytes: s.memoryBytes, dataBytes: s.dataBytes, traffic: router.stats(s.name) })),
@@ -212,7 +227,7 @@ export async function startCell (opts: CellOptions): Promise<Cell> {
     let resolveStopped!: () => void
     const stopped = new Promise<void>((resolve) => { resolveStopped = resolve })
     const startedAt = clock.now()
-    const status = (): CellStatus => cellStatus({ genome, commit, paths, router, supervisor, apiPort: api.port, startedAt, now: clock.now(), name: cellName(), dnsPort: dns.port, organism: report(), store: ownership.get().status(), plan: organism.get().plan(), division: division.driver.lastDecision(), replication: (fn) => replication.get().status(fn), forwarding })
+    const status = (): CellStatus => cellStatus({ genome, commit: current.commit, paths, router, supervisor, apiPort: api.port, startedAt, now: clock.now(), name: cellName(), dnsPort: dns.port, organism: report(), store: ownership.get().status(), plan: organism.get().plan(), division: division.driver.lastDecision(), replication: (fn) => replication.get().status(fn), forwarding })
     const token = randomBytes(24).toString('base64url')
     const api = createLocalApi({
       port: opts.apiPort ?? 0,
@@ -234,6 +249,7 @@ export async function startCell (opts: CellOptions): Promise<Cell> {
         return await mover.get().move(fn, to, { force, signed })
       },
       divide: division.divide,
+      update: async (ref) => await updater.offer(ref),
       onStop: () => { void stop() }
     })
     const apiFile: Startable = {
@@ -250,11 +266,11 @@ export async function startCell (opts: CellOptions): Promise<Cell> {
       return server
     }, async (server) => { server.close() })
     const parts: Array<Startable | null> = [
-      supervisor, link, ownership, organism, immune, scaler, mover, replication, forwardPort, router,
+      supervisor, link, ownership, organism, immune, updater, scaler, mover, replication, forwardPort, router,
       createReconciler({ plan: () => organism.get().plan(), onChange: (l) => organism.get().onChange(l) }, supervisor, () => mover.get().arriving, async (fn) => { await replication.get().settled(fn) }),
       dns, pusher,
       createRecordPublisher({ setOwnRecord: (b) => { organism.get().setOwnRecord(b) } }, () => ({
-        name: cellName(), genome: commit, software: SOFTWARE, functions: supervisor.status(), traffic: (fn) => router.stats(fn), scale: scaler.asks(), tree: immune.tree(),
+        name: cellName(), genome: current.commit, software: SOFTWARE, functions: supervisor.status(), traffic: (fn) => router.stats(fn), scale: scaler.asks(), tree: immune.tree(),
         addrs: { peer: link.get().node.addrs(), router: `${advertise}:${router.port}`, dns: `${advertise}:${dns.port}` }
       }), clock),
       { name: 'live map', start: async () => {}, stop: async () => { dashboard.close() } },

@@ -3,6 +3,7 @@
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { logger } from '../core/log.ts'
+import { git } from '../genome/git.ts'
 import type { Scheduler } from '../core/clock.ts'
 import type { Genome } from '../genome/types.ts'
 import { loadPool } from '../imprint/index.ts'
@@ -29,7 +30,10 @@ export interface DivisionDeps {
   stateDir: string
   genome: Genome
   genomeRepo: string
-  commit: string
+  /** The cell's own store of verified commits: what a new cell is imprinted from when an update came from a peer. */
+  mirror: string
+  /** The commit this cell runs now. */
+  commit: () => string
   clock: Scheduler
   organism: () => Organism
   mover: () => Mover
@@ -72,6 +76,12 @@ export function createDivision (d: DivisionDeps): Division {
     throw new Error(`the new cell ${to} did not start an instance of ${fn} within 60 s (see its \`cell status\`)`)
   }
 
+  /** The genome repo if it holds the commit this cell runs, else the cell's own store (an update from a peer). */
+  const repoWith = async (commit: string): Promise<{ genomeRepo: string, commit: string }> => {
+    const there = await git(d.genomeRepo, ['-c', 'core.fsmonitor=false', '-c', 'core.hooksPath=/dev/null', 'cat-file', '-e', `${commit}^{commit}`]).then((r) => r.code === 0, () => false)
+    return { genomeRepo: there ? d.genomeRepo : d.mirror, commit }
+  }
+
   const divide: Division['divide'] = async (hostUrl, fn, identity, progress) => {
     const org = d.organism()
     // Without a function named: the busiest one this cell owns, else the busiest stateless one it runs.
@@ -82,7 +92,7 @@ export function createDivision (d: DivisionDeps): Division {
     const r = await divideOnto({
       stateDir: d.stateDir, hostUrl, genomeHostsFile, identityFile: identity ?? d.identityFile ?? join(homedir(), '.ssh', 'id_ed25519'),
       extraHosts: d.extraPool?.hosts, targetFor: d.extraPool?.targetFor, extraKey: d.extraPool?.privateKey,
-      genomeRepo: d.genomeRepo, commit: d.commit, organism: d.genome.organism, self: org.self, fn: pick,
+      ...await repoWith(d.commit()), organism: d.genome.organism, self: org.self, fn: pick,
       routerPort: ports.router, dnsPort: ports.dns, peerPort: d.genome.peerPort,
       token: async () => d.admitToken(10 * 60_000),
       move: async (f, to) => spread.has(f) ? await instanceAt(f, to) : await d.mover().move(f, to),

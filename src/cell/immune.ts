@@ -40,8 +40,9 @@ export function mismatchedPeers (cells: readonly CellView[], self: string, expec
 }
 
 export interface ImmuneOptions {
-  watch: ExportWatch
-  functions: readonly FunctionSpec[]
+  /** The export of the commit this cell runs now (an update replaces it). */
+  watch: () => ExportWatch
+  functions: () => readonly FunctionSpec[]
   supervisor: Pick<Supervisor, 'get' | 'stopFunction' | 'startFunction'>
   cells: () => readonly CellView[]
   self: () => string
@@ -62,20 +63,20 @@ export interface Immune extends Startable {
 const RUNNING = new Set(['setup', 'starting', 'running', 'unhealthy', 'backoff', 'crash-loop'])
 
 export function createImmune (o: ImmuneOptions): Immune {
-  let tree = o.watch.expectedTree()
+  let tree = o.watch().expectedTree()
   let failures = 0
   let bad = new Map<string, string>()
-  const expected = (commit: string): string | null => commit === o.watch.commit ? o.watch.expectedTree() : null
+  const expected = (commit: string): string | null => commit === o.watch().commit ? o.watch().expectedTree() : null
 
   const heal = async (drifted: readonly string[]): Promise<void> => {
     const shown = drifted.slice(0, 5).join(', ') + (drifted.length > 5 ? ` and ${drifted.length - 5} more` : '')
     o.note({ kind: 'tamper', text: `the genome on this cell's disk changed (${shown}): restoring it from the signed commit` })
     try {
-      await o.watch.restore(drifted)
+      await o.watch().restore(drifted)
     } catch (err) {
       log.error('could not restore the genome files', { err })
     }
-    const after = await o.watch.check()
+    const after = await o.watch().check()
     tree = after.tree
     if (after.drifted.length > 0) {
       failures++
@@ -84,7 +85,7 @@ export function createImmune (o: ImmuneOptions): Immune {
     }
     failures = 0
     // A process that loaded the changed code runs it until it restarts.
-    const restart = affectedFunctions(o.functions, drifted).filter((fn) => RUNNING.has(o.supervisor.get(fn)?.state ?? 'stopped'))
+    const restart = affectedFunctions(o.functions(), drifted).filter((fn) => RUNNING.has(o.supervisor.get(fn)?.state ?? 'stopped'))
     for (const fn of restart) {
       await o.supervisor.stopFunction(fn)
       await o.supervisor.startFunction(fn)
@@ -93,7 +94,7 @@ export function createImmune (o: ImmuneOptions): Immune {
   }
 
   const check = coalesced(async () => {
-    const r = await o.watch.check()
+    const r = await o.watch().check()
     tree = r.tree
     if (r.drifted.length > 0) await heal(r.drifted)
     const next = mismatchedPeers(o.cells(), o.self(), expected)

@@ -37,6 +37,9 @@ const usage = `usage: cell <command> [options]
   expel CELL [--successor CELL] [--key KEY]             remove a member for good (a stolen or broken host):
                                                          signed with KEY like a move; the founding cell's
                                                          expulsion names the member that takes its place
+  update [--ref REF]                                     offer a signed commit of the genome repo (default HEAD)
+                                                         to every cell: each verifies it and switches to it,
+                                                         restarting its functions one at a time
   status [--json]                                        the cell's functions, state and traffic
   logs FN [-f] [-n LINES]                                a function's log
   stop                                                   stop the cell gracefully
@@ -99,6 +102,7 @@ async function main (argv: string[]): Promise<number> {
     case 'admit': return await (await remote()).admitCommand(values, paths)
     case 'move': return await (await remote()).moveCommand(values, paths, rest[0])
     case 'expel': return await (await remote()).expelCommand(values, paths, rest[0])
+    case 'update': return await (await remote()).updateCommand(values, paths)
     case 'hosts': return await (await divide()).hostsCommand(values, paths, rest)
     case 'divide': return await (await divide()).divideCommand(values, paths, rest[0])
     case 'init': return await (await genome()).initCommand(values, rest[0])

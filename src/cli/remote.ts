@@ -117,3 +117,14 @@ export async function expelCommand (values: CliValues, paths: CellPaths, who: st
   if (stay.length > 0) console.error(`${name(peer)} admitted ${stay.map(name).join(', ')}: they stay, renewed by other members; expel them too if they are not yours`)
   return 0
 }
+
+/** `cell update [--ref REF]`: a commit of the cell's genome repo, verified there and offered to every live member. */
+export async function updateCommand (values: CliValues, paths: CellPaths): Promise<number> {
+  const addr = await findCell(paths)
+  const res = await callCell(addr, 'POST', `/update?ref=${encodeURIComponent(values.ref ?? 'HEAD')}`, undefined, 120_000)
+  if (res.status !== 200) throw apiError(res.status, res.body)
+  const r = JSON.parse(res.body) as { commit: string, cells: Array<{ cell: string, verdict: string, code?: string, why?: string }> }
+  console.log(`commit ${r.commit.slice(0, 12)} offered:`)
+  for (const c of r.cells) console.log(`  ${c.cell}: ${c.verdict}${c.why != null ? `: ${c.code != null ? `${c.code}: ` : ''}${c.why}` : ''}`)
+  return r.cells.some((c) => c.verdict === 'refused' || c.verdict === 'unreachable') ? 1 : 0
+}

@@ -12,6 +12,9 @@ export const protocols = (organism: string) => ({
   // The owner fills a function's replica: its data dir's changed blocks, batch by batch, each acknowledged once durable.
   replica: `/organism/${organism}/replica/1.0.0`,
   state: `/organism/${organism}/state/1.0.0`,
+  // A genome commit offered to a member (`cell update`); the member fetches its objects as a git bundle.
+  update: `/organism/${organism}/update/1.0.0`,
+  genomeBundle: `/organism/${organism}/genome-bundle/1.0.0`,
   // The same state messages on one long-lived channel per peer (2.0.0); 1.0.0 (a stream each) for cells without it.
   stateChannel: `/organism/${organism}/state/2.0.0`
 })

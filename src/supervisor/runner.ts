@@ -26,7 +26,8 @@ import type { FunctionStatus } from './types.ts'
 export interface RunnerContext {
   readonly stateDir: string
   readonly zone: string
-  readonly genomeVersion: string
+  /** Changed by an update (retarget), with every runner's spec: setup runs once per version. */
+  genomeVersion: string
   readonly clock: Clock
   readonly healthIntervalMs: number
   readonly unhealthyAfter: number
@@ -42,7 +43,7 @@ export interface RunnerContext {
   readonly log: Logger
   readonly onChange: (s: FunctionStatus) => void
   /** Functions as their own users (the cell runs as root); null: as the cell's user. */
-  readonly confine: Confinement | null
+  confine: Confinement | null
 }
 
 interface Attempt {
@@ -61,7 +62,8 @@ const LAST_LINES = 10
 const START_POLL_MS = 100
 
 export class FunctionRunner {
-  readonly spec: FunctionSpec
+  /** Replaced by an update; the running process keeps the spec it started with until it restarts. */
+  spec: FunctionSpec
   readonly dataDir: string
   readonly logPath: string
   private readonly ctx: RunnerContext

@@ -10,6 +10,7 @@ import { Feed } from '../core/feed.ts'
 import { defaultRotate, readLog } from './logfile.ts'
 import { reapOrphans } from './pidfile.ts'
 import { FunctionRunner } from './runner.ts'
+import type { RunnerContext } from './runner.ts'
 import { states } from './transitions.ts'
 import type { FunctionStatus, LogOptions, Supervisor, SupervisorOptions } from './types.ts'
 
@@ -18,7 +19,7 @@ export function createSupervisor (opts: SupervisorOptions): Supervisor {
   const feed = new Feed<FunctionStatus>()
   const stopGraceMs = opts.stopGraceMs ?? 10_000
   const rotate = { maxBytes: opts.logMaxBytes ?? defaultRotate.maxBytes, keep: opts.logKeep ?? defaultRotate.keep }
-  const ctx = {
+  const ctx: RunnerContext = {
     stateDir: opts.stateDir,
     zone: opts.zone,
     genomeVersion: opts.genomeVersion,
@@ -94,6 +95,13 @@ export function createSupervisor (opts: SupervisorOptions): Supervisor {
     stopFunction: async (name) => runner(name).stop(),
     logs: (name: string, o: LogOptions = {}) => readLog(runner(name).logPath, { ...o, keep: rotate.keep }),
     dataDir: (name) => runner(name).dataDir,
+    retarget: (specs, genomeVersion, genomeRoot) => {
+      const unknown = specs.filter((s) => !runners.has(s.name)).map((s) => s.name)
+      if (unknown.length > 0 || specs.length !== runners.size) throw supervisorError('FUNCTION_UNKNOWN', `an update may not add or remove functions here (${unknown.join(', ') || 'a function is missing'})`)
+      for (const s of specs) runner(s.name).spec = s
+      ctx.genomeVersion = genomeVersion
+      if (ctx.confine != null) ctx.confine = { ...ctx.confine, genomeRoot }
+    },
     metrics: () => metrics([...runners.values()].map((r) => r.status()))
   }
 }

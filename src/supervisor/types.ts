@@ -85,5 +85,10 @@ export interface Supervisor extends Startable {
   stopFunction: (name: string) => Promise<void>
   logs: (name: string, opts?: LogOptions) => AsyncIterable<string>
   dataDir: (name: string) => string
+  /**
+   * After an update: each function's spec from the new commit (the same functions), used from its next start; what
+   * runs keeps running until it is restarted.
+   */
+  retarget: (specs: readonly FunctionSpec[], genomeVersion: string, genomeRoot: string) => void
   metrics: () => MetricFamily[]
 }

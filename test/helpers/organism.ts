@@ -35,6 +35,9 @@ export class TestOrganism {
   readonly cells: TestCell[] = []
   private readonly repo: string
   private constructor (dir: string, repo: string) { this.dir = dir; this.repo = repo }
+  /** The genome repo every cell starts from, and the key that signs its commits (for tests that make new ones). */
+  get genomeRepo (): string { return this.repo }
+  get signingKey (): string { return join(this.dir, 'key') }
 
   static async create (edit?: (yaml: string) => string, files?: Record<string, string>): Promise<TestOrganism> {
     const dir = await mkdtemp(join(tmpdir(), 'organism-multi-'))

@@ -32,8 +32,9 @@ const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
   migrate: ['core', 'state', 'placement', 'ownership'],
   replica: ['core', 'state', 'ownership', 'migrate'],
   divide: ['core', 'genome'],
+  update: ['core', 'genome'],
   organism: ['core', 'state', 'peers', 'placement', 'ownership'],
-  cell: ['core', 'genome', 'state', 'supervisor', 'router', 'dns', 'dashboard', 'imprint', 'placement', 'ownership', 'migrate', 'divide', 'organism', 'replica', 'forward'],
+  cell: ['core', 'genome', 'state', 'supervisor', 'router', 'dns', 'dashboard', 'imprint', 'placement', 'ownership', 'migrate', 'divide', 'organism', 'replica', 'forward', 'update'],
   cli: ['core', 'genome', 'state', 'peers', 'supervisor', 'router', 'dns', 'dashboard', 'lab', 'imprint', 'placement', 'migrate', 'divide', 'organism', 'replica', 'cell']
 }
 
