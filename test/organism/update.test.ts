@@ -9,10 +9,13 @@ import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { TestOrganism } from '../helpers/organism.ts'
 import { request, runCli, waitFor } from '../helpers/cell-process.ts'
-import { signedCommit, ensureSigningKey } from '../../src/genome/index.ts'
+import { signedCommit, ensureSigningKey, importCommit, MIRROR_DIR } from '../../src/genome/index.ts'
+import { createPeerNode } from '../../src/peers/index.ts'
+import { serveBundle } from '../../src/update/index.ts'
 
 const org = await TestOrganism.create()
 after(() => org.destroy())
+let forgedCommit = ''
 const head = (): string => execFileSync('git', ['-C', org.genomeRepo, 'rev-parse', 'HEAD'], { encoding: 'utf8' }).trim()
 
 test('a good update reaches every cell by itself, under load, with no failed request and every write kept', async () => {
@@ -91,9 +94,31 @@ test('an older commit, one that does not descend and one signed by a stranger ar
   await ensureSigningKey(stranger)
   await writeFile(join(org.genomeRepo, 'functions/catalog/server.mjs'), '// taken over\n')
   const forged = await signedCommit(org.genomeRepo, 'not yours to sign', stranger)
+  forgedCommit = forged
   const refused = await runCli(['update', '--state', alpha.state, '--ref', forged])
   assert.notEqual(refused.code, 0)
   assert.match(refused.stderr, /GENOME_/)
   assert.match(refused.stderr, new RegExp(forged.slice(0, 12)))
   for (const c of org.cells) assert.notEqual((await c.status()).genome.commit, forged, `${c.name} does not run the forged commit`)
+})
+
+test('a member that offers a commit signed by a stranger straight to a cell is refused by that cell, naming why', async (t) => {
+  const alpha = org.cells[0]
+  const admitted = await runCli(['admit', '--state', alpha.state])
+  assert.equal(admitted.code, 0, admitted.stderr)
+  // A member of its own making: it joins with a real token, then offers the forged commit from its own store.
+  const mallory = await createPeerNode({ identityFile: join(org.dir, 'mallory.key'), organism: 'campus' })
+  t.after(async () => { await mallory.stop() })
+  await mallory.join(undefined, admitted.stdout.trim())
+  const store = join(org.dir, 'mallory-store', MIRROR_DIR)
+  await importCommit(org.genomeRepo, forgedCommit, store)
+  await mallory.handleStream('/organism/campus/genome-bundle/1.0.0', (s) => { void serveBundle(s, store, org.dir) })
+  const id = (await alpha.status()).cell.id
+  const answer = JSON.parse(new TextDecoder().decode(await mallory.request(id, '/organism/campus/update/1.0.0', new TextEncoder().encode(JSON.stringify({ commit: forgedCommit }))))) as { verdict: string, code?: string, why?: string }
+  assert.equal(answer.verdict, 'refused', JSON.stringify(answer))
+  assert.match(answer.code ?? '', /^GENOME_/)
+  assert.match(answer.why ?? '', new RegExp(forgedCommit.slice(0, 12)))
+  const s = await alpha.status()
+  assert.notEqual(s.genome.commit, forgedCommit)
+  assert.ok(s.events.some((e) => /refused an update offered by/.test(e.text)), s.events.map((e) => e.text).join('\n'))
 })
