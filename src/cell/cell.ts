@@ -35,6 +35,7 @@ import { upstreamFor, createReconciler, createRecordPublisher, defaultCellName }
 import { createInstanceScaler } from './scale.ts'
 import { createImmune } from './immune.ts'
 import { createUpdater } from './update.ts'
+import { createLocalSwitch } from './switch.ts'
 import { replicationPart } from './replication.ts'
 import { forwardConnector, openForwardServer, readTicket, serveTicket } from '../forward/index.ts'
 import { expulsionCheck, operatorCheck, recordProofs } from './override.ts'
@@ -157,16 +158,16 @@ export async function startCell (opts: CellOptions): Promise<Cell> {
       const { node, signer, founding, membershipFile } = link.get()
       return await startOrganism({ organism: genome.organism, functions: ownedNames, spread: (cells) => scaler.spread(cells), distrusted: (peer) => immune.distrusted(peer), link: node, ownership: ownership.get().view, signer, verify: stateVerify(), clock, founding, membershipFile })
     }, async (org) => { await org.stop() })
+    // What this cell runs now: the commit it started on, then each update it switched to (switch.ts).
+    let current = { commit, genome, dir: genome.root, watch: await ExportWatch.open(join(paths.checkouts, MIRROR_DIR), commit, genome.root) }
     // What this cell runs is checked against its commit every 5 s, healed from the verified objects (immune.ts).
-    // What this cell runs now: the commit it started on, then each update it switched to (update.ts).
-    let current = { commit, genome, watch: await ExportWatch.open(join(paths.checkouts, MIRROR_DIR), commit, genome.root) }
     const immune = createImmune({ watch: () => current.watch, functions: () => current.genome.functions, supervisor, cells: () => organism.get().cells(), self: () => link.get().node.peerId,
       nameOf: (peer) => organism.get().nameOf(peer), note: (e) => { organism.get().note(e) }, clock })
-    const updater = createUpdater({
-      paths, genomeRepo: opts.genomeRepo, protocols: names, link: () => link.get().node, organism: () => organism.get(), supervisor,
-      running: () => current,
-      adopt: async (c) => { current = { commit: c.commit, genome: c.genome, watch: await ExportWatch.open(join(paths.checkouts, MIRROR_DIR), c.commit, c.dir) } }
+    const local = createLocalSwitch({
+      supervisor, traffic: (fn) => router.stats(fn), reads: (fn) => router.recentReads(fn), pinFile: paths.genomePin, note: (e) => { organism.get().note(e) }, running: () => current,
+      adopt: async (c) => { current = { commit: c.commit, genome: c.genome, dir: c.dir, watch: await ExportWatch.open(join(paths.checkouts, MIRROR_DIR), c.commit, c.dir) } }
     })
+    const updater = createUpdater({ paths, genomeRepo: opts.genomeRepo, protocols: names, link: () => link.get().node, organism: () => organism.get(), local, running: () => current })
     // How many cells run each stateless function: what live cells ask for, within the genome's bounds (scale.ts).
     const scaler = createInstanceScaler(genome.functions, { self: () => link.get().node.peerId, cells: () => organism.get().cells(), rpsLimit: genome.division.requestsPerSecond, clock })
     const mover = startableOf('mover', async () => {

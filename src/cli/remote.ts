@@ -118,13 +118,19 @@ export async function expelCommand (values: CliValues, paths: CellPaths, who: st
   return 0
 }
 
-/** `cell update [--ref REF]`: a commit of the cell's genome repo, verified there and offered to every live member. */
+/**
+ * `cell update [--ref REF]`: this cell verifies a commit of its genome repo, takes it first (the canary), then offers
+ * it to the other cells in waves; prints each cell's outcome once the rollout is done or called off.
+ */
 export async function updateCommand (values: CliValues, paths: CellPaths): Promise<number> {
   const addr = await findCell(paths)
-  const res = await callCell(addr, 'POST', `/update?ref=${encodeURIComponent(values.ref ?? 'HEAD')}`, undefined, 120_000)
+  const res = await callCell(addr, 'POST', `/update?ref=${encodeURIComponent(values.ref ?? 'HEAD')}`, undefined, 60 * 60_000)
   if (res.status !== 200) throw apiError(res.status, res.body)
-  const r = JSON.parse(res.body) as { commit: string, cells: Array<{ cell: string, verdict: string, code?: string, why?: string }> }
-  console.log(`commit ${r.commit.slice(0, 12)} offered:`)
-  for (const c of r.cells) console.log(`  ${c.cell}: ${c.verdict}${c.why != null ? `: ${c.code != null ? `${c.code}: ` : ''}${c.why}` : ''}`)
-  return r.cells.some((c) => c.verdict === 'refused' || c.verdict === 'unreachable') ? 1 : 0
+  const r = JSON.parse(res.body) as { commit: string, outcome: string, cells: Array<{ cell: string, wave: number, phase: string, code?: string, why?: string, figures?: { requests: number, errors5xx: number, p99Ms: number } }> }
+  console.log(`commit ${r.commit.slice(0, 12)}: ${r.outcome === 'done' ? 'every cell runs it' : 'reverted'}`)
+  for (const c of r.cells) {
+    const f = c.figures == null ? '' : ` (bake: ${c.figures.requests} requests, ${c.figures.errors5xx} 5xx, p99 ${Math.round(c.figures.p99Ms)} ms)`
+    console.log(`  ${c.wave === 0 ? 'canary' : `wave ${c.wave}`} ${c.cell}: ${c.phase}${f}${c.why != null ? `: ${c.code != null ? `${c.code}: ` : ''}${c.why}` : ''}`)
+  }
+  return r.outcome === 'done' && r.cells.every((c) => c.phase === 'done') ? 0 : 1
 }

@@ -15,6 +15,7 @@ export const genomeError = defineErrors('genome', {
   GENOME_SHALLOW: { hint: 'Fetch the whole history into the genome repo (git fetch --unshallow): a cell checks every change to allowed_signers back to the first commit.' },
   GENOME_OBJECTS_BAD: { hint: 'The genome repo holds objects that are not what their names say, or a tree git refuses (duplicate or ".." entries): it was tampered with or is corrupt; fetch the genome again from a trusted source and run `git fsck` there.' },
   GENOME_TREE_UNSAFE: { hint: 'The commit\'s tree would write outside the genome\'s folder (a path through a symlink, a name twice, "..", ".git"): do not deploy it; fix the tree and sign a new commit.' },
+  GENOME_COMMIT_BAD: { hint: 'An update to this commit was reverted here because its health gate failed (see the cell\'s events). Fix the problem in a new commit and offer that one (`cell update`).' },
   GENOME_NOT_DESCENDANT: { hint: 'Run a commit that descends from the one this cell runs (undo a change with a new signed commit, not by rewinding the branch). If the history was rewritten on purpose, the operator of each cell removes the pin file named in the message to trust the new history.' },
   GENOME_PIN_INVALID: { hint: 'The cell\'s genome pin was damaged: restore it from a backup, or remove it to trust the commit the cell is started with (as on its first start).' },
   GENOME_INIT_NOT_EMPTY: { hint: 'Run `cell init` on a new or empty directory.' },

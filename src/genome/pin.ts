@@ -16,6 +16,8 @@ export interface GenomePin {
   readonly signers: readonly string[]
   /** The commit this cell ran last: what it runs next must descend from it. */
   readonly last: string
+  /** Commits an update reverted (their gate failed): never taken again, though they descend. */
+  readonly bad?: readonly string[]
 }
 
 const COMMIT = /^[0-9a-f]{40}([0-9a-f]{24})?$/
@@ -29,7 +31,8 @@ export function parsePin (text: string): GenomePin | string {
   if (typeof p.first !== 'string' || !COMMIT.test(p.first)) return '"first" is not a commit id'
   if (typeof p.last !== 'string' || !COMMIT.test(p.last)) return '"last" is not a commit id'
   if (!Array.isArray(p.signers) || p.signers.some((s) => typeof s !== 'string')) return '"signers" is not a list of key fingerprints'
-  return { first: p.first, signers: [...p.signers], last: p.last }
+  if (p.bad !== undefined && (!Array.isArray(p.bad) || p.bad.some((c) => typeof c !== 'string' || !COMMIT.test(c)))) return '"bad" is not a list of commit ids'
+  return { first: p.first, signers: [...p.signers], last: p.last, ...p.bad != null && p.bad.length > 0 ? { bad: [...p.bad] } : {} }
 }
 
 export async function readPin (file: string): Promise<GenomePin | null> {
@@ -56,6 +59,9 @@ async function isAncestor (mirror: string, older: string, newer: string): Promis
  * are apart (going back to an older commit, or a history that does not contain the one the cell ran).
  */
 export async function assertFollowsPin (mirror: string, commit: string, pin: GenomePin, file: string): Promise<void> {
+  if (pin.bad?.includes(commit) === true) {
+    throw genomeError('GENOME_COMMIT_BAD', `commit ${commit.slice(0, 12)} was reverted by an update's gate on this cell (marked bad in ${file}): it is not taken again`, { details: { commit, file } })
+  }
   if (commit === pin.last || await isAncestor(mirror, pin.last, commit)) return
   const short = (c: string): string => c.slice(0, 12)
   const back = await isAncestor(mirror, commit, pin.last)
@@ -65,6 +71,11 @@ export async function assertFollowsPin (mirror: string, commit: string, pin: Gen
   throw genomeError('GENOME_NOT_DESCENDANT', `commit ${short(commit)} ${why} (trust pinned at ${short(pin.first)} in ${file})`, {
     details: { commit, last: pin.last, first: pin.first, older: back, file }
   })
+}
+
+/** The pin after an update to `bad` was reverted to `back`, the commit run before it (pure). */
+export function revertedPin (pin: GenomePin, back: string, bad: string): GenomePin {
+  return { ...pin, last: back, bad: [...new Set([...pin.bad ?? [], bad])].slice(-100) }
 }
 
 /** The pin after running commit (pure): the first one pins its signers, every later one moves `last`. */

@@ -31,17 +31,22 @@
  *   moves:                      # optional
  *     live: true                # copy the data while the function serves (default); false: stop, copy, start
  *     hold_max: 5s              # a live move holding requests longer is called off; default 5s
+ *   update:                     # optional: how a signed update rolls out (cell update)
+ *     waves: 2                  # groups of cells after the canary, one after the other
+ *     bake: 30s                 # how long each cell stays healthy on it before the next wave
+ *     max_5xx: 1%               # more 5xx than this share of a cell's requests in the bake reverts the update
  *
  * Unknown fields and duplicate keys are errors (with a did-you-mean when a known name is close).
  * Two functions with the same domain and path are an error.
  */
 import { isMap } from 'yaml'
-import type { DivisionLimits, FunctionSpec, Genome, MovePolicy } from './types.ts'
+import type { DivisionLimits, FunctionSpec, Genome, MovePolicy, UpdatePolicy } from './types.ts'
+import { DEFAULT_UPDATE } from './types.ts'
 import { describe, find, readInteger, readMap, report, scalar, type Entry, type WalkContext } from './yaml-walk.ts'
 import { readDnsName, readLimit, readName, readRelativePath, type ExistsCheck } from './fields.ts'
 import { readChoice, readFunctions } from './schema-functions.ts'
 
-export const TOP_FIELDS = ['organism', 'zone', 'router', 'dns', 'peers', 'functions', 'division', 'hosts', 'map', 'moves'] as const
+export const TOP_FIELDS = ['organism', 'zone', 'router', 'dns', 'peers', 'functions', 'division', 'hosts', 'map', 'moves', 'update'] as const
 export const DIVISION_FIELDS = ['requests_per_second', 'distinct_users', 'data_bytes', 'cpu', 'memory', 'window', 'cooldown'] as const
 const PORT_EXPECTED = 'an integer port from 1 to 65535'
 
@@ -77,6 +82,23 @@ function readMoves (ctx: WalkContext, e: Entry | undefined): MovePolicy {
   const live = find(entries, 'live')
   if (live != null && typeof scalar(live) !== 'boolean') report(ctx, live.valueAt, live.field, 'true or false', describe(live.value))
   return { live: live == null || scalar(live) !== false, holdMaxMs: readLimit(ctx, find(entries, 'hold_max'), 'duration') ?? 5000 }
+}
+
+/** `update: { waves: 2, bake: 30s, max_5xx: 1% }`: how a signed update rolls out (genome/types.ts UpdatePolicy). */
+function readUpdate (ctx: WalkContext, e: Entry | undefined): UpdatePolicy | undefined {
+  if (e == null) return undefined
+  const entries = readMap(ctx, e.value, e.field, e.valueAt, ['waves', 'bake', 'max_5xx'], 'a map like { waves: 2, bake: 30s, max_5xx: 1% }') ?? []
+  const wavesEntry = find(entries, 'waves')
+  const waves = wavesEntry == null ? DEFAULT_UPDATE.waves : readInteger(ctx, wavesEntry, 1, 100, 'a number of waves from 1 to 100')
+  const maxEntry = find(entries, 'max_5xx')
+  let max5xx = DEFAULT_UPDATE.max5xx
+  if (maxEntry != null) {
+    const v = scalar(maxEntry)
+    const m = typeof v === 'string' ? /^(\d+(?:\.\d+)?)\s*%$/.exec(v.trim()) : null
+    if (m != null && Number(m[1]) <= 100) max5xx = Number(m[1]) / 100
+    else report(ctx, maxEntry.valueAt, maxEntry.field, 'a share of requests like 1% (0% to 100%)', describe(maxEntry.value))
+  }
+  return { waves: waves ?? DEFAULT_UPDATE.waves, bakeMs: readLimit(ctx, find(entries, 'bake'), 'duration') ?? DEFAULT_UPDATE.bakeMs, max5xx }
 }
 
 function readDivision (ctx: WalkContext, e: Entry | undefined): DivisionLimits {
@@ -139,6 +161,7 @@ export function buildGenome (ctx: WalkContext, rootNode: unknown, input: SchemaI
   const division = readDivision(ctx, find(top, 'division'))
   const mapDetails = readMapDetails(ctx, find(top, 'map'))
   const moves = readMoves(ctx, find(top, 'moves'))
+  const update = readUpdate(ctx, find(top, 'update'))
   if (ctx.problems.length > 0 || organism == null || zone == null) return null
   return {
     organism,
@@ -150,6 +173,7 @@ export function buildGenome (ctx: WalkContext, rootNode: unknown, input: SchemaI
     division,
     mapDetails,
     moves,
+    ...update != null ? { update } : {},
     hostPool,
     root: input.root,
     commit: input.commit

@@ -51,6 +51,18 @@ export interface MovePolicy {
   readonly holdMaxMs: number
 }
 
+/** How a signed update rolls through the organism (`update:`); absent: 2 waves, 30 s bake, at most 1 % 5xx. */
+export interface UpdatePolicy {
+  /** Groups of cells after the canary (the cell the update was offered at), one after the other. */
+  readonly waves: number
+  /** How long each cell's functions must stay healthy on the new commit before the next wave. */
+  readonly bakeMs: number
+  /** The most 5xx answers, as a share of a cell's requests during the bake, before the update is reverted. */
+  readonly max5xx: number
+}
+
+export const DEFAULT_UPDATE: UpdatePolicy = { waves: 2, bakeMs: 30_000, max5xx: 0.01 }
+
 export interface DivisionLimits {
   readonly requestsPerSecond: number | null
   readonly distinctUsers: number | null
@@ -77,6 +89,7 @@ export interface Genome {
   readonly mapDetails?: 'local' | 'all'
   /** How moves go: live (data copied while serving) with a bound on the hold; absent: live, 5 s. */
   readonly moves?: MovePolicy
+  readonly update?: UpdatePolicy
   /** Host pool reference: a path relative to the genome root, or null. */
   readonly hostPool: string | null
   /** Absolute path of the genome root the spec was read from. */

@@ -94,6 +94,8 @@ export interface Router extends Startable {
   readonly port: number
   setRoutes: (table: RouteTable) => void
   stats: (fn: string) => FunctionTraffic
+  /** The last distinct paths of GETs of fn answered 2xx here (at most 20), oldest first. */
+  recentReads: (fn: string) => string[]
   metrics: () => MetricFamily[]
   /** Serves a connection that arrived another way (another cell's forwarding port) as if it came to the port. */
   accept: (socket: Duplex) => void
@@ -102,6 +104,8 @@ export interface Router extends Startable {
 }
 
 const log = logger('router')
+/** Distinct recent read paths kept per function, for the trial of its next version. */
+const RECENT_READS = 20
 /** How often held requests look at their function again. */
 const HOLD_TICK_MS = 50
 
@@ -159,7 +163,17 @@ export function createRouter (opts: RouterOptions): Router {
   }
 
   /** Counts one finished request; allocates nothing on a keep-alive socket whose requests look alike. */
+  /** Per function, the last few distinct paths of reads answered 2xx: what a trial of its next version is asked. */
+  const reads = new Map<string, string[]>()
+  const noteRead = (fn: string, req: IncomingMessage, status: number): void => {
+    if (req.method !== 'GET' || status < 200 || status >= 300 || fn === UNROUTED || req.url == null || req.url.length > 2048) return
+    const list = reads.get(fn) ?? []
+    if (list.at(-1) === req.url) return
+    const next = [...list.filter((u) => u !== req.url), req.url].slice(-RECENT_READS)
+    reads.set(fn, next)
+  }
   const record = (fn: string, req: IncomingMessage, status: number, startedAt: number, socket: Socket | null): void => {
+    noteRead(fn, req, status)
     let read = 0
     let written = 0
     let user: string
@@ -343,6 +357,7 @@ export function createRouter (opts: RouterOptions): Router {
     get port () { return port },
     setRoutes (next) { table = next },
     stats (fn) { const t = trackers.get(fn); return t == null ? emptyTraffic() : t.snapshot(clock.now()) },
+    recentReads (fn) { return [...reads.get(fn) ?? []] },
     metrics () { return trafficFamilies(trackers, clock.now()) },
     accept (socket) { memberSockets.add(socket); server.emit('connection', socket) },
     trustLinkPort (p) { linkPorts.add(p); return () => { linkPorts.delete(p) } },

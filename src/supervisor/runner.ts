@@ -18,6 +18,8 @@ import { dirBytes } from '../core/dir-bytes.ts'
 import { groupUsage, readStat, signalGroup, sleep, terminateGroup, waitGroupGone } from './proc.ts'
 import { SPAWN_VAR, writePidFile } from './pidfile.ts'
 import { runToEnd, spawnShell } from './spawn.ts'
+import { trialRun } from './trial.ts'
+import type { Replay } from './trial.ts'
 import type { Spawned, Wrap } from './spawn.ts'
 import { jailed, prepareJail } from './confine.ts'
 import type { Confinement } from './confine.ts'
@@ -323,17 +325,25 @@ export class FunctionRunner {
   }
 
   private env (port: number | null, token: string): NodeJS.ProcessEnv {
-    return {
-      ...inheritedEnv(process.env),
-      ...this.ctx.env,
-      ...this.spec.env,
-      ...(port == null ? {} : { PORT: String(port) }),
-      DATA_DIR: this.dataDir,
-      FUNCTION: this.spec.name,
-      ORGANISM_ZONE: this.ctx.zone,
-      ORGANISM_GENOME_VERSION: this.ctx.genomeVersion,
-      [SPAWN_VAR]: token
-    }
+    return { ...envOf(this.spec, this.ctx, port, this.dataDir, this.ctx.genomeVersion), [SPAWN_VAR]: token }
+  }
+
+  /** A trial of `spec` (the next version) beside what serves now (trial.ts): null when it started healthy. */
+  async trial (spec: FunctionSpec, genomeVersion: string, genomeRoot: string, replay?: Replay): Promise<string | null> {
+    const c = this.ctx.confine == null ? null : { ...this.ctx.confine, genomeRoot }
+    const uid = c?.uids.get(spec.name)
+    return await trialRun({
+      spec, dataDir: this.dataDir, scratch: join(this.ctx.stateDir, 'trial', spec.name), log: this.log, usedPorts: this.ctx.usedPorts, replay,
+      startTimeoutMs: this.ctx.startTimeoutMs, setupTimeoutMs: this.ctx.setupTimeoutMs, stopGraceMs: this.ctx.stopGraceMs,
+      // No SPAWN_VAR: a trial is never taken for this function's own process (nor reaped as an orphan of it).
+      env: (port, dataDir) => envOf(spec, this.ctx, port, dataDir, genomeVersion),
+      wrap: async (dataDir) => {
+        if (c == null || uid == null) return undefined
+        const fn = { codeDir: spec.codeDir, dataDir, uid }
+        await prepareJail(fn, c)
+        return (command, env) => jailed(command, fn, c, env)
+      }
+    })
   }
 
   private async lastLines (): Promise<string> {
@@ -342,6 +352,19 @@ export class FunctionRunner {
   }
 
   closeLog (): void { this.log.close() }
+}
+
+function envOf (spec: FunctionSpec, ctx: RunnerContext, port: number | null, dataDir: string, genomeVersion: string): NodeJS.ProcessEnv {
+  return {
+    ...inheritedEnv(process.env),
+    ...ctx.env,
+    ...spec.env,
+    ...(port == null ? {} : { PORT: String(port) }),
+    DATA_DIR: dataDir,
+    FUNCTION: spec.name,
+    ORGANISM_ZONE: ctx.zone,
+    ORGANISM_GENOME_VERSION: genomeVersion
+  }
 }
 
 /**

@@ -95,6 +95,7 @@ export function createSupervisor (opts: SupervisorOptions): Supervisor {
     stopFunction: async (name) => runner(name).stop(),
     logs: (name: string, o: LogOptions = {}) => readLog(runner(name).logPath, { ...o, keep: rotate.keep }),
     dataDir: (name) => runner(name).dataDir,
+    trial: async (spec, genomeVersion, genomeRoot, replay) => await runner(spec.name).trial(spec, genomeVersion, genomeRoot, replay),
     retarget: (specs, genomeVersion, genomeRoot) => {
       const unknown = specs.filter((s) => !runners.has(s.name)).map((s) => s.name)
       if (unknown.length > 0 || specs.length !== runners.size) throw supervisorError('FUNCTION_UNKNOWN', `an update may not add or remove functions here (${unknown.join(', ') || 'a function is missing'})`)

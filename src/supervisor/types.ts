@@ -6,6 +6,7 @@ import type { FunctionSpec } from '../genome/types.ts'
 import type { BackoffOptions } from './backoff.ts'
 import type { FunctionState } from './transitions.ts'
 import type { Confinement } from './confine.ts'
+import type { Replay } from './trial.ts'
 
 export type { FunctionState }
 
@@ -90,5 +91,10 @@ export interface Supervisor extends Startable {
    * runs keeps running until it is restarted.
    */
   retarget: (specs: readonly FunctionSpec[], genomeVersion: string, genomeRoot: string) => void
+  /**
+   * Starts the next version of a function beside the one that serves (own port, a copy of its data) until its health
+   * passes, then stops it: null when it did, else why not. What serves is not touched.
+   */
+  trial: (spec: FunctionSpec, genomeVersion: string, genomeRoot: string, replay?: Replay) => Promise<string | null>
   metrics: () => MetricFamily[]
 }

@@ -7,3 +7,5 @@
 export { inPlaceProblem } from './compare.ts'
 export { serveBundle, fetchBundle, MAX_BUNDLE_BYTES } from './bundle.ts'
 export { updateError } from './errors.ts'
+export { planWaves, gateVerdict, MIN_ERRORS } from './rollout.ts'
+export type { BakeFigures } from './rollout.ts'

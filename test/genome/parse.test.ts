@@ -138,6 +138,8 @@ const bad: BadCase[] = [
   { name: 'instances "many"', text: web('start: a', 'instances: many'), field: 'functions.web.instances', line: 6, column: 16, says: 'found "many"' },
   { name: 'max_instances with a fixed count', text: web('start: a', 'instances: 3', 'max_instances: 5'), field: 'functions.web.max_instances', line: 7, column: 20, says: 'max_instances only with "instances: auto"' },
   { name: 'scale_in_after without a unit', text: web('start: a', 'stateless: true', 'scale_in_after: 10'), field: 'functions.web.scale_in_after', line: 7, column: 21, says: 'expected a duration' },
+  { name: 'update waves 0', text: web('start: a') + 'update: { waves: 0 }\n', field: 'update.waves', line: 6, column: 18, says: 'expected a number of waves from 1 to 100' },
+  { name: 'update max_5xx as a number', text: web('start: a') + 'update: { max_5xx: 2 }\n', field: 'update.max_5xx', line: 6, column: 20, says: 'expected a share of requests like 1%' },
   { name: 'stateless false with instances', text: web('start: a', 'stateless: false', 'instances: 2'), field: 'functions.web.stateless', line: 6, column: 16, says: 'expected stateless: true' },
   { name: 'durability "eventual"', text: web('start: a', 'durability: eventual'), field: 'functions.web.durability', line: 6, column: 17, says: 'expected "sync"' },
   { name: 'stateful as "yes"', text: web('start: a', 'stateful: yes'), field: 'functions.web.stateful', line: 6, column: 15, says: 'expected true or false, found "yes"' },
@@ -159,6 +161,12 @@ const bad: BadCase[] = [
   { name: 'a list instead of a map', text: '- organism\n- zone\n', field: '(top)', line: 1, column: 1, says: 'found a list' },
   { name: 'an empty file', text: '', field: '(top)', line: 1, column: 1, says: 'found nothing' }
 ]
+
+test('update: waves, bake and the 5xx share a gate allows; absent when the genome does not say', () => {
+  const g = parseGenome(web('start: a') + 'update: { waves: 3, bake: 45s, max_5xx: 2.5% }\n', { file: FILE, root: ROOT, commit: 'abc' })
+  assert.deepEqual(g.update, { waves: 3, bakeMs: 45_000, max5xx: 0.025 })
+  assert.equal(parseGenome(web('start: a'), { file: FILE, root: ROOT, commit: 'abc' }).update, undefined)
+})
 
 test('instances: stateless means two cells or more as load asks, a number is exact, 1 is one owner', () => {
   const spec = (...fields: string[]) => parseGenome(web('start: a', ...fields), { file: FILE, root: ROOT, commit: 'abc' }).functions[0].instances ?? null

@@ -13,9 +13,12 @@ import { signedCommit, ensureSigningKey, importCommit, MIRROR_DIR } from '../../
 import { createPeerNode } from '../../src/peers/index.ts'
 import { serveBundle } from '../../src/update/index.ts'
 
-const org = await TestOrganism.create()
+// Bakes of 2 s, so that a rollout through three cells takes seconds.
+const org = await TestOrganism.create((yaml) => `${yaml}\nupdate: { waves: 2, bake: 2s }\n`)
 after(() => org.destroy())
 let forgedCommit = ''
+let v1Commit = ''
+let v2Commit = ''
 const head = (): string => execFileSync('git', ['-C', org.genomeRepo, 'rev-parse', 'HEAD'], { encoding: 'utf8' }).trim()
 
 test('a good update reaches every cell by itself, under load, with no failed request and every write kept', async () => {
@@ -24,6 +27,7 @@ test('a good update reaches every cell by itself, under load, with no failed req
   await org.start('gamma', 3)
   await org.converged(3)
   const v1 = head()
+  v1Commit = v1
   const file = join(org.genomeRepo, 'functions/catalog/server.mjs')
   await writeFile(file, (await readFile(file, 'utf8')).replace("serve('catalog', {", "serve('catalog', {\n  'GET /version': (_req, res) => send(res, 200, { version: 2 }),"))
   const v2 = await signedCommit(org.genomeRepo, 'catalog tells its version', org.signingKey)
@@ -50,8 +54,10 @@ test('a good update reaches every cell by itself, under load, with no failed req
   await new Promise((resolve) => setTimeout(resolve, 1000))
   const offered = await runCli(['update', '--state', org.cells[0].state])
   assert.equal(offered.code, 0, offered.stderr + offered.stdout)
-  assert.match(offered.stdout, new RegExp(`commit ${v2.slice(0, 12)} offered`))
-  for (const name of ['alpha', 'beta', 'gamma']) assert.match(offered.stdout, new RegExp(`${name}: updating`))
+  assert.match(offered.stdout, new RegExp(`commit ${v2.slice(0, 12)}: every cell runs it`))
+  assert.match(offered.stdout, /canary alpha: done \(bake: \d+ requests, 0 5xx/)
+  for (const name of ['beta', 'gamma']) assert.match(offered.stdout, new RegExp(`wave \\d ${name}: done`))
+  v2Commit = v2
   await waitFor('every cell runs the new commit and serves its code', async () => {
     for (const c of org.cells) {
       const s = await c.status()
@@ -73,9 +79,94 @@ test('a good update reaches every cell by itself, under load, with no failed req
   assert.ok(events.some((t) => t.includes(`runs commit ${v2.slice(0, 12)}`)), events.join('\n'))
 })
 
+/** Commits a new catalog (its server.mjs changed by `edit`) on top of the genome repo's main branch. */
+async function catalogCommit (message: string, edit: (code: string) => string): Promise<string> {
+  const file = join(org.genomeRepo, 'functions/catalog/server.mjs')
+  await writeFile(file, edit(await readFile(file, 'utf8')))
+  return await signedCommit(org.genomeRepo, message, org.signingKey)
+}
+
+/** Reads of catalog through beta until stop() (at most 20,000), and their statuses. */
+function readLoad (): { statuses: number[], stop: () => Promise<void> } {
+  const statuses: number[] = []
+  let stopped = false
+  const done = (async () => {
+    const port = (await org.cells[1].status()).router.port
+    while (!stopped && statuses.length < 20_000) {
+      statuses.push((await request(port, 'catalog.campus.test', '/courses').catch(() => ({ status: 0 }))).status)
+      await new Promise((resolve) => setTimeout(resolve, 5))
+    }
+  })()
+  return { statuses, stop: async () => { stopped = true; await done } }
+}
+
+test('a version that cannot start is refused at its trial: the old one serves throughout, the commit is marked bad', async () => {
+  const bad = await catalogCommit('catalog that cannot start', (code) => `process.exit(3)\n${code}`)
+  const load = readLoad()
+  const r = await runCli(['update', '--state', org.cells[0].state])
+  await load.stop()
+  assert.equal(r.code, 1, r.stdout + r.stderr)
+  assert.match(r.stdout, new RegExp(`commit ${bad.slice(0, 12)}: reverted`))
+  assert.match(r.stdout, /canary alpha: refused: the trial of catalog failed: it exited/)
+  assert.match(r.stdout, /wave \d beta: not offered/)
+  assert.deepEqual([...new Set(load.statuses)], [200], 'the old version served every read')
+  for (const c of org.cells) assert.equal((await c.status()).genome.commit, v2Commit, `${c.name} still runs the good commit`)
+  const again = await runCli(['update', '--state', org.cells[0].state])
+  assert.notEqual(again.code, 0)
+  assert.match(again.stderr, /GENOME_COMMIT_BAD/)
+})
+
+test('a version that answers 5xx to the reads users make is refused at its trial: the old one serves throughout', async () => {
+  const bad = await catalogCommit('catalog that fails', (code) => code.replace("'GET /courses': (_req, res) => send(res, 200, Object.values(db.value.courses)),", "'GET /courses': (_req, res) => send(res, 500, { error: 'broken' }),").replace('process.exit(3)\n', ''))
+  const load = readLoad()
+  const started = Date.now()
+  const r = await runCli(['update', '--state', org.cells[0].state])
+  const took = Date.now() - started
+  await new Promise((resolve) => setTimeout(resolve, 1000))
+  await load.stop()
+  assert.equal(r.code, 1, r.stdout + r.stderr)
+  assert.match(r.stdout, new RegExp(`commit ${bad.slice(0, 12)}: reverted`))
+  assert.match(r.stdout, /canary alpha: refused: the trial of catalog failed: it answered \d+ of \d+ with 5xx/)
+  console.log(`# update offered to refused: ${took} ms; ${load.statuses.filter((s) => s !== 200).length} of ${load.statuses.length} reads failed`)
+  assert.deepEqual([...new Set(load.statuses)], [200], 'the old version served every read')
+  assert.ok(took < 30_000, `reverted in ${took} ms`)
+  for (const c of org.cells) assert.equal((await c.status()).genome.commit, v2Commit, `${c.name} runs the good commit again`)
+  assert.equal(load.statuses.at(-1), 200, 'the old version serves again')
+  const body = (await request((await org.cells[1].status()).router.port, 'catalog.campus.test', '/courses')).body
+  assert.ok(body.includes('cs101'))
+})
+
+test('a version whose writes fail (no read shows it) is reverted by itself after the canary\'s bake, and marked bad', async () => {
+  const bad = await catalogCommit('catalog whose writes fail', (code) => code
+    .replace("'GET /courses': (_req, res) => send(res, 500, { error: 'broken' }),", "'GET /courses': (_req, res) => send(res, 200, Object.values(db.value.courses)),")
+    .replace("'POST /courses': async (req, res) => {", "'POST /courses': async (req, res) => { if (req) return send(res, 500, { error: 'broken' })"))
+  const port = (await org.cells[1].status()).router.port
+  let stop = false
+  const writes: number[] = []
+  const load = (async () => {
+    for (let i = 0; !stop && i < 5000; i++) {
+      writes.push((await request(port, 'catalog.campus.test', '/courses', { method: 'POST', body: JSON.stringify({ id: `x${i}`, title: `course ${i}` }) }).catch(() => ({ status: 0 }))).status)
+      await new Promise((resolve) => setTimeout(resolve, 10))
+    }
+  })()
+  const started = Date.now()
+  const r = await runCli(['update', '--state', org.cells[0].state])
+  const took = Date.now() - started
+  await new Promise((resolve) => setTimeout(resolve, 1000))
+  stop = true
+  await load
+  assert.equal(r.code, 1, r.stdout + r.stderr)
+  assert.match(r.stdout, new RegExp(`commit ${bad.slice(0, 12)}: reverted`))
+  assert.match(r.stdout, /canary alpha: reverted \(bake: \d+ requests, \d+ 5xx.*its gate failed: \d+ of \d+ requests answered 5xx/)
+  console.log(`# update offered to reverted: ${took} ms; ${writes.filter((s) => s !== 201).length} of ${writes.length} writes failed (at the canary, during its bake)`)
+  assert.ok(took < 30_000, `reverted in ${took} ms`)
+  for (const c of org.cells) assert.equal((await c.status()).genome.commit, v2Commit, `${c.name} runs the good commit again`)
+  assert.equal(writes.at(-1), 201, 'writes succeed again on the old version')
+})
+
 test('an older commit, one that does not descend and one signed by a stranger are refused, naming why', async () => {
   const alpha = org.cells[0]
-  const older = execFileSync('git', ['-C', org.genomeRepo, 'rev-parse', 'HEAD~1'], { encoding: 'utf8' }).trim()
+  const older = v1Commit
   const back = await runCli(['update', '--state', alpha.state, '--ref', older])
   assert.notEqual(back.code, 0)
   assert.match(back.stderr, /GENOME_NOT_DESCENDANT/)
@@ -114,8 +205,8 @@ test('a member that offers a commit signed by a stranger straight to a cell is r
   await importCommit(org.genomeRepo, forgedCommit, store)
   await mallory.handleStream('/organism/campus/genome-bundle/1.0.0', (s) => { void serveBundle(s, store, org.dir) })
   const id = (await alpha.status()).cell.id
-  const answer = JSON.parse(new TextDecoder().decode(await mallory.request(id, '/organism/campus/update/1.0.0', new TextEncoder().encode(JSON.stringify({ commit: forgedCommit }))))) as { verdict: string, code?: string, why?: string }
-  assert.equal(answer.verdict, 'refused', JSON.stringify(answer))
+  const answer = JSON.parse(new TextDecoder().decode(await mallory.request(id, '/organism/campus/update/1.0.0', new TextEncoder().encode(JSON.stringify({ commit: forgedCommit }))))) as { phase: string, code?: string, why?: string }
+  assert.equal(answer.phase, 'refused', JSON.stringify(answer))
   assert.match(answer.code ?? '', /^GENOME_/)
   assert.match(answer.why ?? '', new RegExp(forgedCommit.slice(0, 12)))
   const s = await alpha.status()

@@ -5,7 +5,8 @@ import assert from 'node:assert/strict'
 import net from 'node:net'
 import { join } from 'node:path'
 import { parseGenome, checkoutGenome, signedCommit, importCommit, MIRROR_DIR } from '../../src/genome/index.ts'
-import { inPlaceProblem, serveBundle, fetchBundle } from '../../src/update/index.ts'
+import { inPlaceProblem, serveBundle, fetchBundle, planWaves, gateVerdict } from '../../src/update/index.ts'
+import { revertedPin } from '../../src/genome/index.ts'
 import { isOrganismError } from '../../src/core/errors.ts'
 import { makeRepo, put, signersLine, tempDir, testKeys } from '../genome/helpers.ts'
 
@@ -44,4 +45,31 @@ test('a commit travels as a bundle over a socket and is verified by the receivin
   await assert.rejects(fetchBundle(open, missing, dir, async () => null), (e: unknown) => isOrganismError(e, 'UPDATE_BUNDLE_FAILED') && /does not have it|sent nothing/.test(e.message))
   await assert.rejects(fetchBundle(open, 'HEAD; rm -rf /', dir, async () => null), (e: unknown) => isOrganismError(e, 'UPDATE_BAD_OFFER'))
   assert.notEqual(c1, c2)
+})
+
+test('waves keep two cells that serve an instance of the same function apart, and cover every cell once', () => {
+  const serves: Record<string, string[]> = { b: ['web'], c: ['web'], d: [], e: ['web', 'api'], f: ['api'] }
+  const waves = planWaves(['b', 'c', 'd', 'e', 'f'], 2, (cell) => serves[cell] ?? [])
+  assert.deepEqual(waves.flat().sort(), ['b', 'c', 'd', 'e', 'f'])
+  for (const w of waves) {
+    const fns = w.flatMap((cell) => serves[cell])
+    assert.equal(new Set(fns).size, fns.length, `wave ${w.join(',')} takes two instances of one function out at once`)
+  }
+  assert.ok(waves.length >= 3, 'three cells serve web: three waves at least')
+  assert.deepEqual(planWaves(['b', 'c'], 5, () => []), [['b'], ['c']])
+  assert.deepEqual(planWaves([], 2, () => []), [])
+})
+
+test('the gate fails an unhealthy function or more 5xx than the share allows, never a few errors alone', () => {
+  const at = (requests: number, errors5xx: number) => ({ requests, errors5xx })
+  assert.equal(gateVerdict(at(100, 0), at(300, 2), [], 0.01), null, 'two errors are too few to judge')
+  assert.match(gateVerdict(at(100, 0), at(300, 3), [], 0.01) ?? '', /3 of 200 requests answered 5xx/)
+  assert.equal(gateVerdict(at(0, 0), at(1000, 5), [], 0.01), null, '0.5 % is under 1 %')
+  assert.match(gateVerdict(at(0, 0), at(0, 0), ['catalog'], 0.01) ?? '', /not healthy on it: catalog/)
+})
+
+test('a reverted commit goes back in the pin and is marked bad, once', () => {
+  const c = (ch: string) => ch.repeat(40)
+  const pin = revertedPin(revertedPin({ first: c('a'), signers: ['k'], last: c('b') }, c('a'), c('b')), c('a'), c('b'))
+  assert.deepEqual(pin, { first: c('a'), signers: ['k'], last: c('a'), bad: [c('b')] })
 })
