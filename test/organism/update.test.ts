@@ -164,6 +164,45 @@ test('a version whose writes fail (no read shows it) is reverted by itself after
   assert.equal(writes.at(-1), 201, 'writes succeed again on the old version')
 })
 
+test('a version that fails only at a later wave is reverted on every cell that took it, by itself', async () => {
+  const [alpha, , gamma] = org.cells
+  const moved = await runCli(['move', 'forum', '--to', 'gamma', '--state', alpha.state])
+  assert.equal(moved.code, 0, moved.stderr)
+  const fixed = await catalogCommit('forum and catalog v3', (code) => code.replace("'POST /courses': async (req, res) => { if (req) return send(res, 500, { error: 'broken' })", "'POST /courses': async (req, res) => {"))
+  // The same commit also changes forum: its writes fail, but only where gamma runs it.
+  const forum = join(org.genomeRepo, 'functions/forum/server.mjs')
+  await writeFile(forum, (await readFile(forum, 'utf8')).replace("'POST /courses/:course/posts': async (req, res, { course }) => {", "'POST /courses/:course/posts': async (req, res, { course }) => {\n    if (process.env.ORGANISM_CELL === 'gamma') return send(res, 500, { error: 'broken on gamma' })"))
+  const worse = await signedCommit(org.genomeRepo, 'forum breaks on gamma', org.signingKey)
+  assert.notEqual(worse, fixed)
+  const port = (await org.cells[1].status()).router.port
+  let stop = false
+  const posts: number[] = []
+  const acked: string[] = []
+  const load = (async () => {
+    for (let i = 0; !stop && i < 5000; i++) {
+      const text = `wave post ${i}`
+      const r = await request(port, 'forum.campus.test', '/courses/cs101/posts', { method: 'POST', body: JSON.stringify({ author: 'ada', text }) }).catch(() => ({ status: 0 }))
+      posts.push(r.status)
+      if (r.status === 201) acked.push(text)
+      await new Promise((resolve) => setTimeout(resolve, 10))
+    }
+  })()
+  const r = await runCli(['update', '--state', alpha.state])
+  await new Promise((resolve) => setTimeout(resolve, 1000))
+  stop = true
+  await load
+  assert.equal(r.code, 1, r.stdout + r.stderr)
+  assert.match(r.stdout, new RegExp(`commit ${worse.slice(0, 12)}: reverted`))
+  assert.match(r.stdout, /canary alpha: done/)
+  assert.match(r.stdout, /wave \d gamma: reverted .*its gate failed/)
+  for (const c of org.cells) assert.equal((await c.status()).genome.commit, v2Commit, `${c.name} runs the good commit again`)
+  for (const c of [alpha, gamma]) assert.ok((await c.status()).events.some((e) => e.text.includes(`reverted commit ${worse.slice(0, 12)}`)), `${c.name} reverted by itself`)
+  console.log(`# ${posts.filter((s) => s !== 201).length} of ${posts.length} forum writes failed (at gamma, during its bake)`)
+  assert.equal(posts.at(-1), 201, 'forum takes writes again')
+  const kept = new Set((JSON.parse((await request(port, 'forum.campus.test', '/courses/cs101/posts')).body) as Array<{ text: string }>).map((p) => p.text))
+  assert.deepEqual(acked.filter((t) => !kept.has(t)), [], 'every acknowledged write is there after the revert')
+})
+
 test('an older commit, one that does not descend and one signed by a stranger are refused, naming why', async () => {
   const alpha = org.cells[0]
   const older = v1Commit
