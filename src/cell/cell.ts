@@ -36,6 +36,7 @@ import { createInstanceScaler } from './scale.ts'
 import { createImmune } from './immune.ts'
 import { createUpdater } from './update.ts'
 import { createLocalSwitch } from './switch.ts'
+import { createFollower } from './follow.ts'
 import { replicationPart } from './replication.ts'
 import { forwardConnector, openForwardServer, readTicket, serveTicket } from '../forward/index.ts'
 import { expulsionCheck, operatorCheck, recordProofs } from './override.ts'
@@ -72,6 +73,8 @@ export interface CellOptions {
   supervisor?: { healthIntervalMs?: number, startTimeoutMs?: number, stopGraceMs?: number }
   /** Run functions as the cell's user even when that is root (`--functions-unconfined`: no mount namespaces here). */
   functionsUnconfined?: boolean
+  /** Roll out by itself a new signed commit that appears at the genome repo's ref (`cell start --follow`). */
+  follow?: boolean
 }
 
 export interface Cell {
@@ -168,6 +171,9 @@ export async function startCell (opts: CellOptions): Promise<Cell> {
       adopt: async (c) => { current = { commit: c.commit, genome: c.genome, dir: c.dir, watch: await ExportWatch.open(join(paths.checkouts, MIRROR_DIR), c.commit, c.dir) } }
     })
     const updater = createUpdater({ paths, genomeRepo: opts.genomeRepo, protocols: names, link: () => link.get().node, organism: () => organism.get(), local, running: () => current })
+    const follower = opts.follow === true
+      ? createFollower({ genomeRepo: opts.genomeRepo, ref: opts.ref ?? 'HEAD', pinFile: paths.genomePin, clock, organism: () => organism.get(), running: () => current.commit, offer: async (c) => await updater.offer(c) })
+      : null
     // How many cells run each stateless function: what live cells ask for, within the genome's bounds (scale.ts).
     const scaler = createInstanceScaler(genome.functions, { self: () => link.get().node.peerId, cells: () => organism.get().cells(), rpsLimit: genome.division.requestsPerSecond, clock })
     const mover = startableOf('mover', async () => {
@@ -275,7 +281,7 @@ export async function startCell (opts: CellOptions): Promise<Cell> {
         addrs: { peer: link.get().node.addrs(), router: `${advertise}:${router.port}`, dns: `${advertise}:${dns.port}` }
       }), clock),
       { name: 'live map', start: async () => {}, stop: async () => { dashboard.close() } },
-      division.driver, api, apiFile
+      division.driver, follower, api, apiFile
     ]
     const stopParts = await startAll(parts.filter((p) => p != null))
     const stop = (): Promise<void> => {

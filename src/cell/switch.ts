@@ -35,7 +35,7 @@ export interface LocalSwitch {
   /** Starts taking c (in the background); progress() tells how far it got. */
   take: (c: Checkout, policy: UpdatePolicy) => void
   progress: () => Progress | null
-  /** Puts back the commit run before `commit`, if that is what runs now (the organism's gate failed elsewhere). */
+  /** Puts back the commit run before `commit` if that is what runs now (the gate failed elsewhere); marks it bad. */
   revert: (commit: string, why: string) => Promise<void>
   idle: () => Promise<void>
 }
@@ -96,7 +96,12 @@ export function createLocalSwitch (o: SwitchOptions): LocalSwitch {
     const still = unhealthy.length > 0 ? unhealthy : fns.filter((fn) => o.supervisor.status().find((s) => s.name === fn)?.state !== 'running')
     const why = gateVerdict(before, after, still, policy.max5xx)
     const measured = { requests: after.requests - before.requests, errors5xx: after.errors5xx - before.errors5xx, p99Ms: after.p99Ms }
-    if (why != null) { await goBack(c, back, `its gate failed: ${why}`, true); progress = { ...progress, figures: measured }; return }
+    if (why != null) {
+      o.note({ kind: 'restart', text: `the gate of commit ${short(c.commit)} failed here (${why}): going back to ${short(back.commit)}` })
+      await goBack(c, back, `its gate failed: ${why}`, true)
+      progress = { ...progress, figures: measured }
+      return
+    }
     progress = { commit: c.commit, phase: 'done', figures: measured }
     o.note({ kind: 'info', text: `runs commit ${short(c.commit)} (bake: ${measured.requests} requests, ${measured.errors5xx} 5xx, p99 ${Math.round(measured.p99Ms)} ms)` })
   }
@@ -111,8 +116,10 @@ export function createLocalSwitch (o: SwitchOptions): LocalSwitch {
     revert: async (commit, why) => {
       await enqueue(async () => {
         const back = previous
-        if (back == null || o.running().commit !== commit) return
-        await goBack(o.running(), back, why, true)
+        if (back != null && o.running().commit === commit) { await goBack(o.running(), back, why, true); return }
+        // Not taken here (a later wave, or it never came): marked bad all the same, so that no cell tries it again.
+        const pin = await readPin(o.pinFile)
+        if (pin != null && pin.bad?.includes(commit) !== true && pin.last !== commit) await writePin(o.pinFile, revertedPin(pin, pin.last, commit))
       })
     },
     idle: async () => { await queue }

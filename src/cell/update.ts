@@ -113,7 +113,6 @@ export function createUpdater (o: UpdaterOptions): Updater {
       const org = o.organism()
       const self = o.link().peerId
       const cells: CellVerdict[] = []
-      const took: string[] = []
       take(c)
       const canary = { cell: org.nameOf(self), wave: 0, ...await outcome(null, c.commit, Date.now() + WAVE_LIMIT_MS) } as CellVerdict
       cells.push(canary)
@@ -129,14 +128,14 @@ export function createUpdater (o: UpdaterOptions): Updater {
         for (const { p, v } of offered) {
           const end = v.phase === 'trial' ? await outcome(p, c.commit, deadline) : v
           cells.push({ cell: org.nameOf(p), wave: i + 1, ...end } as CellVerdict)
-          if (end.phase === 'done') took.push(p)
-          else if (end.phase !== 'unreachable') failed ??= `${org.nameOf(p)}: ${end.why ?? end.phase}`
+          if (end.phase !== 'done' && end.phase !== 'unreachable') failed ??= `${org.nameOf(p)}: ${end.why ?? end.phase}`
         }
       }
       if (failed == null) return { commit: c.commit, outcome: 'done', cells }
       // Every cell that took it goes back by itself once told; this one too.
       org.note({ kind: 'restart', text: `update ${short(c.commit)} called off (${failed}): every cell that took it goes back` })
-      await Promise.all(took.map(async (p) => await ask(p, { kind: 'revert', commit: c.commit, why: `the update's gate failed: ${failed}` })))
+      // Every live member hears it: those that took it go back, the others mark it bad too (no cell offers it again).
+      await Promise.all(peers.map(async (p) => await ask(p, { kind: 'revert', commit: c.commit, why: `the update's gate failed: ${failed}` })))
       await o.local.revert(c.commit, `the update's gate failed: ${failed}`)
       return { commit: c.commit, outcome: 'reverted', cells }
     }

@@ -15,7 +15,7 @@ const usage = `usage: cell <command> [options]
 
   start [--genome DIR] [--ref REF] [--port N] [--dns-port N] [--listen ADDR] [--advertise IP]
         [--name NAME] [--token-file FILE | --token T] [--join MULTIADDR] [--metrics-open] [--dns-primary HOST:PORT --dns-key FILE] [--demo]
-        [--functions-unconfined]
+        [--functions-unconfined] [--follow]
                                                          run a cell from a signed genome (foreground);
                                                          the router listens on ADDR (default 0.0.0.0,
                                                          127.0.0.1 for --demo); --token-file makes it a
@@ -23,7 +23,9 @@ const usage = `usage: cell <command> [options]
                                                          names (the file is deleted once it joined; --token
                                                          T works too, but shows the token to \`ps\`); as root,
                                                          each function runs as its own user unless
-                                                         --functions-unconfined
+                                                         --functions-unconfined; --follow: a new signed
+                                                         commit at REF (default HEAD) of the genome repo
+                                                         rolls out by itself (as \`cell update\` does)
   admit [--ttl SECONDS]                                  a one-time token for a new cell to join
   hosts [add ssh://user@host[:port] (--host-key PIN | --accept-new-host-key)] [--identity KEY]
                                                          the host pool: list, or pin a host's key

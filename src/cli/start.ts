@@ -77,6 +77,7 @@ async function runCell (values: CliValues, paths: CellPaths, genomeRepo: string,
     join: await joinOption(values),
     metricsOpen: values['metrics-open'] === true,
     functionsUnconfined: values['functions-unconfined'] === true,
+    follow: values.follow === true,
     dnsPrimary: await primaryOption(values),
     identityFile: values.identity,
     // The demo stays on this machine; a real cell serves its network.
