@@ -1,8 +1,8 @@
 // bench:update — a signed update through four real cells on loopback (alpha the canary, then beta, gamma, delta in
 // two waves, bake BENCH_BAKE, default 5 s) while one reader per cell reads catalog and one writer posts to forum (on
 // delta), each one request at a time: the time from `cell update` to every cell serving the new code, and the requests
-// that failed meanwhile (goal 0). Then a commit that breaks forum's writes on delta only (it passes the canary and the
-// first wave): the time from delta's failed gate to every cell back on the good commit (goal ≤ 30 s), and what failed.
+// that failed meanwhile (goal 0). Then a commit that breaks forum's writes on delta only (it passes the canary): the
+// time from delta's failed gate to every cell back on the good commit (goal ≤ 30 s), and what failed.
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { TestOrganism } from '../test/helpers/organism.ts'
@@ -68,7 +68,7 @@ try {
   const b = await l.stop()
   const failedAt = Math.min(...(await org.cells[3].status()).events.filter((e) => e.text.includes(`the gate of commit ${bad.slice(0, 12)} failed`)).map((e) => e.at))
   console.log(rb.stdout.trim())
-  console.log(`bad update (fails at delta, the last wave): every cell back on the good commit ${((backAt - failedAt) / 1000).toFixed(1)} s after delta's gate failed (goal ≤ 30 s); reads ${b.readsFailed}/${b.reads} failed, writes ${b.writesFailed}/${b.writes} failed (at delta during its bake)`)
+  console.log(`bad update (fails at delta, after the canary): every cell back on the good commit ${((backAt - failedAt) / 1000).toFixed(1)} s after delta's gate failed (goal ≤ 30 s); reads ${b.readsFailed}/${b.reads} failed, writes ${b.writesFailed}/${b.writes} failed (at delta during its bake)`)
 } finally {
   await org.destroy()
 }
