@@ -30,8 +30,9 @@ export function formatStatus (s: CellStatus): string {
       f.domain + (f.pathPrefix ?? '')
     ])
   }
-  const members = [['CELL', 'STATE', 'ADDRESS', 'FUNCTIONS', 'REQ/S', 'ID']]
-  for (const m of s.members) members.push([m.name + (m.self ? ' (this)' : ''), m.liveness, m.address == null ? '-' : `${m.address}:${m.routerPort}`, m.functions.join(',') || '-', m.load.rps.toFixed(1), m.id.slice(-12)])
+  // COMMIT: the genome commit each cell runs, so that a rollout (`cell update`) shows cell by cell.
+  const members = [['CELL', 'STATE', 'ADDRESS', 'FUNCTIONS', 'REQ/S', 'COMMIT', 'ID']]
+  for (const m of s.members) members.push([m.name + (m.self ? ' (this)' : ''), m.liveness, m.address == null ? '-' : `${m.address}:${m.routerPort}`, m.functions.join(',') || '-', m.load.rps.toFixed(1), m.genome?.slice(0, 12) ?? '-', m.id.slice(-12)])
   const errors = [
     ...s.functions.filter((f) => f.error != null).map((f) => `  ${f.name}: ${f.error?.code}: ${f.error?.message}\n    hint: ${f.error?.hint}`),
     ...s.functions.filter((f) => f.error == null && f.unavailable != null).map((f) => `  ${f.name}: answers 503 here: ${f.unavailable}`)
