@@ -34,6 +34,7 @@ import type { ExtraPool } from './division.ts'
 import { upstreamFor, createReconciler, createRecordPublisher, defaultCellName } from './wiring.ts'
 import { createInstanceScaler } from './scale.ts'
 import { createImmune } from './immune.ts'
+import { BundleWatch } from './bundle-watch.ts'
 import { createUpdater } from './update.ts'
 import { createLocalSwitch } from './switch.ts'
 import { createFollower } from './follow.ts'
@@ -165,7 +166,7 @@ export async function startCell (opts: CellOptions): Promise<Cell> {
     let current = { commit, genome, dir: genome.root, watch: await ExportWatch.open(join(paths.checkouts, MIRROR_DIR), commit, genome.root) }
     // What this cell runs is checked against its commit every 5 s, healed from the verified objects (immune.ts).
     const immune = createImmune({ watch: () => current.watch, functions: () => current.genome.functions, supervisor, cells: () => organism.get().cells(), self: () => link.get().node.peerId,
-      nameOf: (peer) => organism.get().nameOf(peer), note: (e) => { organism.get().note(e) }, clock })
+      nameOf: (peer) => organism.get().nameOf(peer), note: (e) => { organism.get().note(e) }, clock, bundle: await BundleWatch.open(process.argv[1]) })
     const local = createLocalSwitch({
       supervisor, traffic: (fn) => router.stats(fn), reads: (fn) => router.recentReads(fn), pinFile: paths.genomePin, note: (e) => { organism.get().note(e) }, running: () => current,
       adopt: async (c) => { current = { commit: c.commit, genome: c.genome, dir: c.dir, watch: await ExportWatch.open(join(paths.checkouts, MIRROR_DIR), c.commit, c.dir) } }

@@ -10,6 +10,7 @@ import type { FunctionSpec } from '../genome/types.ts'
 import type { Supervisor } from '../supervisor/index.ts'
 import type { CellView } from '../state/index.ts'
 import type { OrganismEvent } from '../organism/index.ts'
+import type { BundleWatch } from './bundle-watch.ts'
 
 const log = logger('immune')
 export const CHECK_EVERY_MS = 5_000
@@ -49,6 +50,8 @@ export interface ImmuneOptions {
   nameOf: (peer: string) => string
   note: (e: Omit<OrganismEvent, 'at'>) => void
   clock: Scheduler
+  /** The cell's own bundle, when it runs from one (bundle-watch.ts). */
+  bundle?: BundleWatch | null
 }
 
 export interface Immune extends Startable {
@@ -97,6 +100,11 @@ export function createImmune (o: ImmuneOptions): Immune {
     const r = await o.watch().check()
     tree = r.tree
     if (r.drifted.length > 0) await heal(r.drifted)
+    const b = await o.bundle?.check().catch((err: unknown) => { log.error('could not restore the cell bundle', { err }); return { changed: true, restored: false } })
+    if (b?.changed === true) {
+      o.note({ kind: 'tamper', text: `this cell's own software (${o.bundle?.path ?? 'its bundle'}) changed on disk` })
+      if (b.restored) o.note({ kind: 'heal', text: 'restored the cell bundle from the bytes this cell started from' })
+    }
     const next = mismatchedPeers(o.cells(), o.self(), expected)
     for (const [peer, why] of next) if (!bad.has(peer)) o.note({ kind: 'tamper', text: `${o.nameOf(peer)} ${why}: no traffic goes to it from here` })
     for (const peer of bad.keys()) if (!next.has(peer)) o.note({ kind: 'heal', text: `${o.nameOf(peer)} runs its commit's files again` })
