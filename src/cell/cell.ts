@@ -202,7 +202,7 @@ export async function startCell (opts: CellOptions): Promise<Cell> {
       details: genome.mapDetails ?? 'local',
       pushIntervalMs: 500
     })
-    const replication = replicationPart({ genome, protocol: names.replica, organism: organism.get, link: () => link.get().node, supervisor, moving: () => mover.get(), bulk: { bindHost, advertise }, clock, expelled: (id) => link.get().node.isExpelled(id) })
+    const replication = replicationPart({ genome, protocol: names.replica, organism: organism.get, link: () => link.get().node, supervisor, moving: () => mover.get(), bulk: { bindHost, advertise }, clock, expelled: (id) => link.get().node.isExpelled(id), quarantined: (id) => immune.quarantined(id) })
     // Requests for functions other cells own: over their TLS forwarding port, or the member link where it is closed.
     const forwarding = forwardConnector({
       ticket: async (cell) => await readTicket(await link.get().node.openStream(cell, names.forward)),

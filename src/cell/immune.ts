@@ -14,6 +14,11 @@ import type { BundleWatch } from './bundle-watch.ts'
 
 const log = logger('immune')
 export const CHECK_EVERY_MS = 5_000
+/**
+ * A peer whose files differ from its commit's this long is quarantined: its functions go to their replicas and it is
+ * chosen as no replica. Long enough for an honest cell to heal (a check, a restore, a record: seconds).
+ */
+export const QUARANTINE_AFTER_MS = 15_000
 
 /** The functions whose processes loaded one of these paths: those under its code dir, every one for a shared file. */
 export function affectedFunctions (functions: readonly FunctionSpec[], paths: readonly string[]): string[] {
@@ -59,6 +64,8 @@ export interface Immune extends Startable {
   tree: () => string
   /** Peers whose files are not their commit's: no traffic of this cell goes to them while that lasts. */
   distrusted: (peer: string) => boolean
+  /** Peers distrusted for QUARANTINE_AFTER_MS or more: their functions are taken over, no data goes to them. */
+  quarantined: (peer: string) => boolean
   /** Heals that failed in a row (the files could not be written back). */
   failures: () => number
 }
@@ -69,11 +76,15 @@ export function createImmune (o: ImmuneOptions): Immune {
   let tree = o.watch().expectedTree()
   let failures = 0
   let bad = new Map<string, string>()
+  /** When each distrusted peer was first seen so, on this cell's clock; and those already said to be quarantined. */
+  const since = new Map<string, number>()
+  const said = new Set<string>()
+  const quarantined = (peer: string): boolean => bad.has(peer) && o.clock.now() - (since.get(peer) ?? Infinity) >= QUARANTINE_AFTER_MS
   const expected = (commit: string): string | null => commit === o.watch().commit ? o.watch().expectedTree() : null
 
   const heal = async (drifted: readonly string[]): Promise<void> => {
     const shown = drifted.slice(0, 5).join(', ') + (drifted.length > 5 ? ` and ${drifted.length - 5} more` : '')
-    o.note({ kind: 'tamper', text: `the genome on this cell's disk changed (${shown}): restoring it from the signed commit` })
+    if (failures === 0) o.note({ kind: 'tamper', text: `the genome on this cell's disk changed (${shown}): restoring it from the signed commit` })
     try {
       await o.watch().restore(drifted)
     } catch (err) {
@@ -83,7 +94,9 @@ export function createImmune (o: ImmuneOptions): Immune {
     tree = after.tree
     if (after.drifted.length > 0) {
       failures++
-      o.note({ kind: 'tamper', text: `could not restore ${after.drifted.slice(0, 5).join(', ')} (attempt ${failures}); peers send this cell no traffic while its files differ` })
+      // Said twice, then only logged: a disk that stays read-only must not fill the map's events.
+      if (failures <= 2) o.note({ kind: 'tamper', text: `could not restore ${after.drifted.slice(0, 5).join(', ')} (attempt ${failures}); peers send this cell no traffic while its files differ, and quarantine it after ${QUARANTINE_AFTER_MS / 1000} s` })
+      else log.warn('still cannot restore the genome files', { failures, paths: after.drifted.slice(0, 5) })
       return
     }
     failures = 0
@@ -107,8 +120,12 @@ export function createImmune (o: ImmuneOptions): Immune {
     }
     const next = mismatchedPeers(o.cells(), o.self(), expected)
     for (const [peer, why] of next) if (!bad.has(peer)) o.note({ kind: 'tamper', text: `${o.nameOf(peer)} ${why}: no traffic goes to it from here` })
-    for (const peer of bad.keys()) if (!next.has(peer)) o.note({ kind: 'heal', text: `${o.nameOf(peer)} runs its commit's files again` })
+    for (const peer of bad.keys()) if (!next.has(peer)) { since.delete(peer); said.delete(peer); o.note({ kind: 'heal', text: `${o.nameOf(peer)} runs its commit's files again` }) }
     bad = next
+    for (const peer of bad.keys()) {
+      if (!since.has(peer)) since.set(peer, o.clock.now())
+      if (quarantined(peer) && !said.has(peer)) { said.add(peer); o.note({ kind: 'tamper', text: `${o.nameOf(peer)} is quarantined: its files have not been its commit's for ${QUARANTINE_AFTER_MS / 1000} s; its functions go to their replicas` }) }
+    }
   }, (err) => { log.warn('integrity check failed', { err }) })
 
   let stop: (() => void) | null = null
@@ -116,6 +133,7 @@ export function createImmune (o: ImmuneOptions): Immune {
     name: 'immune system',
     tree: () => tree,
     distrusted: (peer) => bad.has(peer),
+    quarantined,
     failures: () => failures,
     start: async () => { check(); stop = o.clock.every(CHECK_EVERY_MS, check) },
     stop: async () => { stop?.(); stop = null; await check.idle() }

@@ -34,6 +34,8 @@ export interface ReplicaPorts {
   clock: Scheduler
   /** Cells an operator expelled (`cell expel`): their lease counts for nothing, their functions are taken over. */
   expelled?: (peer: string) => boolean
+  /** Cells the immune system quarantined (their files are not their commit's): taken over like expelled ones. */
+  quarantined?: (peer: string) => boolean
 }
 
 export interface ReplicatedFunction {

@@ -67,11 +67,13 @@ export function createReplication (ports: ReplicaPorts, functions: readonly Repl
       taking.add(f.name)
       void locks.with(f.name, async () => {
         const expelled = ports.expelled?.(p.owner) === true
-        const done = await ports.change(f.name, { kind: 'takeover', by: self, epoch: p.epoch, force: ask.kind === 'stateless', ...expelled ? { ownerExpelled: true } : {} })
+        const quarantined = !expelled && ports.quarantined?.(p.owner) === true
+        // An expelled or quarantined owner's lease counts for nothing: this cell checked why itself.
+        const done = await ports.change(f.name, { kind: 'takeover', by: self, epoch: p.epoch, force: ask.kind === 'stateless', ...expelled || quarantined ? { ownerExpelled: true } : {} })
         // Every acknowledged batch is in the segments: the stream from the old owner ends, and they go into the files
         // before the function starts (it waits for this lock: settled()).
         if (ask.kind === 'replica') { receiver.halt(f.name); await replayJournal(ports.dataDir(f.name)) }
-        ports.note(`${f.name} taken over from ${ports.nameOf(p.owner)} (${expelled ? 'it was expelled' : 'its lease expired'}; epoch ${done.epoch}${ask.kind === 'replica' ? ', with the data of its replica here' : ''})`)
+        ports.note(`${f.name} taken over from ${ports.nameOf(p.owner)} (${expelled ? 'it was expelled' : quarantined ? 'it was quarantined' : 'its lease expired'}; epoch ${done.epoch}${ask.kind === 'replica' ? ', with the data of its replica here' : ''})`)
         tend()
       }).catch((err: unknown) => {
         const why = isOrganismError(err, 'OWNERSHIP_REFUSED') ? (err.details as { why?: string }).why : null

@@ -2,6 +2,7 @@
 // back from the signed commit and the function restarted with it, with no command typed; requests through the other
 // cell keep being answered throughout.
 import { test, after } from 'node:test'
+import { execFileSync } from 'node:child_process'
 import assert from 'node:assert/strict'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -51,4 +52,29 @@ test('a function file edited on a cell\'s disk is restored and its function rest
   assert.deepEqual([...new Set(statuses)], [200], 'every read through beta was answered (held while catalog restarted)')
   const body = (await request(betaPort, 'catalog.campus.test', '/courses')).body
   assert.ok(body.includes('cs101') && !body.includes('cs666'), 'the signed code answers')
+})
+
+test('a cell that cannot heal is quarantined: its functions go to their replicas with every write, no data goes to it', { skip: process.getuid?.() !== 0 ? 'needs root (a read-only bind mount keeps the cell from healing)' : false }, async (t) => {
+  const [alpha, beta] = org.cells
+  await waitFor('catalog has its replica on beta', async () => (await alpha.status()).placements.find((p) => p.fn === 'catalog')?.replicaName === 'beta', { tries: 240, everyMs: 250 })
+  const betaPort = (await beta.status()).router.port
+  const posted = await request(betaPort, 'catalog.campus.test', '/courses', { method: 'POST', body: JSON.stringify({ id: 'qu101', title: 'Written before the quarantine' }) })
+  assert.equal(posted.status, 201, posted.body)
+  const s = await alpha.status()
+  const dir = join(alpha.state, 'genome', s.genome.commit, 'functions/catalog')
+  await writeFile(join(dir, 'server.mjs'), '// an intruder was here, and made the disk read-only\n', { flag: 'a' })
+  // A read-only bind mount over the function's code: the cell cannot write the signed bytes back.
+  execFileSync('mount', ['--bind', dir, dir])
+  t.after(() => { try { execFileSync('umount', [dir]) } catch {} })
+  execFileSync('mount', ['-o', 'remount,bind,ro', dir])
+  await waitFor('beta takes catalog over from the quarantined alpha', async () => (await beta.status()).placements.find((p) => p.fn === 'catalog')?.ownerName === 'beta', { tries: 240, everyMs: 250 })
+  const events = (await beta.status()).events.map((e) => e.text)
+  assert.ok(events.some((e) => /alpha is quarantined/.test(e)), events.join('\n'))
+  assert.ok(events.some((e) => /catalog taken over from alpha \(it was quarantined/.test(e)), events.join('\n'))
+  assert.ok((await alpha.status()).events.some((e) => /could not restore functions\/catalog\/server\.mjs/.test(e.text)))
+  const courses = await request(betaPort, 'catalog.campus.test', '/courses')
+  assert.equal(courses.status, 200)
+  assert.ok(courses.body.includes('qu101'), 'the write acknowledged before the quarantine is served by the replica')
+  execFileSync('umount', [dir])
+  await waitFor('alpha heals once its disk is writable again, and peers trust it again', async () => (await beta.status()).events.some((e) => /alpha runs its commit's files again/.test(e.text)), { tries: 240, everyMs: 250 })
 })
