@@ -73,7 +73,10 @@ export interface Immune extends Startable {
 const RUNNING = new Set(['setup', 'starting', 'running', 'unhealthy', 'backoff', 'crash-loop'])
 
 export function createImmune (o: ImmuneOptions): Immune {
+  // The tree found on disk, and for which commit: a commit just switched to (its export was checked by the checkout)
+  // reports its own tree until the next look, never the last commit's.
   let tree = o.watch().expectedTree()
+  let treeCommit = o.watch().commit
   let failures = 0
   let bad = new Map<string, string>()
   /** When each distrusted peer was first seen so, on this cell's clock; and those already said to be quarantined. */
@@ -82,16 +85,17 @@ export function createImmune (o: ImmuneOptions): Immune {
   const quarantined = (peer: string): boolean => bad.has(peer) && o.clock.now() - (since.get(peer) ?? Infinity) >= QUARANTINE_AFTER_MS
   const expected = (commit: string): string | null => commit === o.watch().commit ? o.watch().expectedTree() : null
 
-  const heal = async (drifted: readonly string[]): Promise<void> => {
+  const heal = async (w: ExportWatch, drifted: readonly string[]): Promise<void> => {
     const shown = drifted.slice(0, 5).join(', ') + (drifted.length > 5 ? ` and ${drifted.length - 5} more` : '')
     if (failures === 0) o.note({ kind: 'tamper', text: `the genome on this cell's disk changed (${shown}): restoring it from the signed commit` })
     try {
-      await o.watch().restore(drifted)
+      await w.restore(drifted)
     } catch (err) {
       log.error('could not restore the genome files', { err })
     }
-    const after = await o.watch().check()
+    const after = await w.check()
     tree = after.tree
+    treeCommit = w.commit
     if (after.drifted.length > 0) {
       failures++
       // Said twice, then only logged: a disk that stays read-only must not fill the map's events.
@@ -110,9 +114,12 @@ export function createImmune (o: ImmuneOptions): Immune {
   }
 
   const check = coalesced(async () => {
-    const r = await o.watch().check()
+    // One export for the whole look: an update may switch to another meanwhile.
+    const w = o.watch()
+    const r = await w.check()
     tree = r.tree
-    if (r.drifted.length > 0) await heal(r.drifted)
+    treeCommit = w.commit
+    if (r.drifted.length > 0) await heal(w, r.drifted)
     const b = await o.bundle?.check().catch((err: unknown) => { log.error('could not restore the cell bundle', { err }); return { changed: true, restored: false } })
     if (b?.changed === true) {
       o.note({ kind: 'tamper', text: `this cell's own software (${o.bundle?.path ?? 'its bundle'}) changed on disk` })
@@ -131,7 +138,7 @@ export function createImmune (o: ImmuneOptions): Immune {
   let stop: (() => void) | null = null
   return {
     name: 'immune system',
-    tree: () => tree,
+    tree: () => treeCommit === o.watch().commit ? tree : o.watch().expectedTree(),
     distrusted: (peer) => bad.has(peer),
     quarantined,
     failures: () => failures,

@@ -25,6 +25,7 @@ import { isLoopback, normalizeTarget } from './edge.ts'
 import type { RemoteUpstream } from './remote.ts'
 import { RemoteLinks } from './links.ts'
 import { Balancer, LOCAL } from './balance.ts'
+import { RecentReads } from './reads.ts'
 import type { LinkOptions } from './links.ts'
 
 /** Where a function's requests go: a local process, the owner cell over the peer link, or nowhere for now. */
@@ -104,8 +105,6 @@ export interface Router extends Startable {
 }
 
 const log = logger('router')
-/** Distinct recent read paths kept per function, for the trial of its next version. */
-const RECENT_READS = 20
 /** How often held requests look at their function again. */
 const HOLD_TICK_MS = 50
 
@@ -163,17 +162,9 @@ export function createRouter (opts: RouterOptions): Router {
   }
 
   /** Counts one finished request; allocates nothing on a keep-alive socket whose requests look alike. */
-  /** Per function, the last few distinct paths of reads answered 2xx: what a trial of its next version is asked. */
-  const reads = new Map<string, string[]>()
-  const noteRead = (fn: string, req: IncomingMessage, status: number): void => {
-    if (req.method !== 'GET' || status < 200 || status >= 300 || fn === UNROUTED || req.url == null || req.url.length > 2048) return
-    const list = reads.get(fn) ?? []
-    if (list.at(-1) === req.url) return
-    const next = [...list.filter((u) => u !== req.url), req.url].slice(-RECENT_READS)
-    reads.set(fn, next)
-  }
+  const reads = new RecentReads()
   const record = (fn: string, req: IncomingMessage, status: number, startedAt: number, socket: Socket | null): void => {
-    noteRead(fn, req, status)
+    if (fn !== UNROUTED) reads.note(fn, req.method, req.url, status)
     let read = 0
     let written = 0
     let user: string
@@ -357,7 +348,7 @@ export function createRouter (opts: RouterOptions): Router {
     get port () { return port },
     setRoutes (next) { table = next },
     stats (fn) { const t = trackers.get(fn); return t == null ? emptyTraffic() : t.snapshot(clock.now()) },
-    recentReads (fn) { return [...reads.get(fn) ?? []] },
+    recentReads (fn) { return reads.of(fn) },
     metrics () { return trafficFamilies(trackers, clock.now()) },
     accept (socket) { memberSockets.add(socket); server.emit('connection', socket) },
     trustLinkPort (p) { linkPorts.add(p); return () => { linkPorts.delete(p) } },

@@ -77,6 +77,7 @@ test('a good update reaches every cell by itself, under load, with no failed req
   assert.deepEqual(acked.filter((t) => !kept.has(t)), [], 'every acknowledged write is there after the update')
   const events = (await org.cells[1].status()).events.map((e) => e.text)
   assert.ok(events.some((t) => t.includes(`runs commit ${v2.slice(0, 12)}`)), events.join('\n'))
+  for (const c of org.cells) assert.deepEqual((await c.status()).events.filter((e) => e.kind === 'tamper').map((e) => e.text), [], `${c.name}: an update is no tampering`)
 })
 
 /** Commits a new catalog (its server.mjs changed by `edit`) on top of the genome repo's main branch. */

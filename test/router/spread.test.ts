@@ -101,3 +101,12 @@ test('a request with a body goes to the next instance when nothing of it reached
   assert.ok(got.every((r) => r.echoed === body.toString()), 'each body arrived whole')
   assert.equal(cells[0].served(), 12, 'every request ran once, at the only live instance')
 })
+
+test('the router remembers the last distinct reads answered 2xx (what an update\'s trial asks again), not writes', async (t) => {
+  const { a } = await organism(t, 0)
+  for (const path of ['/a', '/b', '/a']) await send(a.port, { path, headers: { host: HOST } })
+  await send(a.port, { method: 'POST', path: '/write', headers: { host: HOST }, body: Buffer.from('x') })
+  await new Promise((resolve) => setTimeout(resolve, 50))
+  assert.deepEqual(a.recentReads('web'), ['/b', '/a'])
+  assert.deepEqual(a.recentReads('nosuch'), [])
+})
