@@ -16,9 +16,11 @@ const log = logger('immune')
 export const CHECK_EVERY_MS = 5_000
 /**
  * A peer whose files differ from its commit's this long is quarantined: its functions go to their replicas and it is
- * chosen as no replica. Long enough for an honest cell to heal (a check, a restore, a record: seconds).
+ * chosen as no replica. A cell shows a difference only once a heal failed (it heals before it tells), so this is
+ * about its next attempt failing too: a cell that fails to heal twice.
  */
-export const QUARANTINE_AFTER_MS = 15_000
+export const QUARANTINE_AFTER_MS = 5_000
+const PEERS_EVERY_MS = 1_000
 
 /** The functions whose processes loaded one of these paths: those under its code dir, every one for a shared file. */
 export function affectedFunctions (functions: readonly FunctionSpec[], paths: readonly string[]): string[] {
@@ -117,14 +119,18 @@ export function createImmune (o: ImmuneOptions): Immune {
     // One export for the whole look: an update may switch to another meanwhile.
     const w = o.watch()
     const r = await w.check()
-    tree = r.tree
-    treeCommit = w.commit
+    // What peers are told is what stayed after a heal: an honest cell that heals never shows them a difference.
     if (r.drifted.length > 0) await heal(w, r.drifted)
+    else { tree = r.tree; treeCommit = w.commit }
     const b = await o.bundle?.check().catch((err: unknown) => { log.error('could not restore the cell bundle', { err }); return { changed: true, restored: false } })
     if (b?.changed === true) {
       o.note({ kind: 'tamper', text: `this cell's own software (${o.bundle?.path ?? 'its bundle'}) changed on disk` })
       if (b.restored) o.note({ kind: 'heal', text: 'restored the cell bundle from the bytes this cell started from' })
     }
+  }, (err) => { log.warn('integrity check failed', { err }) })
+
+  /** Peers' digests against their commits' trees: cheap (records in memory), so every second. */
+  const comparePeers = (): void => {
     const next = mismatchedPeers(o.cells(), o.self(), expected)
     for (const [peer, why] of next) if (!bad.has(peer)) o.note({ kind: 'tamper', text: `${o.nameOf(peer)} ${why}: no traffic goes to it from here` })
     for (const peer of bad.keys()) if (!next.has(peer)) { since.delete(peer); said.delete(peer); o.note({ kind: 'heal', text: `${o.nameOf(peer)} runs its commit's files again` }) }
@@ -133,16 +139,16 @@ export function createImmune (o: ImmuneOptions): Immune {
       if (!since.has(peer)) since.set(peer, o.clock.now())
       if (quarantined(peer) && !said.has(peer)) { said.add(peer); o.note({ kind: 'tamper', text: `${o.nameOf(peer)} is quarantined: its files have not been its commit's for ${QUARANTINE_AFTER_MS / 1000} s; its functions go to their replicas` }) }
     }
-  }, (err) => { log.warn('integrity check failed', { err }) })
+  }
 
-  let stop: (() => void) | null = null
+  let stops: Array<() => void> = []
   return {
     name: 'immune system',
     tree: () => treeCommit === o.watch().commit ? tree : o.watch().expectedTree(),
     distrusted: (peer) => bad.has(peer),
     quarantined,
     failures: () => failures,
-    start: async () => { check(); stop = o.clock.every(CHECK_EVERY_MS, check) },
-    stop: async () => { stop?.(); stop = null; await check.idle() }
+    start: async () => { check(); stops = [o.clock.every(CHECK_EVERY_MS, check), o.clock.every(PEERS_EVERY_MS, comparePeers)] },
+    stop: async () => { for (const s of stops) s(); stops = []; await check.idle() }
   }
 }

@@ -52,6 +52,7 @@ test('a function file edited on a cell\'s disk is restored and its function rest
   assert.deepEqual([...new Set(statuses)], [200], 'every read through beta was answered (held while catalog restarted)')
   const body = (await request(betaPort, 'catalog.campus.test', '/courses')).body
   assert.ok(body.includes('cs101') && !body.includes('cs666'), 'the signed code answers')
+  assert.deepEqual((await beta.status()).events.filter((e) => e.kind === 'tamper').map((e) => e.text), [], 'a cell that heals shows its peers no difference')
 })
 
 test('a cell that cannot heal is quarantined: its functions go to their replicas with every write, no data goes to it', { skip: process.getuid?.() !== 0 ? 'needs root (a read-only bind mount keeps the cell from healing)' : false }, async (t) => {
