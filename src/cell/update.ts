@@ -132,7 +132,6 @@ export function createUpdater (o: UpdaterOptions): Updater {
         }
       }
       if (failed == null) return { commit: c.commit, outcome: 'done', cells }
-      // Every cell that took it goes back by itself once told; this one too.
       org.note({ kind: 'restart', text: `update ${short(c.commit)} called off (${failed}): every cell that took it goes back` })
       // Every live member hears it: those that took it go back, the others mark it bad too (no cell offers it again).
       await Promise.all(peers.map(async (p) => await ask(p, { kind: 'revert', commit: c.commit, why: `the update's gate failed: ${failed}` })))
