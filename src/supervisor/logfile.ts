@@ -133,23 +133,29 @@ export async function * readLog (path: string, opts: { lines?: number, follow?: 
     }
     if (want > 0) for (const line of older.concat(live).slice(-want)) yield line
     if (opts.follow !== true) return
+    /** What was added to the file we hold since we last read it: whole lines (a partial one waits in `rest`). */
+    const added = async (): Promise<{ grew: boolean, lines: string[] }> => {
+      if (handle == null) return { grew: false, lines: [] }
+      const { size } = await handle.stat()
+      if (size < offset) offset = 0 // truncated in place
+      if (size <= offset) return { grew: false, lines: [] }
+      const buf = Buffer.alloc(size - offset)
+      const { bytesRead } = await handle.read(buf, 0, buf.length, offset)
+      offset += bytesRead
+      const parts = (rest + buf.subarray(0, bytesRead).toString('utf8')).split('\n')
+      rest = parts.pop() ?? ''
+      return { grew: true, lines: parts }
+    }
     while (signal?.aborted !== true) {
-      if (handle != null) {
-        const { size } = await handle.stat()
-        if (size < offset) offset = 0 // truncated in place
-        if (size > offset) {
-          const buf = Buffer.alloc(size - offset)
-          const { bytesRead } = await handle.read(buf, 0, buf.length, offset)
-          offset += bytesRead
-          const parts = (rest + buf.subarray(0, bytesRead).toString('utf8')).split('\n')
-          rest = parts.pop() ?? ''
-          for (const line of parts) yield line
-          continue
-        }
-      }
+      const fresh = await added()
+      for (const line of fresh.lines) yield line
+      if (fresh.grew) continue
       // Nothing new in the file we hold: if the path now names another file, the writer rotated.
       const now = await stat(path).catch(() => null)
       if (now != null && now.ino !== ino) {
+        // The writer may have added lines to our file between our last read and the rename: read it to its end first.
+        for (const line of (await added()).lines) yield line
+        if (rest !== '') yield rest
         // It may have rotated more than once since we looked (a busy function, a slow reader): the files between ours
         // (now path.K) and the live one are read whole first, oldest first, so that no line is skipped.
         for (const between of await rotatedSince(path, ino, opts.keep ?? defaultRotate.keep)) {
