@@ -7,6 +7,7 @@ import type { Scheduler } from '../core/clock.ts'
 import type { Startable } from '../core/lifecycle.ts'
 import type { ExportWatch } from '../genome/index.ts'
 import type { FunctionSpec } from '../genome/types.ts'
+import { hasProcess } from '../supervisor/index.ts'
 import type { Supervisor } from '../supervisor/index.ts'
 import type { CellView } from '../state/index.ts'
 import type { OrganismEvent } from '../organism/index.ts'
@@ -72,7 +73,6 @@ export interface Immune extends Startable {
   failures: () => number
 }
 
-const RUNNING = new Set(['setup', 'starting', 'running', 'unhealthy', 'backoff', 'crash-loop'])
 
 export function createImmune (o: ImmuneOptions): Immune {
   // The tree found on disk, and for which commit: a commit just switched to (its export was checked by the checkout)
@@ -107,7 +107,7 @@ export function createImmune (o: ImmuneOptions): Immune {
     }
     failures = 0
     // A process that loaded the changed code runs it until it restarts.
-    const restart = affectedFunctions(o.functions(), drifted).filter((fn) => RUNNING.has(o.supervisor.get(fn)?.state ?? 'stopped'))
+    const restart = affectedFunctions(o.functions(), drifted).filter((fn) => hasProcess(o.supervisor.get(fn)?.state))
     for (const fn of restart) {
       await o.supervisor.stopFunction(fn)
       await o.supervisor.startFunction(fn)

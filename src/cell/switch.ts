@@ -4,14 +4,13 @@
 import { logger } from '../core/log.ts'
 import { readPin, revertedPin, writePin } from '../genome/index.ts'
 import type { Checkout, UpdatePolicy } from '../genome/index.ts'
+import { hasProcess } from '../supervisor/index.ts'
 import type { Supervisor } from '../supervisor/index.ts'
 import type { OrganismEvent } from '../organism/index.ts'
 import { gateVerdict } from '../update/index.ts'
 import type { BakeFigures } from '../update/index.ts'
 
 const log = logger('update')
-/** States in which a function has a process (or is making one) that runs the commit's code. */
-const ACTIVE = new Set(['setup', 'starting', 'running', 'unhealthy', 'backoff', 'crash-loop'])
 
 export type Phase = 'trial' | 'switching' | 'baking' | 'done' | 'refused' | 'reverted'
 export interface Progress { readonly commit: string, readonly phase: Phase, readonly why?: string, readonly figures?: BakeFigures & { readonly p99Ms: number } }
@@ -46,7 +45,7 @@ export function createLocalSwitch (o: SwitchOptions): LocalSwitch {
   let previous: Checkout | null = null
   let queue = Promise.resolve()
   const short = (c: string): string => c.slice(0, 12)
-  const active = (): string[] => o.supervisor.status().filter((s) => ACTIVE.has(s.state)).map((s) => s.name)
+  const active = (): string[] => o.supervisor.status().filter((s) => hasProcess(s.state)).map((s) => s.name)
   const figures = (fns: readonly string[]): BakeFigures & { p99Ms: number } => fns.reduce((f, fn) => {
     const t = o.traffic(fn)
     return { requests: f.requests + t.requestsTotal, errors5xx: f.errors5xx + t.errors.status5xx, p99Ms: Math.max(f.p99Ms, t.p99Ms) }

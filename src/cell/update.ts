@@ -3,6 +3,7 @@
 // it to the other live members in waves; each member fetches the objects from this cell (a git bundle over the member
 // link), verifies the commit itself (signatures, descends from what it runs, signers trusted along the way) and takes
 // it the same way. A cell that refuses or reverts it stops the rollout, and every cell that took it goes back.
+import { encodeJson as encode, decodeJson as decode } from '../core/json-bytes.ts'
 import { logger } from '../core/log.ts'
 import type { Startable } from '../core/lifecycle.ts'
 import { isOrganismError } from '../core/errors.ts'
@@ -16,8 +17,6 @@ import { finished } from './switch.ts'
 import type { LocalSwitch, Progress } from './switch.ts'
 
 const log = logger('update')
-const encode = (v: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(v))
-const decode = <T>(b: Uint8Array): T => JSON.parse(new TextDecoder().decode(b)) as T
 /** How long a coordinator waits for one wave (trials, restarts, bake) before it calls the update off. */
 const WAVE_LIMIT_MS = 10 * 60_000
 const POLL_MS = 500

@@ -61,9 +61,10 @@ export function upstreamFor (org: Pick<Organism, 'plan' | 'self'>, openHttp: (ce
  * this cell has none ready (it stopped its instance just after the sender chose it).
  */
 function spreadUpstream (fn: string, cells: readonly string[], port: number | null, openHttp: (cell: string) => Promise<Duplex>, forwarded: boolean, hopFrom?: string): Upstream {
-  const lastHop = forwarded && (hopFrom == null || hopFrom.endsWith(' back'))
+  // A forwarded request goes no further when this cell serves it, or when it already was sent on once.
+  const stays = forwarded && (port != null || hopFrom == null || hopFrom.endsWith(' back'))
   const sender = hopFrom?.split(' ')[0]
-  const others = port != null && forwarded ? [] : lastHop ? [] : cells.filter((c) => c !== sender)
+  const others = stays ? [] : cells.filter((c) => c !== sender)
   const remote = others.map((cell) => ({ kind: 'remote' as const, cell, open: async () => await openHttp(cell), ...forwarded ? { bounce: true } : {} }))
   if (port == null && remote.length === 0) return { kind: 'unavailable', reason: `no cell serves ${fn} yet (its instances are starting)`, retryAfterSeconds: 1, hold: true }
   return { kind: 'spread', port, remote }

@@ -4,6 +4,7 @@
 // coming to it, receives, starts the function and completes the hand-off there (epoch + 1). If anything fails, or a
 // live hold outlasts its bound, the owner aborts in the store; the store accepts exactly one of complete and abort,
 // so a lost answer cannot split ownership: the owner reads who won.
+import { encodeJson as encode, decodeJson as decode } from '../core/json-bytes.ts'
 import type { Duplex } from 'node:stream'
 import { logger } from '../core/log.ts'
 import { isOrganismError } from '../core/errors.ts'
@@ -49,8 +50,6 @@ const storeRefusal = (err: unknown): Error => {
   const why = (err.details as { why?: string } | undefined)?.why
   return migrateError(why === 'not-owner' ? 'MIGRATE_NOT_OWNER' : 'MIGRATE_REFUSED', err.message, { hint: err.hint, cause: err })
 }
-const encode = (v: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(v))
-const decode = <T>(b: Uint8Array): T => JSON.parse(new TextDecoder().decode(b)) as T
 
 export function createMover (ports: MoverPorts): Mover {
   const { placements: org, host, link, data, clock, protocols: names } = ports

@@ -2,6 +2,7 @@
 // the holder makes the organism's CA, starts etcd with mutual TLS beside its state, and copies the records into it;
 // every other member asks the holder, over the member link, to sign its own public key and learns the endpoint.
 // What a cell learned is saved, so a restart (also of every cell at once) finds the same store again.
+import { encodeJson as encode, decodeJson as decode } from '../core/json-bytes.ts'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { logger } from '../core/log.ts'
@@ -57,8 +58,6 @@ interface AccessRequest { kind?: 'access', publicKey: string, ips: string[] }
 type VoterRequest = { kind: 'prepare' } | { kind: 'start', initialCluster: string, ca: Pem }
 type AccessAnswer = { ok: true, ca: string, cert: string, endpoints: string[], holder: string } | { ok: false, holder: string | null }
 
-const encode = (v: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(v))
-const decode = <T>(b: Uint8Array): T => JSON.parse(new TextDecoder().decode(b)) as T
 
 export function createOrganismStore (o: OrganismStoreOptions): OrganismStore {
   const dir = join(o.stateDir, 'store')

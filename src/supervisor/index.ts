@@ -13,7 +13,7 @@
 // stopping -> stopped: SIGTERM to the process group, stopGraceMs, SIGKILL.
 export { createSupervisor, metrics } from './supervisor.ts'
 export { restartDelay, recentExits, defaultBackoff } from './backoff.ts'
-export { canTransition, healthVerdict, states } from './transitions.ts'
+export { canTransition, healthVerdict, hasProcess, states } from './transitions.ts'
 export { supervisorError } from './errors.ts'
 export { functionUids, hostIds, nodeDirOf, JAIL } from './confine.ts'
 export type { Confinement } from './confine.ts'

@@ -4,6 +4,12 @@ export type FunctionState = 'setup' | 'starting' | 'running' | 'unhealthy' | 'ba
 
 export const states: readonly FunctionState[] = ['setup', 'starting', 'running', 'unhealthy', 'backoff', 'crash-loop', 'failed', 'stopping', 'stopped']
 
+/**
+ * A function in one of these states has a process (or is making one) that runs the code it started with: what must
+ * restart for it to run other code (a healed file, an update).
+ */
+export const hasProcess = (s: FunctionState | undefined): boolean => s != null && s !== 'failed' && s !== 'stopping' && s !== 'stopped'
+
 const allowed: Record<FunctionState, readonly FunctionState[]> = {
   stopped: ['setup', 'starting', 'failed'],
   setup: ['starting', 'failed', 'stopping'],
