@@ -31,7 +31,7 @@ import { createDnsPusher } from './dns-push.ts'
 import type { DnsPrimary } from './dns-push.ts'
 import { createDivision } from './division.ts'
 import type { ExtraPool } from './division.ts'
-import { upstreamFor, createReconciler, createRecordPublisher, defaultCellName } from './wiring.ts'
+import { upstreamFor, createReconciler, createRecordPublisher, defaultCellName, portRetirer } from './wiring.ts'
 import { createInstanceScaler } from './scale.ts'
 import { createImmune } from './immune.ts'
 import { BundleWatch } from './bundle-watch.ts'
@@ -275,6 +275,7 @@ export async function startCell (opts: CellOptions): Promise<Cell> {
     }, async (server) => { server.close() })
     const parts: Array<Startable | null> = [
       supervisor, link, ownership, organism, immune, updater, scaler, mover, replication, forwardPort, router,
+      portRetirer(supervisor, (port) => { router.retirePort(port) }),
       createReconciler({ plan: () => organism.get().plan(), onChange: (l) => organism.get().onChange(l) }, supervisor, () => mover.get().arriving, async (fn) => { await replication.get().settled(fn) }),
       dns, pusher,
       createRecordPublisher({ setOwnRecord: (b) => { organism.get().setOwnRecord(b) } }, () => ({

@@ -70,6 +70,30 @@ function spreadUpstream (fn: string, cells: readonly string[], port: number | nu
   return { kind: 'spread', port, remote }
 }
 
+/**
+ * Tells the router when a function's process leaves its port (stopping, exited, restarted elsewhere): the router
+ * then sends it nothing more on kept-alive connections, so that its server's close() can finish (router.retirePort).
+ */
+export function portRetirer (supervisor: Pick<Supervisor, 'changes'>, retire: (port: number) => void): Startable {
+  const ac = new AbortController()
+  const serving = new Map<string, number>()
+  let loop: Promise<void> = Promise.resolve()
+  return {
+    name: 'port retirer',
+    start: async () => {
+      loop = (async () => {
+        for await (const s of supervisor.changes(ac.signal)) {
+          const was = serving.get(s.name)
+          const serves = s.port != null && (s.state === 'starting' || s.state === 'running' || s.state === 'unhealthy')
+          if (was != null && (!serves || s.port !== was)) { serving.delete(s.name); retire(was) }
+          if (serves) serving.set(s.name, s.port as number)
+        }
+      })()
+    },
+    stop: async () => { ac.abort(); await loop }
+  }
+}
+
 /** Keeps the supervisor running exactly the functions this cell owns (and those arriving by a move). */
 export function createReconciler (org: Pick<Organism, 'plan' | 'onChange'>, supervisor: Pick<Supervisor, 'status' | 'startFunction' | 'stopFunction'>, arriving: () => ReadonlySet<string>, settled: (fn: string) => Promise<void> = async () => {}): Startable {
   let off: (() => void) | null = null

@@ -21,17 +21,17 @@ export function sendPage (res: ServerResponse, status: number, err: OrganismErro
   res.end(body)
 }
 
-/** The same page as raw HTTP/1.1 bytes, for sockets outside a ServerResponse (upgrades, parse errors). */
-export function rawPage (status: number, err: OrganismError, extra?: Record<string, string>): string {
+/** The same page as raw HTTP/1.1 bytes, for sockets outside a ServerResponse (the data path, upgrades, parse errors). */
+export function rawPage (status: number, err: OrganismError, extra?: Record<string, string>, close = true): string {
   const body = pageText(status, err)
   const lines = [
     `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}`,
     'Content-Type: text/plain; charset=utf-8',
     `Content-Length: ${Buffer.byteLength(body)}`,
     'Cache-Control: no-store',
-    `X-Organism-Error: ${err.code}`,
-    'Connection: close'
+    `X-Organism-Error: ${err.code}`
   ]
+  if (close) lines.push('Connection: close')
   for (const [k, v] of Object.entries(extra ?? {})) lines.push(`${k}: ${v}`)
   return lines.join('\r\n') + '\r\n\r\n' + body
 }

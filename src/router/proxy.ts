@@ -41,6 +41,14 @@ export class Pools {
     return p.pool
   }
 
+  /** The process on `port` is stopping: its pool finishes what it sends and closes (requests after get a new one). */
+  retire (port: number): void {
+    const p = this.pools.get(port)
+    if (p == null) return
+    this.pools.delete(port)
+    void p.pool.close().catch(() => {})
+  }
+
   /** Closes pools idle for longer than idleMs; returns how many. */
   sweep (nowMs: number, idleMs: number): number {
     let n = 0

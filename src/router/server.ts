@@ -1,6 +1,6 @@
-// The cell's HTTP edge: one port, route by Host (+ path prefix), proxy to the function's process, count usage.
-import { createServer, ServerResponse } from 'node:http'
-import type { IncomingMessage } from 'node:http'
+// The cell's HTTP edge: one port, route by Host (+ path prefix), requests forwarded at byte level to the function's
+// process (wire.ts), what needs more to the node:http handler (handler.ts), usage counted per function.
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { performance } from 'node:perf_hooks'
@@ -12,21 +12,23 @@ import { logger } from '../core/log.ts'
 import { routerError } from './errors.ts'
 import { buildRouteTable, matchRoute } from './routes.ts'
 import type { RouteTable } from './routes.ts'
-import { sendPage, rawPage } from './pages.ts'
-import { Pools, defaultPoolOptions, proxyRequest } from './proxy.ts'
-import type { PoolOptions, Exchange } from './proxy.ts'
-import { tunnel } from './upgrade.ts'
-import { createHold } from './hold.ts'
+import { Pools, defaultPoolOptions } from './proxy.ts'
+import type { PoolOptions } from './proxy.ts'
 import { TrafficTracker, clientKey, defaultTrafficOptions, emptyTraffic } from './traffic.ts'
 import type { FunctionTraffic, TrafficOptions } from './traffic.ts'
 import { trafficFamilies, UNROUTED } from './metrics.ts'
-import { forwardRequest, tunnelRemote, HOP_HEADER } from './remote.ts'
-import { isLoopback, normalizeTarget } from './edge.ts'
+import { isLoopback } from './edge.ts'
 import type { RemoteUpstream } from './remote.ts'
 import { RemoteLinks } from './links.ts'
 import { Balancer, LOCAL } from './balance.ts'
 import { RecentReads } from './reads.ts'
 import type { LinkOptions } from './links.ts'
+import { Front } from './front.ts'
+import { UpstreamConn, UpstreamPool } from './conns.ts'
+import { pair } from './pair.ts'
+import type { Decision, WireContext } from './wire.ts'
+import type { PendingRequest } from './exchange.ts'
+import { createHandler } from './handler.ts'
 
 /** Where a function's requests go: a local process, the owner cell over the peer link, or nowhere for now. */
 export type Upstream =
@@ -102,25 +104,16 @@ export interface Router extends Startable {
   accept: (socket: Duplex) => void
   /** A member link that reaches the router through a loopback connection from this local port (serveLink). */
   trustLinkPort: (port: number) => () => void
+  /** The function process on this local port is stopping: no request goes to it on a kept-alive connection again. */
+  retirePort: (port: number) => void
 }
 
 const log = logger('router')
-/** How often held requests look at their function again. */
-const HOLD_TICK_MS = 50
-
 /**
  * Per client socket: wire byte counters, so that per-request bytes cost two subtractions and no stream listeners,
  * and the last user key, reused while the socket's requests carry no cookie and the same User-Agent.
  */
 interface SocketMark { read: number, written: number, ua: string | undefined, key: string }
-
-/** The response carries the request's bookkeeping, so that one shared 'close' listener serves every request. */
-class RouterResponse extends ServerResponse {
-  fn = UNROUTED
-  startedAt = 0
-  clientSocket: Socket | null = null
-  exchange: Exchange | null = null
-}
 
 export function createRouter (opts: RouterOptions): Router {
   const clock = opts.clock ?? realClock
@@ -135,13 +128,10 @@ export function createRouter (opts: RouterOptions): Router {
   /** Local ports of the loopback connections that carry member links into this router (serveLink). */
   const linkPorts = new Set<number>()
   const fromMember = (s: Socket): boolean => memberSockets.has(s) || (isLoopback(s.remoteAddress) && s.remotePort != null && linkPorts.has(s.remotePort))
-  // A request that already crossed a link says so; from an edge client that header means nothing.
-  const hopped = (req: IncomingMessage): boolean => req.headers[HOP_HEADER] != null && fromMember(req.socket)
   const links = new RemoteLinks(opts.links)
   const trackers = new Map<string, TrafficTracker>()
   const marks = new WeakMap<Socket, SocketMark>()
   const tunnels = new Set<Duplex>()
-  const answeredClientError = new WeakSet<Duplex>()
   const lastWarn = new Map<string, number>()
   let table: RouteTable = buildRouteTable([])
   let port = 0
@@ -164,12 +154,13 @@ export function createRouter (opts: RouterOptions): Router {
   /** Counts one finished request; allocates nothing on a keep-alive socket whose requests look alike. */
   const reads = new RecentReads()
   const record = (fn: string, req: IncomingMessage, status: number, startedAt: number, socket: Socket | null): void => {
-    if (fn !== UNROUTED) reads.note(fn, req.method, req.url, status)
+    count(fn, req.method, req.url, status, startedAt, socket, req.headers.cookie, req.headers['user-agent'])
+  }
+  const count = (fn: string, method: string | undefined, url: string | undefined, status: number, startedAt: number, socket: Socket | null, cookie: string | undefined, ua: string | undefined): void => {
+    if (fn !== UNROUTED) reads.note(fn, method, url, status)
     let read = 0
     let written = 0
     let user: string
-    const cookie = req.headers.cookie
-    const ua = req.headers['user-agent']
     if (socket == null) {
       user = clientKey(cookie, undefined, ua)
     } else {
@@ -188,159 +179,55 @@ export function createRouter (opts: RouterOptions): Router {
     trackerOf(fn).record(clock.now(), status, performance.now() - startedAt, user, read, written)
   }
 
-  /** The client's view, carried across a peer link so the owner's function sees who really asked. */
-  const forwardedFor = (req: IncomingMessage): Record<string, string> => {
-    const addr = req.socket.remoteAddress ?? ''
-    const prior = req.headers['x-forwarded-for']
-    return { 'x-forwarded-for': prior != null ? `${String(prior)}, ${addr}` : addr, 'x-forwarded-proto': proto, 'x-forwarded-host': req.headers.host ?? '' }
-  }
-  const remoteFailed = (fn: string, res: ServerResponse) => (err: Error): void => {
-    onUpstreamError(fn, err)
-    if (!res.headersSent) sendPage(res, 502, routerError('ROUTER_UPSTREAM_FAILED', `The cell that serves "${fn}" could not be reached over the peer link: ${err.message}.`))
-  }
-
-  const info = (req: IncomingMessage): { remoteAddress: string, proto: 'http' | 'https' } =>
-    ({ remoteAddress: req.socket.remoteAddress ?? '', proto })
-
-  /** Shared by every response (this = the response): cancels the upstream call if the client left, then counts. */
-  function onResponseClose (this: RouterResponse): void {
-    if (this.exchange != null && !this.writableFinished) this.exchange.abort()
-    record(this.fn, this.req, this.headersSent ? this.statusCode : 0, this.startedAt, this.clientSocket)
-  }
-
-  const onRequest = (req: IncomingMessage, response: ServerResponse): void => {
-    const res = response as RouterResponse
-    res.startedAt = performance.now()
-    res.clientSocket = req.socket
-    normalizeTarget(req)
-    const m = matchRoute(table, req.headers.host, req.url ?? '/')
-    const fn = m.kind === 'match' ? m.entry.function : UNROUTED
-    res.fn = fn
-    res.on('close', onResponseClose)
-    if (m.kind === 'bad-host') {
-      sendPage(res, 400, routerError('ROUTER_BAD_HOST', `The Host header ${JSON.stringify(req.headers.host ?? null)} is not usable: ${m.reason}.`))
-      return
-    }
-    if (m.kind === 'no-route') {
-      if (opts.fallback?.(req, res) === true) return
-      sendPage(res, 404, routerError('ROUTER_NO_ROUTE', `No function serves the host "${m.host}"${req.url != null && req.url !== '/' ? ` (path ${req.url.split('?')[0].slice(0, 200)})` : ''}.`))
-      return
-    }
-    dispatch(req, res, fn, hold.deadline(performance.now()))
-  }
-
-  type Waiting = { req: IncomingMessage, res: RouterResponse, fn: string }
-  const hold = createHold<Waiting>({ holdMs: opts.holdMs ?? 5000, maxHeld: opts.maxHeld ?? 1000, tickMs: HOLD_TICK_MS },
-    (w, until) => { dispatch(w.req, w.res, w.fn, until) }, (w) => w.res.destroyed)
   const balancer = new Balancer()
-  /**
-   * To the least busy instance; one whose cell cannot be reached gets no more requests for a while, and the request
-   * tries the next instance when that cannot run it twice (nothing of it was sent, or it is bodiless and idempotent).
-   */
-  const spread = (req: IncomingMessage, res: RouterResponse, fn: string, up: Extract<Upstream, { kind: 'spread' }>, tried: Set<string>): void => {
-    const keys = [...up.port != null ? [LOCAL] : [], ...up.remote.map((r) => r.cell)]
-    const key = balancer.pick(fn, keys, clock.now(), tried)
-    const target = key == null || key === LOCAL ? null : up.remote.find((r) => r.cell === key)
-    if (key == null || (key !== LOCAL && target == null)) { remoteFailed(fn, res)(new Error(`no instance of ${fn} answered (${tried.size} tried)`)); return }
-    const done = balancer.begin(fn, key)
-    res.once('close', done)
-    if (target == null) { res.exchange = proxyRequest(pools.get(up.port as number, clock.now()), req, res, fn, info(req), onUpstreamError); return }
-    forwardRequest(links, target, req, res, opts.self ?? '', forwardedFor(req), (err, retryable) => {
-      done()
-      balancer.eject(target.cell, clock.now())
-      if (retryable && !res.headersSent && !res.destroyed) { tried.add(target.cell); spread(req, res, fn, up, tried); return }
-      remoteFailed(fn, res)(err)
-    })
+  /** The data path's decision for a request: its function's process here, a page, or the handler above. */
+  const decide = (req: PendingRequest, socket: Socket): Decision => {
+    const m = matchRoute(table, req.host, req.url)
+    if (m.kind === 'bad-host') return { kind: 'page', fn: UNROUTED, status: 400, err: routerError('ROUTER_BAD_HOST', `The Host header ${JSON.stringify(req.host ?? null)} is not usable: ${m.reason}.`) }
+    if (m.kind === 'no-route') {
+      if (opts.fallback != null) return { kind: 'handler', fn: UNROUTED }
+      return { kind: 'page', fn: UNROUTED, status: 404, err: routerError('ROUTER_NO_ROUTE', `No function serves the host "${m.host}"${req.url !== '/' ? ` (path ${req.url.split('?')[0].slice(0, 200)})` : ''}.`) }
+    }
+    const fn = m.entry.function
+    if (req.head.upgrade) return { kind: 'handler', fn }
+    const hop = req.hop != null && fromMember(socket) ? req.hop : undefined
+    const up = opts.resolve(fn, hop != null, req.head.method, hop)
+    if (up.kind === 'local') return { kind: 'local', fn, port: up.port, commit: up.commit, served: up.served }
+    if (up.kind === 'unavailable' && up.hold !== true) {
+      return { kind: 'page', fn, status: 503, err: routerError('ROUTER_FUNCTION_UNAVAILABLE', `The function "${fn}" is not available: ${up.reason}.`), extra: { 'retry-after': String(Math.max(1, Math.ceil(up.retryAfterSeconds))) } }
+    }
+    if (up.kind === 'spread' && up.port != null && balancer.pick(fn, [LOCAL, ...up.remote.map((r) => r.cell)], clock.now()) === LOCAL) {
+      return { kind: 'local', fn, port: up.port, done: balancer.begin(fn, LOCAL) }
+    }
+    return { kind: 'handler', fn }
   }
-  const dispatch = (req: IncomingMessage, res: RouterResponse, fn: string, until: number): void => {
-    const hop = hopped(req) ? String(req.headers[HOP_HEADER]) : undefined
-    const up = opts.resolve(fn, hop != null, req.method ?? 'GET', hop)
-    if (up.kind === 'spread') { spread(req, res, fn, up, new Set()); return }
-    if (up.kind === 'remote') {
-      forwardRequest(links, up, req, res, opts.self ?? '', forwardedFor(req), remoteFailed(fn, res))
-      return
-    }
-    if (up.kind === 'unavailable' && up.hold === true && hold.keep({ req, res, fn }, until, performance.now())) return
-    if (up.kind === 'unavailable') {
-      sendPage(res, 503, routerError('ROUTER_FUNCTION_UNAVAILABLE', `The function "${fn}" is not available: ${up.reason}.`), { 'retry-after': String(Math.max(1, Math.ceil(up.retryAfterSeconds))) })
-      return
-    }
-    res.exchange = proxyRequest(pools.get(up.port, clock.now()), req, res, fn, info(req), onUpstreamError, up.commit, up.served)
+  const maxHeaderSize = opts.maxHeaderSize ?? 16 * 1024
+  const upstreams = new UpstreamPool({ connections: poolOpts.connections, connectTimeoutMs: poolOpts.connectTimeoutMs, timeoutMs: poolOpts.headersTimeoutMs, maxHeaderSize: 64 * 1024, idleMs: 4_000 })
+  const wire: WireContext = {
+    maxHeaderSize,
+    proto,
+    decide,
+    acquire: (p, done) => { upstreams.acquire(p, done) },
+    release: (c, ok, idleMs) => { if (ok) upstreams.release(c, idleMs); else upstreams.drop(c) },
+    openHandler: (client) => {
+      const [near, far] = pair(client.remoteAddress, client.remotePort)
+      if (fromMember(client)) memberSockets.add(far)
+      handler.server.emit('connection', far)
+      return new UpstreamConn(near, 0, 64 * 1024, Infinity)
+    },
+    record: (req, status, socket) => { count(req.fn === '' ? UNROUTED : req.fn, req.head.method, req.url, status, req.startedAt, socket, req.cookie, req.ua) },
+    onUpstreamError
   }
-
-  const onUpgrade = (req: IncomingMessage, client: Duplex, head: Buffer): void => {
-    const startedAt = performance.now()
-    normalizeTarget(req)
-    const m = matchRoute(table, req.headers.host, req.url ?? '/')
-    const fn = m.kind === 'match' ? m.entry.function : UNROUTED
-    const refuse = (status: number, page: string): void => {
-      client.on('error', () => {})
-      client.end(page)
-      record(fn, req, status, startedAt, client as Socket)
-    }
-    if (m.kind === 'bad-host') { refuse(400, rawPage(400, routerError('ROUTER_BAD_HOST', `The Host header is not usable: ${m.reason}.`))); return }
-    if (m.kind === 'no-route') { refuse(404, rawPage(404, routerError('ROUTER_NO_ROUTE', `No function serves the host "${m.host}".`))); return }
-    const resolved = opts.resolve(fn, hopped(req), req.method ?? 'GET')
-    // A tunnel stays where it starts: this cell's own instance if one is ready, else another cell's.
-    const up = resolved.kind !== 'spread' ? resolved : resolved.port != null ? { kind: 'local' as const, port: resolved.port } : resolved.remote[0]
-    if (up.kind === 'remote') {
-      void tunnelRemote(up, req, client, head, opts.self ?? '', forwardedFor(req), (err) => {
-        onUpstreamError(fn, err)
-        refuse(502, rawPage(502, routerError('ROUTER_UPSTREAM_FAILED', `The cell that serves "${fn}" could not be reached: ${err.message}.`)))
-      })
-      return
-    }
-    if (up.kind === 'unavailable') {
-      refuse(503, rawPage(503, routerError('ROUTER_FUNCTION_UNAVAILABLE', `The function "${fn}" is not available: ${up.reason}.`), { 'Retry-After': String(Math.max(1, Math.ceil(up.retryAfterSeconds))) }))
-      return
-    }
-    tunnel(req, client, head, up.port, fn, info(req), poolOpts.connectTimeoutMs, tunnels, (end) => {
-      const user = clientKey(req.headers.cookie, req.socket?.remoteAddress, req.headers['user-agent'])
-      trackerOf(fn).record(clock.now(), end.status, performance.now() - startedAt, user, end.bytesIn, end.bytesOut)
-    }, opts.tunnelIdleMs)
-  }
-
-  const server = createServer({
-    ServerResponse: RouterResponse, maxHeaderSize: opts.maxHeaderSize ?? 16 * 1024, requireHostHeader: false, keepAliveTimeout: 30_000,
-    headersTimeout: opts.headersTimeoutMs ?? 20_000, requestTimeout: opts.requestTimeoutMs ?? 300_000,
-    // How often those two are checked: their bound holds to within this.
-    connectionsCheckingInterval: Math.min(2_000, opts.headersTimeoutMs ?? 2_000)
-  }, onRequest)
-  server.on('upgrade', onUpgrade)
-  const perAddress = new Map<string, number>()
-  const maxPerAddress = opts.maxConnectionsPerAddress ?? 512
-  server.on('connection', (s: Socket) => {
-    s.setNoDelay?.(true)
-    if (fromMember(s)) return
-    const who = s.remoteAddress ?? ''
-    const open = (perAddress.get(who) ?? 0) + 1
-    if (open > maxPerAddress) { s.destroy(); return }
-    perAddress.set(who, open)
-    s.once('close', () => { const n = (perAddress.get(who) ?? 1) - 1; if (n <= 0) perAddress.delete(who); else perAddress.set(who, n) })
+  const handler = createHandler({
+    opts, clock, proto, maxHeaderSize, connectTimeoutMs: poolOpts.connectTimeoutMs, table: () => table, pools, links, balancer, tunnels,
+    fromMember, record, trackerOf, onUpstreamError
   })
-  server.on('clientError', (err: Error & { code?: string }, socket: Duplex) => {
-    const s = socket as Socket
-    // The parser reports an error again for every later chunk; answer once, and a second end() would destroy the socket.
-    if (answeredClientError.has(s)) return
-    answeredClientError.add(s)
-    if (err.code === 'ECONNRESET' || !s.writable) { s.destroy(); return }
-    const tooLarge = err.code === 'HPE_HEADER_OVERFLOW'
-    const status = tooLarge ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400
-    const e = tooLarge
-      ? routerError('ROUTER_HEADER_TOO_LARGE', 'The request headers are larger than this router accepts.')
-      : routerError('ROUTER_BAD_REQUEST', `The request could not be parsed (${err.code ?? err.message}).`)
-    const t = trackerOf(UNROUTED)
-    t.record(clock.now(), status, 0, 'a:' + (s.remoteAddress ?? ''), 0, 0)
-    s.end(rawPage(status, e))
-    // Keep reading what the client still sends: closing with unread bytes makes the kernel send a reset,
-    // and the client would see ECONNRESET instead of our 431. The timer bounds the wait.
-    s.removeAllListeners('data') // detach the failed parser; it has nothing more to say
-    s.on('data', () => {})
-    s.resume()
-    const timer = setTimeout(() => s.destroy(), 2_000)
-    timer.unref()
-    s.once('close', () => { clearTimeout(timer) })
-    s.once('end', () => { s.destroy() })
+  const front = new Front(wire, {
+    headersTimeoutMs: opts.headersTimeoutMs ?? 20_000,
+    requestTimeoutMs: opts.requestTimeoutMs ?? 300_000,
+    keepAliveTimeoutMs: 30_000,
+    maxConnectionsPerAddress: opts.maxConnectionsPerAddress ?? 512,
+    fromMember
   })
 
   return {
@@ -350,35 +237,33 @@ export function createRouter (opts: RouterOptions): Router {
     stats (fn) { const t = trackers.get(fn); return t == null ? emptyTraffic() : t.snapshot(clock.now()) },
     recentReads (fn) { return reads.of(fn) },
     metrics () { return trafficFamilies(trackers, clock.now()) },
-    accept (socket) { memberSockets.add(socket); server.emit('connection', socket) },
+    accept (socket) { memberSockets.add(socket); front.connection(socket, true) },
     trustLinkPort (p) { linkPorts.add(p); return () => { linkPorts.delete(p) } },
+    retirePort (p) { upstreams.retire(p); pools.retire(p) },
     async start () {
       await new Promise<void>((resolve, reject) => {
         const onError = (err: Error & { code?: string }): void => {
           reject(routerError('ROUTER_LISTEN_FAILED', `The router could not listen on ${host}:${opts.port}: ${err.code ?? err.message}.`, { cause: err }))
         }
-        server.once('error', onError)
-        server.listen({ port: opts.port, host, reusePort: opts.reusePort === true }, () => { server.off('error', onError); resolve() })
+        front.server.once('error', onError)
+        front.server.listen({ port: opts.port, host, reusePort: opts.reusePort === true }, () => { front.server.off('error', onError); resolve() })
       })
-      const addr = server.address()
+      const addr = front.server.address()
       port = typeof addr === 'object' && addr != null ? addr.port : opts.port
-      server.on('error', (err) => { log.error('server error', { err }) })
-      sweepTimer = setInterval(() => { pools.sweep(clock.now(), 10 * 60_000) }, 60_000)
+      front.server.on('error', (err) => { log.error('server error', { err }) })
+      sweepTimer = setInterval(() => { pools.sweep(clock.now(), 10 * 60_000); upstreams.sweep(10 * 60_000) }, 60_000)
       sweepTimer.unref()
       log.info(`listening on ${host}:${port}`)
     },
     async stop () {
       if (sweepTimer != null) clearInterval(sweepTimer)
       // Requests still waiting get their answer now (the 503 if their function is still not there).
-      hold.flush()
-      const closed = new Promise<void>((resolve) => { server.close(() => { resolve() }) })
-      server.closeIdleConnections()
+      handler.flush()
       for (const s of tunnels) s.destroy()
-      // Requests in flight may finish; after drainMs they are cut so that stop() always returns.
-      const timer = setTimeout(() => { server.closeAllConnections() }, drainMs)
-      await closed
-      clearTimeout(timer)
+      await front.stop(drainMs)
+      handler.server.closeAllConnections()
       await pools.closeAll()
+      upstreams.closeAll()
       links.close()
     }
   }

@@ -39,13 +39,19 @@ test('a good update reaches every cell by itself, under load, with no failed req
   const reads: number[] = []
   const acked: string[] = []
   const writes: number[] = []
+  /** What each failed request was told, for the assertion's message. */
+  const failures: string[] = []
+  const noted = (r: { status: number, headers?: Record<string, unknown>, body?: string }): number => {
+    if (r.status >= 300 || r.status === 0) failures.push(`${r.status} ${String(r.headers?.['x-organism-error'] ?? '')} ${(r.body ?? '').slice(0, 300)}`)
+    return r.status
+  }
   const load = Promise.all([
-    (async () => { while (!stop && reads.length < 20_000) { reads.push((await request(beta.router.port, 'catalog.campus.test', '/courses').catch(() => ({ status: 0 }))).status); await new Promise((resolve) => setTimeout(resolve, 5)) } })(),
+    (async () => { while (!stop && reads.length < 20_000) { reads.push(noted(await request(beta.router.port, 'catalog.campus.test', '/courses').catch(() => ({ status: 0 })))); await new Promise((resolve) => setTimeout(resolve, 5)) } })(),
     (async () => {
       for (let i = 0; !stop && i < 5000; i++) {
         const text = `post ${i}`
         const r = await request(beta.router.port, 'forum.campus.test', '/courses/cs101/posts', { method: 'POST', body: JSON.stringify({ author: 'ada', text }) }).catch(() => ({ status: 0 }))
-        writes.push(r.status)
+        writes.push(noted(r))
         if (r.status === 201) acked.push(text)
         await new Promise((resolve) => setTimeout(resolve, 20))
       }
@@ -70,8 +76,8 @@ test('a good update reaches every cell by itself, under load, with no failed req
   stop = true
   await load
   assert.ok(reads.length > 50 && writes.length > 20, `${reads.length} reads, ${writes.length} writes`)
-  assert.deepEqual([...new Set(reads)], [200], 'every read answered')
-  assert.deepEqual([...new Set(writes)], [201], 'every write acknowledged')
+  assert.deepEqual([...new Set(reads)], [200], `every read answered: ${failures.join('\n')}`)
+  assert.deepEqual([...new Set(writes)], [201], `every write acknowledged: ${failures.join('\n')}`)
   const posts = JSON.parse((await request(beta.router.port, 'forum.campus.test', '/courses/cs101/posts')).body) as Array<{ text: string }>
   const kept = new Set(posts.map((p) => p.text))
   assert.deepEqual(acked.filter((t) => !kept.has(t)), [], 'every acknowledged write is there after the update')

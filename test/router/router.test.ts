@@ -239,3 +239,30 @@ test('a request for a function that is starting or moving waits for it instead o
   assert.equal(failed.status, 503, 'not worth waiting for: answered at once')
   assert.equal(router.stats('moving').errors.status5xx, 0)
 })
+
+test('a retired port gets nothing more on kept-alive connections: its stopping server closes while the load goes on', async (t) => {
+  const up = createServer((req, res) => { req.resume(); req.on('end', () => { setTimeout(() => { res.end('ok') }, 2) }) })
+  // A function that keeps idle connections a minute: its close() waits for every one of them to be closed.
+  up.keepAliveTimeout = 60_000
+  await new Promise<void>((resolve) => up.listen(0, '127.0.0.1', resolve))
+  t.after(() => { up.closeAllConnections(); up.close() })
+  const port = (up.address() as { port: number }).port
+  let target: Upstream = { kind: 'local', port }
+  const router = createRouter({ port: 0, host: '127.0.0.1', resolve: () => target })
+  router.setRoutes(buildRouteTable([{ function: 'app', domain: 'app.test', pathPrefix: null }]))
+  await router.start()
+  t.after(async () => { await router.stop() })
+  let stop = false
+  const until = Date.now() + 10_000
+  const loads = [1, 2, 3].map(async () => {
+    for (let i = 0; i < 5000 && !stop && Date.now() < until; i++) await send(router.port, { headers: { host: 'app.test' } }).catch(() => null)
+  })
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  // What a cell does when a function stops: no more requests for it here, its port retired, its server closed.
+  target = { kind: 'unavailable', reason: 'stopping', retryAfterSeconds: 1 }
+  router.retirePort(port)
+  const closed = await new Promise<boolean>((resolve) => { up.close(() => { resolve(!stop) }) ; setTimeout(() => { resolve(false) }, 8_000) })
+  stop = true
+  await Promise.all(loads)
+  assert.equal(closed, true, 'the server closed while requests still came to the router')
+})
