@@ -1,7 +1,7 @@
 // Router benchmark: wrk against the upstream directly, through the Organism router, and through nginx, in one run.
 //
 //   node bench/router.ts            (BENCH_SECONDS=3 BENCH_REPEAT=1 for a quick check; default 10 s x 3 rounds)
-//   BENCH_TARGETS=router,nginx      (a subset, e.g. for A/B runs of the router alone)
+//   BENCH_TARGETS=router,nginx      (a subset, e.g. for A/B runs of the router alone; caddy is in the default set when installed)
 //   BENCH_TARGETS=router,floor,nginx  (floor: a bare node:http + undici proxy, the stack's own cost; not in the default set)
 //   BENCH_WORKERS=2                 (also N router processes on one port vs nginx worker_processes N)
 //
@@ -126,6 +126,21 @@ http {
   return { port, child }
 }
 
+/** Caddy (Debian's `caddy`) as a second peer: reverse_proxy with its default keep-alive pool, one OS thread of Go. */
+async function startCaddy (upstreamPort: number): Promise<{ port: number, child: ChildProcess }> {
+  const port = await freePort()
+  const conf = join(tmp, 'caddy.json')
+  writeFileSync(conf, JSON.stringify({
+    admin: { disabled: true },
+    logging: { logs: { default: { level: 'ERROR' } } },
+    apps: { http: { servers: { bench: { listen: [`127.0.0.1:${port}`], routes: [{ handle: [{ handler: 'reverse_proxy', upstreams: [{ dial: `127.0.0.1:${upstreamPort}` }] }] }] } } } }
+  }))
+  const child = spawn('caddy', ['run', '--config', conf], { stdio: ['ignore', 'ignore', 'inherit'], detached: true, env: { ...process.env, GOMAXPROCS: '1', HOME: tmp, XDG_DATA_HOME: tmp, XDG_CONFIG_HOME: tmp } })
+  children.push(child)
+  await waitForPort(port)
+  return { port, child }
+}
+
 /** utime + stime of the processes, in ms, from /proc (Linux). */
 function cpuMs (pids: number[]): number {
   let ticks = 0
@@ -167,12 +182,18 @@ interface Row { rps: number, p50: number, p99: number, cpuUs: number, errors: st
 
 async function main (): Promise<void> {
   ensureTools()
-  const wanted = (process.env.BENCH_TARGETS ?? 'direct,router,nginx').split(',')
+  const wanted = (process.env.BENCH_TARGETS ?? `direct,router,nginx${have('caddy') ? ',caddy' : ''}`).split(',')
+  if (!have('caddy')) console.log('caddy: not installed (apt-get install -y caddy), left out')
   const upstream = await forkWithPort('lib/router-upstream.ts', [])
   const router = await forkWithPort('lib/router-child.ts', [String(upstream.port)])
   const { port: nginxPort, child: nginx } = await startNginx(upstream.port, 1)
   const all: Array<[string, number]> = [['direct', upstream.port], ['router', router.port], ['nginx', nginxPort]]
   const pids: Record<string, number[]> = { direct: [upstream.child.pid ?? 0], router: [router.child.pid ?? 0], nginx: nginxPids(nginx) }
+  if (wanted.includes('caddy')) {
+    const caddy = await startCaddy(upstream.port)
+    all.push(['caddy', caddy.port])
+    pids.caddy = [caddy.child.pid ?? 0]
+  }
   if (wanted.includes('floor')) {
     const floor = await forkWithPort('lib/proxy-floor.ts', [String(upstream.port)])
     all.push(['floor', floor.port])
@@ -225,6 +246,11 @@ async function main (): Promise<void> {
   if (roN != null && ngN != null) {
     const ratios = (runs.get(`router x${workers}`) ?? []).map((r, i) => r.rps / (runs.get(`nginx x${workers}`) ?? [])[i].rps)
     console.log(`${workers} vs ${workers} processes, router x${workers}/nginx x${workers} req/s: ${median(ratios).toFixed(2)};  CPU per request: ${(roN.cpuUs / ngN.cpuUs).toFixed(2)}  (bench only: each router process keeps its own metrics)`)
+  }
+  const ca = med.get('caddy')
+  if (ro != null && ca != null) {
+    const ratios = (runs.get('router') ?? []).map((r, i) => r.rps / (runs.get('caddy') ?? [])[i].rps)
+    console.log(`router/caddy req/s: ${median(ratios).toFixed(2)};  router/caddy CPU per request: ${(ro.cpuUs / ca.cpuUs).toFixed(2)}  (caddy with GOMAXPROCS=1)`)
   }
   if (ro != null && d != null) console.log(`router p99 - direct p99: ${(ro.p99 - d.p99).toFixed(2)} ms  (target <= 1 ms)`)
   if (ng != null && d != null) console.log(`nginx p99 - direct p99: ${(ng.p99 - d.p99).toFixed(2)} ms`)
