@@ -34,7 +34,8 @@ export async function claimHost (ex: Executor, claimant: Claimant, options: Call
   const holder: Holder = { organism: claimant.organism, cell: claimant.cell, at: now.toISOString() }
   const dir = `"$HOME"/${CLAIM_DIR}`
   const script = `umask 077; if mkdir ${dir} 2>/dev/null; then : > ${dir}/journal && printf '%s\\n' ${sh(JSON.stringify(holder))} > ${dir}/${HOLDER_FILE}.tmp && mv ${dir}/${HOLDER_FILE}.tmp ${dir}/${HOLDER_FILE} && echo CLAIMED; ` +
-    `else echo TAKEN; cat ${dir}/${HOLDER_FILE} 2>/dev/null; fi`
+    // A winner that has not written its name yet leaves no holder file: still TAKEN (not a failed command).
+    `else echo TAKEN; cat ${dir}/${HOLDER_FILE} 2>/dev/null || true; fi`
   const r = mustSucceed(await ex.exec(script, options), 'claim')
   const [verdict, ...rest] = r.stdout.split('\n')
   if (verdict === 'CLAIMED') return { holder, resumed: false }

@@ -1,4 +1,5 @@
-// Connections the data path sends requests on: keep-alive TCP connections to function processes, pooled per port,
+// Connections the data path sends requests on: keep-alive connections to function processes (pooled per port) and
+// to other cells' routers (pooled per cell),
 // and the in-memory connection into the router's own node:http handler. Each carries one response parser.
 import { connect } from 'node:net'
 import type { Socket } from 'node:net'
@@ -23,7 +24,6 @@ export interface ResponseSink {
 
 export class UpstreamConn {
   readonly stream: Duplex
-  readonly port: number
   sink: ResponseSink | null = null
   /** Handed out before: a request on it may meet a close the upstream sent while it sat idle. */
   reused = false
@@ -35,9 +35,8 @@ export class UpstreamConn {
   retired = false
   private readonly parser: MessageParser
 
-  constructor (stream: Duplex, port: number, maxHeaderSize: number, maxIdleMs: number) {
+  constructor (stream: Duplex, maxHeaderSize: number, maxIdleMs: number) {
     this.stream = stream
-    this.port = port
     this.maxIdleMs = maxIdleMs
     this.parser = new MessageParser('response', maxHeaderSize, {
       onBegin: noop,
@@ -86,34 +85,39 @@ const noop = (): void => {}
 const parseFailure = (e: ParseError): Error => Object.assign(new Error(`upstream answered malformed HTTP: ${e.reason ?? e.code}`), { code: e.code })
 
 export interface UpstreamPoolOptions {
-  /** Connections per port at once; more requests wait for one. */
+  /** Connections per key (a port, a cell) at once; more requests wait for one. */
   connections: number
-  connectTimeoutMs: number
   /** No byte from the upstream for this long while a request waits is a failure (headers and body alike). */
   timeoutMs: number
   maxHeaderSize: number
-  /** An idle connection is reused at most this long after its last answer (below Node's 5 s keepAliveTimeout). */
+  /** An idle connection is reused at most this long after its last answer (below the upstream's keep-alive). */
   idleMs: number
 }
 
 type Waiter = (err: Error | null, conn: UpstreamConn | null) => void
 
-/** Per port: idle connections (last used first), how many are open, requests waiting for one. */
-interface PortPool { idle: UpstreamConn[], open: number, waiting: Waiter[], lastUsedMs: number, all: Set<UpstreamConn> }
+/** Per key: idle connections (last used first), how many are open, requests waiting for one. */
+interface KeyPool { idle: UpstreamConn[], open: number, waiting: Waiter[], lastUsedMs: number, all: Set<UpstreamConn> }
 
-export class UpstreamPool {
-  private readonly ports = new Map<number, PortPool>()
+/**
+ * Keep-alive connections pooled per key: a function's port (dialled over loopback TCP), or another cell (a stream
+ * its link opens). `dial` opens one; the pool bounds, reuses, retires and sweeps them alike.
+ */
+export class UpstreamPool<K extends string | number = number> {
+  private readonly keys = new Map<K, KeyPool>()
   private readonly opts: UpstreamPoolOptions
-  constructor (opts: UpstreamPoolOptions) { this.opts = opts }
+  private readonly dial: (key: K) => Promise<Duplex>
+  private readonly keyOf = new WeakMap<UpstreamConn, K>()
+  constructor (opts: UpstreamPoolOptions, dial: (key: K) => Promise<Duplex>) { this.opts = opts; this.dial = dial }
 
-  private of (port: number): PortPool {
-    let p = this.ports.get(port)
-    if (p == null) { p = { idle: [], open: 0, waiting: [], lastUsedMs: 0, all: new Set() }; this.ports.set(port, p) }
+  private of (key: K): KeyPool {
+    let p = this.keys.get(key)
+    if (p == null) { p = { idle: [], open: 0, waiting: [], lastUsedMs: 0, all: new Set() }; this.keys.set(key, p) }
     return p
   }
 
-  acquire (port: number, done: Waiter): void {
-    const p = this.of(port)
+  acquire (key: K, done: Waiter): void {
+    const p = this.of(key)
     const now = performance.now()
     p.lastUsedMs = now
     while (p.idle.length > 0) {
@@ -121,33 +125,37 @@ export class UpstreamPool {
       if (!c.closed && now - c.idleSince < c.maxIdleMs) { c.reused = true; done(null, c); return }
       this.drop(c)
     }
-    if (p.open < this.opts.connections) { this.open(port, p, done); return }
+    if (p.open < this.opts.connections) { this.open(key, p, done); return }
     p.waiting.push(done)
   }
 
-  private open (port: number, p: PortPool, done: Waiter): void {
+  private open (key: K, p: KeyPool, done: Waiter): void {
     p.open++
-    const socket: Socket = connect({ port, host: '127.0.0.1', noDelay: true })
-    const conn = new UpstreamConn(socket, port, this.opts.maxHeaderSize, this.opts.idleMs)
-    p.all.add(conn)
-    socket.once('close', () => { this.forget(conn) })
-    const timer = setTimeout(() => { socket.destroy(Object.assign(new Error(`connect timed out after ${this.opts.connectTimeoutMs} ms`), { code: 'UND_ERR_CONNECT_TIMEOUT' })) }, this.opts.connectTimeoutMs)
-    const failed = (err: Error): void => { clearTimeout(timer); done(err, null) }
-    socket.once('error', failed)
-    socket.once('connect', () => {
-      clearTimeout(timer)
-      socket.off('error', failed)
-      socket.setTimeout(this.opts.timeoutMs)
+    this.dial(key).then((stream) => {
+      const conn = new UpstreamConn(stream, this.opts.maxHeaderSize, this.opts.idleMs)
+      this.keyOf.set(conn, key)
+      p.all.add(conn)
+      stream.once('close', () => { this.forget(key, conn) })
+      // A libp2p stream has no socket timeout; a TCP or TLS socket has.
+      const t = stream as Duplex & { setTimeout?: (ms: number) => void }
+      t.setTimeout?.(this.opts.timeoutMs)
       done(null, conn)
+    }, (err: Error) => {
+      p.open--
+      done(err, null)
+      // A request that waited for a connection tries one of its own.
+      const next = p.waiting.shift()
+      if (next != null) this.open(key, p, next)
     })
   }
 
   /** The response ended and the connection may carry another request. */
   release (conn: UpstreamConn, idleMs: number | null): void {
     conn.sink = null
-    if (conn.closed) return
+    const key = this.keyOf.get(conn)
+    if (conn.closed || key == null) return
     if (conn.retired) { this.drop(conn); return }
-    const p = this.of(conn.port)
+    const p = this.of(key)
     const next = p.waiting.shift()
     if (next != null) { conn.reused = true; next(null, conn); return }
     conn.idleSince = performance.now()
@@ -162,44 +170,60 @@ export class UpstreamPool {
     conn.stream.destroy()
   }
 
-  private forget (conn: UpstreamConn): void {
-    const p = this.ports.get(conn.port)
+  private forget (key: K, conn: UpstreamConn): void {
+    const p = this.keys.get(key)
     if (p == null) return
     p.open--
     p.all.delete(conn)
     const i = p.idle.indexOf(conn)
     if (i >= 0) p.idle.splice(i, 1)
     const next = p.waiting.shift()
-    if (next != null) this.open(conn.port, p, next)
+    if (next != null) this.open(key, p, next)
   }
 
   /**
-   * The process on `port` is stopping: its idle connections close now, busy ones after their response. A Node
+   * The process behind `key` is stopping: its idle connections close now, busy ones after their response. A Node
    * server's close() waits for every open connection, and keeps serving one that is never idle when it looks, so a
    * pool under load would keep a stopping function alive until its grace ran out.
    */
-  retire (port: number): void {
-    const p = this.ports.get(port)
+  retire (key: K): void {
+    const p = this.keys.get(key)
     if (p == null) return
     for (const c of p.all) c.retired = true
     for (const c of p.idle.splice(0)) c.stream.destroy()
   }
 
-  /** Forgets ports unused for idleMs (a restarted function gets a new port). */
-  sweep (idleMs: number): void {
-    const before = performance.now() - idleMs
-    for (const [port, p] of this.ports) {
-      if (p.lastUsedMs > before || p.waiting.length > 0) continue
+  /**
+   * Closes idle connections past their bound (so that the upstream never closes one we are about to use), and
+   * forgets keys unused for forgetMs (a restarted function gets a new port, a cell leaves).
+   */
+  sweep (forgetMs: number): void {
+    const now = performance.now()
+    for (const [key, p] of this.keys) {
+      for (const c of [...p.idle]) if (now - c.idleSince >= c.maxIdleMs) c.stream.destroy()
+      if (now - p.lastUsedMs < forgetMs || p.waiting.length > 0) continue
       for (const c of p.idle) c.stream.destroy()
-      if (p.open <= p.idle.length) this.ports.delete(port)
+      if (p.open <= p.idle.length) this.keys.delete(key)
     }
   }
 
   closeAll (): void {
-    for (const p of this.ports.values()) {
+    for (const p of this.keys.values()) {
       for (const c of p.idle) c.stream.destroy()
       for (const w of p.waiting) w(new Error('the router is stopping'), null)
       p.waiting = []
     }
   }
+}
+
+/** Dials a function's port on loopback, failing after connectTimeoutMs. */
+export function dialPort (connectTimeoutMs: number) {
+  return async (port: number): Promise<Duplex> => await new Promise<Duplex>((resolve, reject) => {
+    const socket: Socket = connect({ port, host: '127.0.0.1', noDelay: true })
+    const timer = setTimeout(() => { socket.destroy(Object.assign(new Error(`connect timed out after ${connectTimeoutMs} ms`), { code: 'UND_ERR_CONNECT_TIMEOUT' })) }, connectTimeoutMs)
+    const failed = (err: Error): void => { clearTimeout(timer); reject(err) }
+    socket.once('error', failed)
+    // The listener stays until the connection's own takes over (a microtask later): an error between is not unhandled.
+    socket.once('connect', () => { clearTimeout(timer); resolve(socket); queueMicrotask(() => { socket.off('error', failed) }) })
+  })
 }

@@ -58,8 +58,8 @@ export interface ExchangeOptions {
   retry: (() => void) | null
   commit?: () => Promise<void> | null
   served?: string
-  /** Failure page wording: "The function … did not answer" or the handler's own. */
-  what: string
+  /** The 502 page's sentence for a failure before any answer. */
+  failure: (err: Error) => string
 }
 
 export class Exchange implements ResponseSink {
@@ -68,7 +68,8 @@ export class Exchange implements ResponseSink {
   private interim = false
   private held: { head: string, body: Buffer[], committed: Promise<void> } | null = null
   private done = false
-  private wroteBody = false
+  /** Something of the request went out: from then on only a request that may run twice is sent again. */
+  private sent = false
   /** The upstream's answer lets its connection carry another request (no Connection: close, not HTTP/1.0). */
   private upstreamKeepAlive = false
   /** The response head, until the first body bytes (or the end of the bytes at hand) go with it. */
@@ -85,14 +86,19 @@ export class Exchange implements ResponseSink {
     this.client = client; this.req = req; this.conn = conn; this.opts = opts
     conn.sink = this
     const s = conn.stream
+    if (s.destroyed || !s.writable) {
+      // Found closed when handed out (its close not yet seen): nothing of the request was sent, so it may go again.
+      queueMicrotask(() => { this.onFail(Object.assign(new Error('the pooled connection was closed'), { code: 'ECONNRESET' })) })
+      return
+    }
     s.write(head, 'latin1')
+    this.sent = true
     if (req.expectContinue && !req.bodyDone) { req.expectContinue = false; client.write('HTTP/1.1 100 Continue\r\n\r\n') }
     const chunked = req.framing === 'chunked'
     // An upgrade's client stays paused: its bytes wait for the tunnel.
     const resume = (): void => { if (!req.head.upgrade) client.socket.resume() }
     let waiting = false
     const send = (c: Buffer): void => {
-      this.wroteBody = true
       let ok = true
       if (chunked) { for (const p of chunkParts(c)) ok = s.write(p) && ok } else ok = s.write(c)
       // The client waits while the upstream's buffer is full: a fast uploader cannot fill the router's memory.
@@ -199,12 +205,12 @@ export class Exchange implements ResponseSink {
     this.done = true
     this.opts.release(this.conn, false, null)
     const nothingOut = this.plan == null && this.status === 0
-    // A connection that sat idle and was closed by the upstream meanwhile ran nothing: try once more on a fresh one.
-    if (nothingOut && this.conn.reused && this.opts.retry != null && (!this.wroteBody || replayable(this.req))) { this.opts.retry(); return }
+    // On a connection that sat idle (the upstream may have closed it meanwhile), a request is tried again on another
+    // when it cannot run twice: none of it was sent, or it is bodiless and idempotent.
+    if (nothingOut && this.conn.reused && this.opts.retry != null && (!this.sent || replayable(this.req))) { this.opts.retry(); return }
     this.opts.onUpstreamError(this.opts.fn, err)
     if (!nothingOut || this.held != null) { this.client.abort(); return }
-    const code = (err as { code?: string }).code ?? err.message
-    this.client.page(this.req, 502, routerError('ROUTER_UPSTREAM_FAILED', `${this.opts.what} did not answer: ${code}.`))
+    this.client.page(this.req, 502, routerError('ROUTER_UPSTREAM_FAILED', this.opts.failure(err)))
   }
 
   /** Part of the answer went to the client, or waits for its replica. */

@@ -34,10 +34,12 @@ const framingHeader = (framing: Framing, length: number): string =>
  * The head for a function's process: hop-by-hop headers out, X-Forwarded-* in, HTTP/1.1 keep-alive, the body framed
  * as the client framed it. Header values come from llhttp, which refuses CR, LF and NUL in them.
  */
-export function upstreamHead (head: Head, url: string, info: ForwardInfo, framing: Framing, length: number): string {
+export function upstreamHead (head: Head, url: string, info: ForwardInfo, framing: Framing, length: number, hop?: string): string {
   const h = forwardRequestHeaders(head.headers, info, head.upgrade)
   let out = `${head.method} ${url} HTTP/1.1\r\n`
   for (let i = 0; i < h.length; i += 2) out += `${h[i]}: ${h[i + 1]}\r\n`
+  // To another cell's router: the hop header says a member sent it (the owner serves it, never forwards it on).
+  if (hop != null) out += `${HOP_HEADER}: ${hop}\r\n`
   // Content-Length passes as the client sent it (llhttp checked it); Transfer-Encoding is hop-by-hop and written anew.
   return out + (framing === 'chunked' ? 'transfer-encoding: chunked\r\n' : '') + '\r\n'
 }

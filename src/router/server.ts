@@ -24,11 +24,12 @@ import { Balancer, LOCAL } from './balance.ts'
 import { RecentReads } from './reads.ts'
 import type { LinkOptions } from './links.ts'
 import { Front } from './front.ts'
-import { UpstreamConn, UpstreamPool } from './conns.ts'
+import { UpstreamConn, UpstreamPool, dialPort } from './conns.ts'
 import { pair } from './pair.ts'
 import type { Decision, WireContext } from './wire.ts'
 import type { PendingRequest } from './exchange.ts'
 import { createHandler } from './handler.ts'
+import { LinkPool } from './linkpool.ts'
 
 /** Where a function's requests go: a local process, the owner cell over the peer link, or nowhere for now. */
 export type Upstream =
@@ -136,6 +137,7 @@ export function createRouter (opts: RouterOptions): Router {
   let table: RouteTable = buildRouteTable([])
   let port = 0
   let sweepTimer: NodeJS.Timeout | null = null
+  let idleTimer: NodeJS.Timeout | null = null
 
   const trackerOf = (fn: string): TrafficTracker => {
     let t = trackers.get(fn)
@@ -193,6 +195,7 @@ export function createRouter (opts: RouterOptions): Router {
     const hop = req.hop != null && fromMember(socket) ? req.hop : undefined
     const up = opts.resolve(fn, hop != null, req.head.method, hop)
     if (up.kind === 'local') return { kind: 'local', fn, port: up.port, commit: up.commit, served: up.served }
+    if (up.kind === 'remote') return { kind: 'remote', fn, up }
     if (up.kind === 'unavailable' && up.hold !== true) {
       return { kind: 'page', fn, status: 503, err: routerError('ROUTER_FUNCTION_UNAVAILABLE', `The function "${fn}" is not available: ${up.reason}.`), extra: { 'retry-after': String(Math.max(1, Math.ceil(up.retryAfterSeconds))) } }
     }
@@ -202,18 +205,24 @@ export function createRouter (opts: RouterOptions): Router {
     return { kind: 'handler', fn }
   }
   const maxHeaderSize = opts.maxHeaderSize ?? 16 * 1024
-  const upstreams = new UpstreamPool({ connections: poolOpts.connections, connectTimeoutMs: poolOpts.connectTimeoutMs, timeoutMs: poolOpts.headersTimeoutMs, maxHeaderSize: 64 * 1024, idleMs: 4_000 })
+  const upstreams = new UpstreamPool({ connections: poolOpts.connections, timeoutMs: poolOpts.headersTimeoutMs, maxHeaderSize: 64 * 1024, idleMs: 4_000 }, dialPort(poolOpts.connectTimeoutMs))
+  // Below the owner router's 30 s keep-alive, so that we, not the owner, close an idle stream.
+  const linkPool = new LinkPool({ connections: poolOpts.connections, timeoutMs: poolOpts.headersTimeoutMs, maxHeaderSize: 64 * 1024, idleMs: opts.links?.idleMs ?? 10_000 })
+  const linkConns = linkPool.pool
   const wire: WireContext = {
     maxHeaderSize,
     proto,
     decide,
     acquire: (p, done) => { upstreams.acquire(p, done) },
     release: (c, ok, idleMs) => { if (ok) upstreams.release(c, idleMs); else upstreams.drop(c) },
+    acquireLink: (up, done) => { linkPool.acquire(up, done) },
+    releaseLink: (c, ok, idleMs) => { if (ok) linkConns.release(c, idleMs); else linkConns.drop(c) },
+    self: opts.self ?? '',
     openHandler: (client) => {
       const [near, far] = pair(client.remoteAddress, client.remotePort)
       if (fromMember(client)) memberSockets.add(far)
       handler.server.emit('connection', far)
-      return new UpstreamConn(near, 0, 64 * 1024, Infinity)
+      return new UpstreamConn(near, 64 * 1024, Infinity)
     },
     record: (req, status, socket) => { count(req.fn === '' ? UNROUTED : req.fn, req.head.method, req.url, status, req.startedAt, socket, req.cookie, req.ua) },
     onUpstreamError
@@ -251,12 +260,16 @@ export function createRouter (opts: RouterOptions): Router {
       const addr = front.server.address()
       port = typeof addr === 'object' && addr != null ? addr.port : opts.port
       front.server.on('error', (err) => { log.error('server error', { err }) })
-      sweepTimer = setInterval(() => { pools.sweep(clock.now(), 10 * 60_000); upstreams.sweep(10 * 60_000) }, 60_000)
+      sweepTimer = setInterval(() => { pools.sweep(clock.now(), 10 * 60_000) }, 60_000)
       sweepTimer.unref()
+      // Idle connections are closed by us before the upstream's own keep-alive bound, so that none is reused as it closes.
+      idleTimer = setInterval(() => { upstreams.sweep(10 * 60_000); linkConns.sweep(10 * 60_000) }, 2_000)
+      idleTimer.unref()
       log.info(`listening on ${host}:${port}`)
     },
     async stop () {
       if (sweepTimer != null) clearInterval(sweepTimer)
+      if (idleTimer != null) clearInterval(idleTimer)
       // Requests still waiting get their answer now (the 503 if their function is still not there).
       handler.flush()
       for (const s of tunnels) s.destroy()
@@ -264,6 +277,7 @@ export function createRouter (opts: RouterOptions): Router {
       handler.server.closeAllConnections()
       await pools.closeAll()
       upstreams.closeAll()
+      linkConns.closeAll()
       links.close()
     }
   }

@@ -15,10 +15,16 @@ import { rawPage } from './pages.ts'
 import { absoluteTarget } from './edge.ts'
 import type { OrganismError } from '../core/errors.ts'
 import { HOP_HEADER } from './headers.ts'
+import type { RemoteUpstream } from './remote.ts'
+
+/** A pooled stream may have died unseen; a few tries reach a live or a fresh one. */
+const LINK_ATTEMPTS = 3
+const codeOf = (err: Error): string => (err as { code?: string }).code ?? err.message
 
 /** How a request is to be answered, decided by the router (route table, resolve, balancer). */
 export type Decision =
   | { kind: 'local', fn: string, port: number, commit?: () => Promise<void> | null, served?: string, done?: () => void }
+  | { kind: 'remote', fn: string, up: RemoteUpstream }
   | { kind: 'handler', fn: string }
   | { kind: 'page', fn: string, status: number, err: OrganismError, extra?: Record<string, string> }
 
@@ -29,6 +35,11 @@ export interface WireContext {
   /** Takes a connection to the function's process on `port`. */
   acquire: (port: number, done: (err: Error | null, conn: UpstreamConn | null) => void) => void
   release: (conn: UpstreamConn, reusable: boolean, idleMs: number | null) => void
+  /** Takes a stream to the router of the cell that owns a function (pooled per cell), and gives it back. */
+  acquireLink: (up: RemoteUpstream, done: (err: Error | null, conn: UpstreamConn | null) => void) => void
+  releaseLink: (conn: UpstreamConn, reusable: boolean, idleMs: number | null) => void
+  /** This cell's id, in the hop header of what it forwards. */
+  readonly self: string
   /** A connection into the router's node:http handler for this client (its address, its member standing). */
   openHandler: (client: Socket) => UpstreamConn
   /** Counts an answered request (not those the handler answers: it counts its own). */
@@ -169,6 +180,7 @@ export class ClientConnection implements ClientSide {
     req.fn = d.fn
     if (d.kind === 'page') { this.page(req, d.status, d.err, d.extra); return }
     if (d.kind === 'handler') { this.toHandler(req); return }
+    if (d.kind === 'remote') { this.toRemote(req, d); return }
     this.toLocal(req, d)
   }
 
@@ -179,7 +191,7 @@ export class ClientConnection implements ClientSide {
       if (err != null || conn == null) {
         d.done?.()
         this.ctx.onUpstreamError(d.fn, err ?? new Error('no connection'))
-        this.page(req, 502, routerError('ROUTER_UPSTREAM_FAILED', `The function "${d.fn}" did not answer: ${(err as { code?: string } | null)?.code ?? err?.message}.`))
+        this.page(req, 502, routerError('ROUTER_UPSTREAM_FAILED', `The function "${d.fn}" did not answer: ${codeOf(err ?? new Error('no connection'))}.`))
         return
       }
       const info = { remoteAddress: this.socket.remoteAddress ?? '', proto: this.ctx.proto }
@@ -190,8 +202,31 @@ export class ClientConnection implements ClientSide {
         retry: attempt < 2 ? () => { this.toLocal(req, d, attempt + 1) } : null,
         commit: d.commit,
         served: d.served,
-        what: `The function "${d.fn}"`
+        failure: (e) => `The function "${d.fn}" did not answer: ${codeOf(e)}.`
       }, upstreamHead(req.head, req.url, info, req.framing, req.length))
+    })
+  }
+
+  /** To the router of the cell that owns the function, on a pooled stream; it serves the request, never forwards it. */
+  private toRemote (req: PendingRequest, d: Extract<Decision, { kind: 'remote' }>, attempt = 1): void {
+    const failure = (e: Error): string => `The cell that serves "${d.fn}" could not be reached over the peer link: ${e.message}.`
+    this.ctx.acquireLink(d.up, (err, conn) => {
+      if (this.active !== req || this.ended) { if (conn != null) this.ctx.releaseLink(conn, !conn.closed, null); return }
+      if (err != null || conn == null) {
+        const e = err ?? new Error('no stream')
+        this.ctx.onUpstreamError(d.fn, e)
+        this.page(req, 502, routerError('ROUTER_UPSTREAM_FAILED', failure(e)))
+        return
+      }
+      const info = { remoteAddress: this.socket.remoteAddress ?? '', proto: this.ctx.proto }
+      const hop = d.up.bounce === true ? `${this.ctx.self} back` : this.ctx.self
+      this.exchange = new Exchange(this, req, conn, {
+        fn: d.fn,
+        release: (c, ok, idle) => { this.ctx.releaseLink(c, ok, idle) },
+        onUpstreamError: this.ctx.onUpstreamError,
+        retry: attempt < LINK_ATTEMPTS ? () => { this.toRemote(req, d, attempt + 1) } : null,
+        failure
+      }, upstreamHead(req.head, req.url, info, req.framing, req.length, hop))
     })
   }
 
@@ -203,7 +238,7 @@ export class ClientConnection implements ClientSide {
       release: (c, ok) => { if (!ok) { c.stream.destroy(); if (this.handler === c) this.handler = null } },
       onUpstreamError: this.ctx.onUpstreamError,
       retry: null,
-      what: 'The router'
+      failure: (e) => `The router did not answer: ${codeOf(e)}.`
     }, handlerHead(req.head, req.url, req.framing, req.length))
     if (this.upgrading?.req === req) this.upgrading.sent = true
     // The handler counts its own requests; this one is not counted again here.
@@ -253,7 +288,15 @@ export class ClientConnection implements ClientSide {
     s.pipe(up)
     up.pipe(s)
     s.resume()
-    up.on('close', () => { s.destroy() })
+    // The tunnel's far end closed (its idle bound, the function): the client gets a FIN and its own bytes are still
+    // read for a while, not a reset.
+    up.on('close', () => {
+      if (s.destroyed) return
+      s.end()
+      const timer = setTimeout(() => { s.destroy() }, 2_000)
+      timer.unref()
+      s.once('close', () => { clearTimeout(timer) })
+    })
     // The handler's own tunnel (its end of this one) is what the router tracks and cuts at stop.
     s.on('close', () => { up.destroy() })
   }
