@@ -1,5 +1,5 @@
-// The immune system, as this cell runs it: every 5 s it checks that the genome it runs is still its commit's tree on
-// disk (genome/integrity.ts), writes back what changed from the verified objects and restarts the functions that
+// The immune system, as this cell runs it: at once when a file under its export changes (inotify), and every 5 s
+// besides, it checks that the genome it runs is still its commit's tree on disk (genome/integrity.ts), writes back what changed from the verified objects and restarts the functions that
 // had loaded it; and it compares the digest each peer publishes with what that peer's commit must give.
 import { logger } from '../core/log.ts'
 import { coalesced } from '../core/coalesce.ts'
@@ -22,6 +22,8 @@ export const CHECK_EVERY_MS = 5_000
  */
 export const QUARANTINE_AFTER_MS = 5_000
 const PEERS_EVERY_MS = 1_000
+/** How soon after a change under the export the check runs (changes within it are looked at together). */
+const WAKE_AFTER_MS = 200
 
 /** The functions whose processes loaded one of these paths: those under its code dir, every one for a shared file. */
 export function affectedFunctions (functions: readonly FunctionSpec[], paths: readonly string[]): string[] {
@@ -115,9 +117,26 @@ export function createImmune (o: ImmuneOptions): Immune {
     o.note({ kind: 'heal', text: `restored ${drifted.length} genome file${drifted.length === 1 ? '' : 's'} from the signed commit${restart.length > 0 ? `; restarted ${restart.join(', ')}` : ''}` })
   }
 
+  /** The export whose changes wake a check now (an update switches to another). */
+  let watched: ExportWatch | null = null
+  let unwatch = (): void => {}
+  let soon: NodeJS.Timeout | null = null
+  const follow = (w: ExportWatch): void => {
+    if (w === watched) return
+    unwatch()
+    watched = w
+    // A burst of writes (a function's setup filling node_modules beside its code) wakes one check, not thousands.
+    unwatch = w.onChange(() => {
+      if (soon != null) return
+      soon = setTimeout(() => { soon = null; check() }, WAKE_AFTER_MS)
+      soon.unref()
+    })
+  }
+
   const check = coalesced(async () => {
     // One export for the whole look: an update may switch to another meanwhile.
     const w = o.watch()
+    follow(w)
     const r = await w.check()
     // What peers are told is what stayed after a heal: an honest cell that heals never shows them a difference.
     if (r.drifted.length > 0) await heal(w, r.drifted)
@@ -149,6 +168,12 @@ export function createImmune (o: ImmuneOptions): Immune {
     quarantined,
     failures: () => failures,
     start: async () => { check(); stops = [o.clock.every(CHECK_EVERY_MS, check), o.clock.every(PEERS_EVERY_MS, comparePeers)] },
-    stop: async () => { for (const s of stops) s(); stops = []; await check.idle() }
+    stop: async () => {
+      for (const s of stops) s()
+      stops = []
+      unwatch(); unwatch = () => {}; watched = null
+      if (soon != null) clearTimeout(soon)
+      await check.idle()
+    }
   }
 }

@@ -3,6 +3,8 @@
 // verified objects, and the tree id of what is on disk is what a cell tells its peers it runs.
 import { createHash } from 'node:crypto'
 import { lstat, mkdir, readFile, readlink, rm, symlink, writeFile, chmod } from 'node:fs/promises'
+import { watch } from 'node:fs'
+import type { FSWatcher } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { blobId, listTree, readBlobs } from './export.ts'
 import type { TreeEntry } from './export.ts'
@@ -62,6 +64,18 @@ export class ExportWatch {
 
   static async open (mirror: string, commit: string, dir: string): Promise<ExportWatch> {
     return new ExportWatch(mirror, commit, dir, await objectFormat(mirror), await listTree(mirror, commit))
+  }
+
+  /**
+   * Calls `changed` soon after anything under the export changes (inotify through fs.watch), so that a check need
+   * not wait for its next turn. Returns the way to stop. Where the watch cannot be set up (no inotify, too many
+   * watches), nothing is called and the periodic check alone finds changes.
+   */
+  onChange (changed: () => void): () => void {
+    let w: FSWatcher
+    try { w = watch(this.dir, { recursive: true, persistent: false }, () => { changed() }) } catch { return () => {} }
+    w.on('error', () => { w.close() })
+    return () => { w.close() }
   }
 
   /** The commit's own tree id: what an intact export reports. */

@@ -17,8 +17,12 @@ export function normalizeTarget (req: IncomingMessage): void {
   if (t == null) return
   req.url = t.path
   req.headers.host = t.host
-  const raw = req.rawHeaders
+  setHostHeader(req.rawHeaders, t.host)
+}
+
+/** Sets every Host in a flat [name, value, …] header list to `host` (adds one if there is none). */
+export function setHostHeader (headers: string[], host: string): void {
   let found = false
-  for (let i = 0; i < raw.length; i += 2) if (raw[i].toLowerCase() === 'host') { raw[i + 1] = t.host; found = true }
-  if (!found) raw.push('Host', t.host)
+  for (let i = 0; i < headers.length; i += 2) if (headers[i].toLowerCase() === 'host') { headers[i + 1] = host; found = true }
+  if (!found) headers.push('Host', host)
 }

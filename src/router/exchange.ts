@@ -4,35 +4,11 @@
 import type { Socket } from 'node:net'
 import { routerError } from './errors.ts'
 import { chunkParts, clientHead, LAST_CHUNK } from './frame.ts'
-import type { Framing, ResponsePlan } from './frame.ts'
+import type { ResponsePlan } from './frame.ts'
 import type { Head } from './h1.ts'
 import type { ResponseSink, UpstreamConn } from './conns.ts'
 import type { OrganismError } from '../core/errors.ts'
-
-/** A client's request as the data path holds it: its head, and its body as it arrives. */
-export interface PendingRequest {
-  head: Head
-  /** Origin-form target (an absolute-form one rewritten against its host). */
-  url: string
-  host: string | undefined
-  cookie: string | undefined
-  ua: string | undefined
-  hop: string | undefined
-  expectContinue: boolean
-  framing: Framing
-  length: number
-  /** Body bytes that came before anything took them. */
-  body: Buffer[]
-  buffered: number
-  bodyDone: boolean
-  /** Takes body bytes as they come once an exchange started; `onBodyDone` once the body ended. */
-  sink: ((chunk: Buffer) => void) | null
-  onBodyDone: (() => void) | null
-  startedAt: number
-  fn: string
-  /** Answered by the router's node:http handler, which counts it itself. */
-  byHandler: boolean
-}
+import type { PendingRequest } from './request.ts'
 
 /** What the exchange needs of the client connection. */
 export interface ClientSide {

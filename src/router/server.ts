@@ -27,7 +27,7 @@ import { Front } from './front.ts'
 import { UpstreamConn, UpstreamPool, dialPort } from './conns.ts'
 import { pair } from './pair.ts'
 import type { Decision, WireContext } from './wire.ts'
-import type { PendingRequest } from './exchange.ts'
+import type { PendingRequest } from './request.ts'
 import { createHandler } from './handler.ts'
 import { LinkPool } from './linkpool.ts'
 

@@ -6,15 +6,15 @@ import type { Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import { MessageParser } from './h1.ts'
 import type { Head, ParseError } from './h1.ts'
-import { requestFraming, upstreamHead, handlerHead } from './frame.ts'
+import { upstreamHead, handlerHead } from './frame.ts'
 import { Exchange } from './exchange.ts'
-import type { ClientSide, PendingRequest } from './exchange.ts'
+import type { ClientSide } from './exchange.ts'
+import { pendingRequest, UNKNOWN_CODING, UNROUTED_REQUEST } from './request.ts'
+import type { PendingRequest } from './request.ts'
 import type { UpstreamConn } from './conns.ts'
 import { routerError } from './errors.ts'
 import { rawPage } from './pages.ts'
-import { absoluteTarget } from './edge.ts'
 import type { OrganismError } from '../core/errors.ts'
-import { HOP_HEADER } from './headers.ts'
 import type { RemoteUpstream } from './remote.ts'
 
 /** A pooled stream may have died unseen; a few tries reach a live or a fresh one. */
@@ -111,32 +111,7 @@ export class ClientConnection implements ClientSide {
   }
 
   private onHead (h: Head): void {
-    let url = h.url
-    let host: string | undefined
-    let cookie: string | undefined
-    let ua: string | undefined
-    let hop: string | undefined
-    let expect = false
-    const hs = h.headers
-    for (let i = 0; i < hs.length; i += 2) {
-      const n = hs[i]
-      // One pass, by length first: most names match none of these.
-      if (n.length === 4 && n.toLowerCase() === 'host') host = hs[i + 1]
-      else if (n.length === 6 && n.toLowerCase() === 'cookie') cookie = cookie == null ? hs[i + 1] : `${cookie}; ${hs[i + 1]}`
-      else if (n.length === 10 && n.toLowerCase() === 'user-agent') ua = hs[i + 1]
-      else if (n.length === 6 && n.toLowerCase() === 'expect') expect = hs[i + 1].toLowerCase() === '100-continue'
-      else if (n.length === HOP_HEADER.length && n.toLowerCase() === HOP_HEADER) hop = hs[i + 1]
-    }
-    if (url.charCodeAt(0) !== 47 /* / */) {
-      const t = absoluteTarget(url)
-      if (t != null) { url = t.path; host = t.host; setHost(h.headers, t.host) }
-    }
-    const f = requestFraming(h.headers)
-    const req: PendingRequest = {
-      head: h, url, host, cookie, ua, hop, expectContinue: expect, framing: f?.framing ?? 'none', length: f?.length ?? 0,
-      body: [], buffered: 0, bodyDone: false, sink: null, onBodyDone: null, startedAt: performance.now(), fn: '', byHandler: false
-    }
-    if (f == null) req.fn = '\0te' // refused below, once its turn comes
+    const req = pendingRequest(h, performance.now())
     this.reading = req
     if (h.upgrade) this.upgrading = { req, sent: false }
     this.queue.push(req)
@@ -170,7 +145,7 @@ export class ClientConnection implements ClientSide {
     if (req == null) return
     this.active = req
     if (this.socket.isPaused() && !req.head.upgrade) this.socket.resume()
-    if (req.fn === '\0te') {
+    if (req.fn === UNKNOWN_CODING) {
       req.fn = ''
       // Its body's end cannot be known: the connection closes after the answer.
       this.page(req, 501, routerError('ROUTER_BAD_REQUEST', 'The request has a Transfer-Encoding other than chunked, which this router does not decode.'), undefined, true)
@@ -331,7 +306,7 @@ export class ClientConnection implements ClientSide {
     const err = tooLarge
       ? routerError('ROUTER_HEADER_TOO_LARGE', 'The request headers are larger than this router accepts.')
       : routerError('ROUTER_BAD_REQUEST', `The request could not be parsed (${e.code}: ${e.reason ?? e.message}).`)
-    this.ctx.record({ ...unrouted, startedAt: performance.now() }, status, this.socket)
+    this.ctx.record({ ...UNROUTED_REQUEST, startedAt: performance.now() }, status, this.socket)
     this.failure = rawPage(status, err)
     const r = this.reading
     // A request whose body was cut by the error cannot be completed upstream: it is cancelled there, and the client
@@ -354,16 +329,4 @@ export class ClientConnection implements ClientSide {
     this.handler?.stream.destroy()
     this.parser.free()
   }
-}
-
-function setHost (headers: string[], host: string): void {
-  let found = false
-  for (let i = 0; i < headers.length; i += 2) if (headers[i].toLowerCase() === 'host') { headers[i + 1] = host; found = true }
-  if (!found) headers.push('Host', host)
-}
-
-const unrouted: PendingRequest = {
-  head: { method: '', url: '', status: 0, reason: '', headers: [], versionMinor: 1, upgrade: false, keepAlive: false },
-  url: '', host: undefined, cookie: undefined, ua: undefined, hop: undefined, expectContinue: false, framing: 'none', length: 0,
-  body: [], buffered: 0, bodyDone: true, sink: null, onBodyDone: null, startedAt: 0, fn: '', byHandler: false
 }

@@ -65,3 +65,19 @@ test('a lost executable bit, a deleted file and a directory swapped for a symlin
   assert.equal(await readFile(join(outside, 'util.js'), 'utf8'), 'export const x = "evil"\n', 'nothing was written through the link')
   assert.equal(execFileSync('sh', [join(e.root, 'functions/web/run.sh')], { encoding: 'utf8' }), 'hi\n')
 })
+
+test('a change under the export is reported soon (inotify), without waiting for the next periodic check', async (t) => {
+  const e = await exported(t)
+  let changes = 0
+  const stop = e.watch.onChange(() => { changes++ })
+  t.after(stop)
+  await writeFile(join(e.root, 'functions/lib/util.js'), 'export const x = 2\n')
+  for (let i = 0; i < 100 && changes === 0; i++) await new Promise((resolve) => setTimeout(resolve, 50))
+  assert.ok(changes > 0, 'an edit of a watched file was reported')
+  assert.deepEqual((await e.watch.check()).drifted, ['functions/lib/util.js'])
+  stop()
+  const before = changes
+  await writeFile(join(e.root, 'functions/web/run.sh'), 'echo changed\n')
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  assert.equal(changes, before, 'nothing is reported after stop')
+})
