@@ -37,13 +37,18 @@ export function affectedFunctions (functions: readonly FunctionSpec[], paths: re
 
 /**
  * Peers whose published digest is not their commit's tree (pure): `expected` knows the tree of a commit this cell
- * has verified (null for one it has not: nothing to compare with). A peer that publishes no digest is not judged.
+ * has verified (null for one it has not: nothing to compare with). A peer that never published a digest (older
+ * software) is not judged; one that did (`published`) and stops is: its files can no longer be vouched for.
  */
-export function mismatchedPeers (cells: readonly CellView[], self: string, expected: (commit: string) => string | null): Map<string, string> {
+export function mismatchedPeers (cells: readonly CellView[], self: string, expected: (commit: string) => string | null, published: ReadonlySet<string> = new Set()): Map<string, string> {
   const out = new Map<string, string>()
   for (const c of cells) {
     const b = c.record?.body
-    if (c.peer === self || b?.tree == null || c.liveness === 'dead') continue
+    if (c.peer === self || c.liveness === 'dead' || b == null) continue
+    if (b.tree == null) {
+      if (published.has(c.peer)) out.set(c.peer, 'stopped publishing the digest of its files')
+      continue
+    }
     const want = expected(b.genome)
     if (want != null && want !== b.tree) out.set(c.peer, `runs files that are not its commit's (tree ${b.tree.slice(0, 12)}, commit ${b.genome.slice(0, 12)} has ${want.slice(0, 12)})`)
   }
@@ -86,6 +91,8 @@ export function createImmune (o: ImmuneOptions): Immune {
   /** When each distrusted peer was first seen so, on this cell's clock; and those already said to be quarantined. */
   const since = new Map<string, number>()
   const said = new Set<string>()
+  /** Peers seen publishing a digest: from then on, one without it counts against them. */
+  const published = new Set<string>()
   const quarantined = (peer: string): boolean => bad.has(peer) && o.clock.now() - (since.get(peer) ?? Infinity) >= QUARANTINE_AFTER_MS
   const expected = (commit: string): string | null => commit === o.watch().commit ? o.watch().expectedTree() : null
 
@@ -150,7 +157,9 @@ export function createImmune (o: ImmuneOptions): Immune {
 
   /** Peers' digests against their commits' trees: cheap (records in memory), so every second. */
   const comparePeers = (): void => {
-    const next = mismatchedPeers(o.cells(), o.self(), expected)
+    const cells = o.cells()
+    for (const c of cells) if (c.record?.body.tree != null) published.add(c.peer)
+    const next = mismatchedPeers(cells, o.self(), expected, published)
     for (const [peer, why] of next) if (!bad.has(peer)) o.note({ kind: 'tamper', text: `${o.nameOf(peer)} ${why}: no traffic goes to it from here` })
     for (const peer of bad.keys()) if (!next.has(peer)) { since.delete(peer); said.delete(peer); o.note({ kind: 'heal', text: `${o.nameOf(peer)} runs its commit's files again` }) }
     bad = next

@@ -27,3 +27,12 @@ test('a peer whose digest is not its commit\'s tree is named; unknown commits, n
   assert.deepEqual([...bad.keys()], ['liar'])
   assert.match(bad.get('liar') ?? '', /tree evil, commit c1 has t1/)
 })
+
+test('a peer that published a digest and stops is named; one that never did (older software) is not', () => {
+  const cell = (peer: string, tree: string | undefined): CellView =>
+    ({ peer, liveness: 'alive', incarnation: 1, record: { body: { genome: 'c1', ...tree != null ? { tree } : {} } } } as unknown as CellView)
+  const expected = (): string => 't1'
+  const bad = mismatchedPeers([cell('stopped', undefined), cell('never', undefined), cell('good', 't1')], 'self', expected, new Set(['stopped', 'good']))
+  assert.deepEqual([...bad.keys()], ['stopped'])
+  assert.match(bad.get('stopped') ?? '', /stopped publishing the digest/)
+})
