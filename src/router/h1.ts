@@ -40,6 +40,8 @@ export interface Head {
   status: number
   reason: string
   headers: string[]
+  /** 1 for HTTP/1.x (llhttp also lets 0.9 and 2.0 through as request lines). */
+  versionMajor: number
   /** 0 for HTTP/1.0, 1 for HTTP/1.1. */
   versionMinor: number
   upgrade: boolean
@@ -71,7 +73,7 @@ export class MessageParser {
       for (const x of headers) this.pending.push(x)
       this.pendingUrl += url
     }
-    p[HTTPParser.kOnHeadersComplete] = (_major: number, minor: number, headers: string[] | undefined, method: number | undefined,
+    p[HTTPParser.kOnHeadersComplete] = (major: number, minor: number, headers: string[] | undefined, method: number | undefined,
       url: string | undefined, status: number | undefined, reason: string | undefined, upgrade: boolean, keepAlive: boolean): number => {
       let all = headers ?? []
       let target = url ?? ''
@@ -83,7 +85,7 @@ export class MessageParser {
       }
       const skipBody = h.onHead({
         method: method == null ? '' : methods[method], url: target, status: status ?? 0, reason: reason ?? '',
-        headers: all, versionMinor: minor, upgrade, keepAlive
+        headers: all, versionMajor: major, versionMinor: minor, upgrade, keepAlive
       })
       return skipBody ? 1 : 0
     }

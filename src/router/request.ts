@@ -64,7 +64,7 @@ export function pendingRequest (h: Head, startedAt: number): PendingRequest {
 
 /** What a request that could not be parsed is counted as. */
 export const UNROUTED_REQUEST: PendingRequest = {
-  head: { method: '', url: '', status: 0, reason: '', headers: [], versionMinor: 1, upgrade: false, keepAlive: false },
+  head: { method: '', url: '', status: 0, reason: '', headers: [], versionMajor: 1, versionMinor: 1, upgrade: false, keepAlive: false },
   url: '', host: undefined, cookie: undefined, ua: undefined, hop: undefined, expectContinue: false, framing: 'none', length: 0,
   body: [], buffered: 0, bodyDone: true, sink: null, onBodyDone: null, startedAt: 0, fn: '', byHandler: false
 }

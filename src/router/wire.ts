@@ -145,6 +145,12 @@ export class ClientConnection implements ClientSide {
     if (req == null) return
     this.active = req
     if (this.socket.isPaused() && !req.head.upgrade) this.socket.resume()
+    if (req.head.versionMajor !== 1) {
+      // RFC 9110 §15.6.6: the major version is not one this router speaks (a real HTTP/2 client sends its preface,
+      // which is no request line; this is a 1.x-shaped request claiming another version).
+      this.page(req, 505, routerError('ROUTER_BAD_REQUEST', `The request claims HTTP/${req.head.versionMajor}.${req.head.versionMinor}; this router speaks HTTP/1.0 and HTTP/1.1.`), undefined, true)
+      return
+    }
     if (req.fn === UNKNOWN_CODING) {
       req.fn = ''
       // Its body's end cannot be known: the connection closes after the answer.

@@ -254,3 +254,14 @@ test('a response head whose body comes later reaches the client at once (server-
   assert.doesNotMatch(seen[0], /late/, 'the head came before the body, not held for it')
   assert.match(raw, /data: late/)
 })
+
+test('a request line claiming HTTP/0.9 or HTTP/2.0 is answered 505 and reaches no function', async (t) => {
+  const up = await recorder(t)
+  const r = await router(t, up.port)
+  for (const v of ['HTTP/2.0', 'HTTP/0.9']) {
+    const raw = await exchange(r.port, [`GET / ${v}\r\nHost: app.test\r\n\r\n`])
+    assert.deepEqual(statuses(raw), [505], raw)
+    assert.match(raw, /speaks HTTP\/1\.0 and HTTP\/1\.1/)
+  }
+  assert.deepEqual(up.seen, [])
+})

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict'
 import { pendingRequest, UNKNOWN_CODING } from '../../src/router/request.ts'
 import type { Head } from '../../src/router/h1.ts'
 
-const head = (url: string, headers: string[]): Head => ({ method: 'POST', url, status: 0, reason: '', headers, versionMinor: 1, upgrade: false, keepAlive: true })
+const head = (url: string, headers: string[]): Head => ({ method: 'POST', url, status: 0, reason: '', headers, versionMajor: 1, versionMinor: 1, upgrade: false, keepAlive: true })
 
 test('the headers the router reads are found whatever their case; two Cookie headers are joined', () => {
   const r = pendingRequest(head('/x', ['HOST', 'app.test', 'Cookie', 'a=1', 'cookie', 'b=2', 'User-Agent', 'curl', 'Expect', '100-Continue', 'X-Organism-Hop', 'cell-a', 'Content-Length', '4']), 7)
