@@ -5,7 +5,7 @@ import type { Server, Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { performance } from 'node:perf_hooks'
 import { ClientConnection } from './wire.ts'
-import type { WireContext } from './wire.ts'
+import type { WireContext } from './context.ts'
 
 export interface FrontOptions {
   headersTimeoutMs: number

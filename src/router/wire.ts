@@ -15,37 +15,11 @@ import type { UpstreamConn } from './conns.ts'
 import { routerError } from './errors.ts'
 import { rawPage } from './pages.ts'
 import type { OrganismError } from '../core/errors.ts'
-import type { RemoteUpstream } from './remote.ts'
+import type { Decision, WireContext } from './context.ts'
 
 /** A pooled stream may have died unseen; a few tries reach a live or a fresh one. */
 const LINK_ATTEMPTS = 3
 const codeOf = (err: Error): string => (err as { code?: string }).code ?? err.message
-
-/** How a request is to be answered, decided by the router (route table, resolve, balancer). */
-export type Decision =
-  | { kind: 'local', fn: string, port: number, commit?: () => Promise<void> | null, served?: string, done?: () => void }
-  | { kind: 'remote', fn: string, up: RemoteUpstream }
-  | { kind: 'handler', fn: string }
-  | { kind: 'page', fn: string, status: number, err: OrganismError, extra?: Record<string, string> }
-
-export interface WireContext {
-  readonly maxHeaderSize: number
-  readonly proto: 'http' | 'https'
-  decide: (req: PendingRequest, socket: Socket) => Decision
-  /** Takes a connection to the function's process on `port`. */
-  acquire: (port: number, done: (err: Error | null, conn: UpstreamConn | null) => void) => void
-  release: (conn: UpstreamConn, reusable: boolean, idleMs: number | null) => void
-  /** Takes a stream to the router of the cell that owns a function (pooled per cell), and gives it back. */
-  acquireLink: (up: RemoteUpstream, done: (err: Error | null, conn: UpstreamConn | null) => void) => void
-  releaseLink: (conn: UpstreamConn, reusable: boolean, idleMs: number | null) => void
-  /** This cell's id, in the hop header of what it forwards. */
-  readonly self: string
-  /** A connection into the router's node:http handler for this client (its address, its member standing). */
-  openHandler: (client: Socket) => UpstreamConn
-  /** Counts an answered request (not those the handler answers: it counts its own). */
-  record: (req: PendingRequest, status: number, socket: Socket) => void
-  onUpstreamError: (fn: string, err: Error) => void
-}
 
 /** Body bytes held for a request that waits its turn behind others before the client is paused. */
 const MAX_BUFFERED = 1 << 20
