@@ -115,6 +115,8 @@ export function createImmune (o: ImmuneOptions): Immune {
       return
     }
     failures = 0
+    // Restored directories are new inodes: their watches are set up again.
+    if (watched === w) { unwatch(); watched = null; follow(w) }
     // A process that loaded the changed code runs it until it restarts.
     const restart = affectedFunctions(o.functions(), drifted).filter((fn) => hasProcess(o.supervisor.get(fn)?.state))
     for (const fn of restart) {

@@ -72,10 +72,23 @@ export class ExportWatch {
    * watches), nothing is called and the periodic check alone finds changes.
    */
   onChange (changed: () => void): () => void {
-    let w: FSWatcher
-    try { w = watch(this.dir, { recursive: true, persistent: false }, () => { changed() }) } catch { return () => {} }
-    w.on('error', () => { w.close() })
-    return () => { w.close() }
+    // One watch per directory of the tree, not a recursive one: Node's recursive watch on Linux is JavaScript that
+    // stats what it sees and throws, uncaught, when a file goes away meanwhile (nodejs/node#52018); a cell must not
+    // die because something was deleted in its export.
+    const dirs = new Set<string>([''])
+    for (const e of this.entries) {
+      const parts = e.path.split('/')
+      for (let i = 1; i < parts.length; i++) dirs.add(parts.slice(0, i).join('/'))
+    }
+    const watchers: FSWatcher[] = []
+    for (const d of dirs) {
+      try {
+        const w = watch(join(this.dir, d), { persistent: false }, () => { changed() })
+        w.on('error', () => { w.close() })
+        watchers.push(w)
+      } catch { /* a directory missing now: the periodic check finds it */ }
+    }
+    return () => { for (const w of watchers) w.close() }
   }
 
   /** The commit's own tree id: what an intact export reports. */

@@ -94,7 +94,7 @@ test('the receiver killed -9 in the middle of a pre-copy: the move fails, the fu
   await waitFor('alpha owns and serves forum', async () => {
     const r = await request(port, 'forum.campus.test', '/courses/cs101/posts', { address: alpha.address })
     return r.status === 200 && r.body.includes('before the cut') && (await alpha.status()).placements.find((p) => p.fn === 'forum')?.ownerName === 'alpha'
-  }, { tries: 150, everyMs: 200 })
+  }, { tries: 150, everyMs: 200 }).catch((err: Error) => { throw new Error(`${err.message}\nalpha's last output:\n${alpha.proc.output().slice(-4000)}`) })
   assert.equal((await readdir(join(alpha.state, 'functions', 'data', 'forum'))).filter((f) => f.startsWith('old-')).length, 50, 'the owner kept its data')
   await org.restart(beta)
   await waitFor('beta dropped the half copy', async () => await readdir(staging).then(() => false, () => true), { tries: 100 })
