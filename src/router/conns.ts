@@ -24,6 +24,8 @@ export interface ResponseSink {
 
 export class UpstreamConn {
   readonly stream: Duplex
+  /** The pool's key for it (a port, a cell); null for the handler's in-memory connection, which no pool holds. */
+  key: string | number | null = null
   sink: ResponseSink | null = null
   /** Handed out before: a request on it may meet a close the upstream sent while it sat idle. */
   reused = false
@@ -107,7 +109,6 @@ export class UpstreamPool<K extends string | number = number> {
   private readonly keys = new Map<K, KeyPool>()
   private readonly opts: UpstreamPoolOptions
   private readonly dial: (key: K) => Promise<Duplex>
-  private readonly keyOf = new WeakMap<UpstreamConn, K>()
   constructor (opts: UpstreamPoolOptions, dial: (key: K) => Promise<Duplex>) { this.opts = opts; this.dial = dial }
 
   private of (key: K): KeyPool {
@@ -133,7 +134,7 @@ export class UpstreamPool<K extends string | number = number> {
     p.open++
     this.dial(key).then((stream) => {
       const conn = new UpstreamConn(stream, this.opts.maxHeaderSize, this.opts.idleMs)
-      this.keyOf.set(conn, key)
+      conn.key = key
       p.all.add(conn)
       stream.once('close', () => { this.forget(key, conn) })
       // A libp2p stream has no socket timeout; a TCP or TLS socket has.
@@ -152,7 +153,7 @@ export class UpstreamPool<K extends string | number = number> {
   /** The response ended and the connection may carry another request. */
   release (conn: UpstreamConn, idleMs: number | null): void {
     conn.sink = null
-    const key = this.keyOf.get(conn)
+    const key = conn.key as K | null
     if (conn.closed || key == null) return
     if (conn.retired) { this.drop(conn); return }
     const p = this.of(key)

@@ -9,6 +9,7 @@ import type { Head } from './h1.ts'
 import type { ResponseSink, UpstreamConn } from './conns.ts'
 import type { OrganismError } from '../core/errors.ts'
 import type { PendingRequest } from './request.ts'
+import { IDEMPOTENT } from './headers.ts'
 
 /** What the exchange needs of the client connection. */
 export interface ClientSide {
@@ -203,8 +204,6 @@ export class Exchange implements ResponseSink {
 /** Body bytes at most merged with the head into one write; a larger chunk is written on its own, uncopied. */
 const MERGE_MAX = 16 * 1024
 
-/** RFC 9110 §9.2.2: sending these twice has the effect of sending them once. */
-const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE'])
 function replayable (req: PendingRequest): boolean {
   return req.framing === 'none' && IDEMPOTENT.has(req.head.method)
 }

@@ -1,7 +1,7 @@
 // Message heads for the byte-level data path (pure): the head sent upstream for a client's request, the head sent to
 // the client for an upstream's response, and the framing of each body (length, chunked, or to the close).
 import { STATUS_CODES } from 'node:http'
-import { forwardRequestHeaders, HOP_HEADER } from './headers.ts'
+import { forwardRequestHeaders, connectionTokens, HOP_BY_HOP, HOP_HEADER } from './headers.ts'
 import type { ForwardInfo } from './headers.ts'
 import type { Head } from './h1.ts'
 
@@ -73,7 +73,6 @@ export interface ResponsePlan {
   upstreamIdleMs: number | null
 }
 
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', HOP_HEADER])
 
 /**
  * The client's response head from the upstream's. A body with a length keeps it; one the upstream chunked or ran to
@@ -90,8 +89,7 @@ export function clientHead (res: Head, bodiless: boolean, clientMinor: number, c
   for (let i = 0; i < hs.length; i += 2) {
     const n = hs[i].toLowerCase()
     if (n === 'connection') {
-      const v = hs[i + 1].toLowerCase()
-      if (v !== 'keep-alive' && v !== 'close') extra = new Set(v.split(',').map((t) => t.trim()))
+      extra = connectionTokens(hs[i + 1])
     } else if (n === 'keep-alive') {
       const m = /timeout\s*=\s*(\d+)/i.exec(hs[i + 1])
       if (m != null) upstreamIdleMs = Number(m[1]) * 1000
@@ -99,7 +97,7 @@ export function clientHead (res: Head, bodiless: boolean, clientMinor: number, c
   }
   for (let i = 0; i < hs.length; i += 2) {
     const n = hs[i].toLowerCase()
-    if (HOP_BY_HOP.has(n) || (extra != null && extra.has(n))) continue
+    if (HOP_BY_HOP.has(n) || n === HOP_HEADER || (extra != null && extra.has(n))) continue
     out += `${hs[i]}: ${hs[i + 1]}\r\n`
   }
   if (served != null) out += `x-organism-served: ${served}\r\n`

@@ -29,13 +29,13 @@ export class Front {
 
   constructor (ctx: WireContext, opts: FrontOptions) {
     this.ctx = ctx; this.opts = opts
-    this.server = createServer({ noDelay: true }, (s) => { this.connection(s, false) })
+    this.server = createServer({ noDelay: true }, (s) => { this.connection(s) })
   }
 
-  /** A connection from elsewhere (a member cell's forwarding port) served as if it came to the port. */
-  connection (s: Socket | Duplex, accepted: boolean): void {
+  /** A connection to the port, or one from elsewhere (a member cell's forwarding port) served as if it came to it. */
+  connection (s: Socket | Duplex): void {
     const socket = s as Socket
-    if (!accepted && !this.opts.fromMember(socket)) {
+    if (!this.opts.fromMember(socket)) {
       const who = socket.remoteAddress ?? ''
       const open = (this.perAddress.get(who) ?? 0) + 1
       if (open > this.opts.maxConnectionsPerAddress) { socket.destroy(); return }

@@ -1,13 +1,15 @@
 // Header rewriting for proxying (pure): drop hop-by-hop headers, add X-Forwarded-*, keep the client's Host.
 
 /** Per RFC 9110 §7.6.1 these describe one connection, not the message; expect is answered by the router itself. */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'expect'])
+export const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'expect'])
 const FORWARDED = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host'])
+/** RFC 9110 §9.2.2: sending these twice has the effect of sending them once. */
+export const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE'])
 /** Set by a router that forwards a request to another cell's (remote.ts): between routers only, never passed on to a function. */
 export const HOP_HEADER = 'x-organism-hop'
 
 /** Extra header names a Connection header marks as hop-by-hop ("Connection: close, X-Foo"). */
-function connectionTokens (value: string): Set<string> | null {
+export function connectionTokens (value: string): Set<string> | null {
   const v = value.toLowerCase()
   if (v === 'keep-alive' || v === 'close' || v === 'upgrade') return null // the common case allocates nothing
   const out = new Set<string>()

@@ -4,7 +4,7 @@ import { request as httpRequest } from 'node:http'
 import type { IncomingMessage, ServerResponse, OutgoingHttpHeaders } from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { RemoteLinks } from './links.ts'
-import { HOP_HEADER } from './headers.ts'
+import { HOP_HEADER, IDEMPOTENT } from './headers.ts'
 
 /** Marks a request that already crossed one peer link: the receiving router serves it locally or fails, never forwards again. */
 export { HOP_HEADER }
@@ -20,8 +20,6 @@ export interface RemoteUpstream {
 }
 
 const hopByHop = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade'])
-/** RFC 9110 §9.2.2: sending these twice has the effect of sending them once. */
-const idempotent = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE'])
 /** A stream from the pool may have died unseen; a few tries reach a live or a fresh one. */
 const MAX_ATTEMPTS = 3
 
@@ -51,7 +49,7 @@ function hasBody (req: IncomingMessage): boolean {
 export function forwardRequest (links: RemoteLinks, up: RemoteUpstream, req: IncomingMessage, res: ServerResponse, self: string, forwarded: Record<string, string>, onError: (err: Error, retryable: boolean) => void): void {
   const headers = forwardHeaders(req, self, forwarded, up.bounce === true)
   const bodyless = !hasBody(req)
-  const replayable = bodyless && idempotent.has(req.method ?? 'GET')
+  const replayable = bodyless && IDEMPOTENT.has(req.method ?? 'GET')
   const agent = links.agent(up.cell, up.open)
   let current: ReturnType<typeof httpRequest> | null = null
   res.on('close', () => { if (!res.writableFinished) current?.destroy() })

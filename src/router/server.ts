@@ -246,7 +246,7 @@ export function createRouter (opts: RouterOptions): Router {
     stats (fn) { const t = trackers.get(fn); return t == null ? emptyTraffic() : t.snapshot(clock.now()) },
     recentReads (fn) { return reads.of(fn) },
     metrics () { return trafficFamilies(trackers, clock.now()) },
-    accept (socket) { memberSockets.add(socket); front.connection(socket, true) },
+    accept (socket) { memberSockets.add(socket); front.connection(socket) },
     trustLinkPort (p) { linkPorts.add(p); return () => { linkPorts.delete(p) } },
     retirePort (p) { upstreams.retire(p); pools.retire(p) },
     async start () {
