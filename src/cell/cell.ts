@@ -8,7 +8,7 @@ import { isOrganismError } from '../core/errors.ts'
 import { realClock } from '../core/clock.ts'
 import { startAll, startableOf } from '../core/lifecycle.ts'
 import type { Startable } from '../core/lifecycle.ts'
-import { checkoutGenome, ExportWatch, MIRROR_DIR } from '../genome/index.ts'
+import { checkoutGenome, DEFAULT_IMMUNE, ExportWatch, MIRROR_DIR } from '../genome/index.ts'
 import type { Genome } from '../genome/types.ts'
 import { createSupervisor, functionUids, hostIds, nodeDirOf } from '../supervisor/index.ts'
 import { createRouter, buildRouteTable, serveLink } from '../router/index.ts'
@@ -228,7 +228,8 @@ export async function startCell (opts: CellOptions): Promise<Cell> {
       rps: (fn) => router.stats(fn).requestsPerSecond,
       readings: () => supervisor.status().filter((s) => s.state === 'running').map((s) => ({ name: s.name, cpuSeconds: s.cpuSeconds, memoryBytes: s.memoryBytes, dataBytes: s.dataBytes, traffic: router.stats(s.name) })),
       scaler,
-      ports: () => ({ router: router.port, dns: dns.port })
+      ports: () => ({ router: router.port, dns: dns.port }),
+      immune: { view: () => ({ quarantinedFor: immune.quarantinedFor, distrusted: immune.distrusted, selfTrusted: immune.failures() === 0 }), replaceAfterMs: () => (current.genome.immune ?? DEFAULT_IMMUNE).replaceAfterMs }
     })
 
     let stopping: Promise<void> | null = null
@@ -283,7 +284,7 @@ export async function startCell (opts: CellOptions): Promise<Cell> {
         addrs: { peer: link.get().node.addrs(), router: `${advertise}:${router.port}`, dns: `${advertise}:${dns.port}` }
       }), clock),
       { name: 'live map', start: async () => {}, stop: async () => { dashboard.close() } },
-      division.driver, follower, api, apiFile
+      division.driver, division.replacer, follower, api, apiFile
     ]
     const stopParts = await startAll(parts.filter((p) => p != null))
     const stop = (): Promise<void> => {

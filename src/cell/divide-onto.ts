@@ -23,7 +23,8 @@ export interface DivideOntoOptions {
   commit: string
   organism: string
   self: string
-  fn: string
+  /** The function to hand the new cell; null: none (it takes the place of a quarantined cell, or runs an instance). */
+  fn: string | null
   routerPort: number
   dnsPort: number
   /** The genome's peer port (null: any), for the new host's preflight. */
@@ -39,7 +40,7 @@ export interface DivideOntoOptions {
 /** Imprint's steps, then the hand-off of the function to the new cell. */
 export type DivisionProgress = Omit<ProgressEvent, 'step'> & { readonly step: ProgressEvent['step'] | 'handoff' }
 
-export interface DivideResult { imprint: ImprintResult, move: MoveResult, cell: string, ms: number, timings: Record<string, number> }
+export interface DivideResult { imprint: ImprintResult, move: MoveResult | null, cell: string, ms: number, timings: Record<string, number> }
 
 /** The file imprint copies: this bundle itself when the cell runs from one, else one built from the checkout. */
 export async function cellBundle (stateDir: string): Promise<string> {
@@ -120,12 +121,14 @@ export async function divideOnto (opts: DivideOntoOptions): Promise<DivideResult
   if (!result.hostTools.zstd && result.hostTools.gzip) {
     void makeRuntimePacks(runtimeCache(opts.stateDir), process.execPath, ['gzip']).catch(() => { /* the next division copies the binary as is */ })
   }
+  if (opts.fn == null) return { imprint: result, move: null, cell: name, ms: Date.now() - started, timings: { ...result.timings } as Record<string, number> }
+  const fn = opts.fn
   const handoffStarted = Date.now()
-  opts.onProgress?.({ step: 'handoff', phase: 'start', detail: `${opts.fn} to ${name}` })
+  opts.onProgress?.({ step: 'handoff', phase: 'start', detail: `${fn} to ${name}` })
   // The new cell is a member now; moving to it waits until its record has reached us (at once when it called home here).
   let moved: MoveResult | null = null
   for (let i = 0; moved == null; i++) {
-    try { moved = await opts.move(opts.fn, result.cellId !== '' ? result.cellId : name) } catch (err) {
+    try { moved = await opts.move(fn, result.cellId !== '' ? result.cellId : name) } catch (err) {
       if (i >= 20 || !isOrganismError(err, 'MIGRATE_UNKNOWN_CELL')) throw err
       await new Promise((r) => setTimeout(r, 250))
     }

@@ -16,6 +16,9 @@ import { divideOnto, prepareDivision } from './divide-onto.ts'
 import type { DivideResult } from './divide-onto.ts'
 import type { InstanceScaler } from './scale.ts'
 import type { MoveResult } from '../migrate/index.ts'
+import type { Startable } from '../core/lifecycle.ts'
+import { createReplacer } from './replace.ts'
+import type { ReplaceView } from './replace.ts'
 
 const log = logger('division')
 
@@ -45,13 +48,19 @@ export interface DivisionDeps {
   extraPool?: ExtraPool
   /** How many cells run each stateless function; asked for more when one is too busy here. */
   scaler?: Pick<InstanceScaler, 'growth' | 'grow'>
+  /** What the immune system says of the peers and of this cell, and the genome's bound: a quarantined cell is replaced. */
+  immune?: { view: () => Pick<ReplaceView, 'quarantinedFor' | 'distrusted' | 'selfTrusted'>, replaceAfterMs: () => number | null }
 }
 
 export interface Division {
   /** One division onto hostUrl handing off fn (default: the busiest local function). */
   divide: (hostUrl: string, fn: string | null, identity: string | null, progress: (line: string) => void) => Promise<DivideResult>
+  /** Imprints a free pool host that joins with no function handed to it (in a quarantined cell's place); null: none free. */
+  replace: (reason: string, signal?: AbortSignal) => Promise<string | null>
   /** Divides by itself when the genome's limits are passed for its window. */
   readonly driver: DivisionDriver
+  /** Replaces, by itself, a cell quarantined for the genome's bound (replace.ts). */
+  readonly replacer: Startable
 }
 
 export function createDivision (d: DivisionDeps): Division {
@@ -82,25 +91,40 @@ export function createDivision (d: DivisionDeps): Division {
     return { genomeRepo: there ? d.genomeRepo : d.mirror, commit }
   }
 
+  /** Imprints hostUrl and hands the new cell fn (none: it only joins). */
+  const onto = async (hostUrl: string, fn: string | null, identity: string | null, progress: (line: string) => void, signal?: AbortSignal): Promise<DivideResult> => {
+    const org = d.organism()
+    const ports = d.ports()
+    return await divideOnto({
+      stateDir: d.stateDir, hostUrl, genomeHostsFile, identityFile: identity ?? d.identityFile ?? join(homedir(), '.ssh', 'id_ed25519'),
+      extraHosts: d.extraPool?.hosts, targetFor: d.extraPool?.targetFor, extraKey: d.extraPool?.privateKey,
+      ...await repoWith(d.commit()), organism: d.genome.organism, self: org.self, fn,
+      routerPort: ports.router, dnsPort: ports.dns, peerPort: d.genome.peerPort,
+      token: async () => d.admitToken(10 * 60_000),
+      move: async (f, to) => spread.has(f) ? await instanceAt(f, to) : await d.mover().move(f, to),
+      cells: () => org.cellRefs(),
+      onProgress: (e) => { progress(`${e.step} ${e.phase}${e.ms != null ? ` ${e.ms} ms` : ''}${e.detail != null ? ` ${e.detail}` : ''}`) },
+      signal
+    })
+  }
+
   const divide: Division['divide'] = async (hostUrl, fn, identity, progress) => {
     const org = d.organism()
     // Without a function named: the busiest one this cell owns, else the busiest stateless one it runs.
     const pick = fn ?? functionToHandOff([...org.plan().owned], d.rps) ?? functionToHandOff([...org.plan().local].filter((f) => spread.has(f)), d.rps)
     if (pick == null) throw new Error('this cell runs no function to hand off')
     if (spread.has(pick)) d.scaler?.grow(pick, org.cells())
-    const ports = d.ports()
-    const r = await divideOnto({
-      stateDir: d.stateDir, hostUrl, genomeHostsFile, identityFile: identity ?? d.identityFile ?? join(homedir(), '.ssh', 'id_ed25519'),
-      extraHosts: d.extraPool?.hosts, targetFor: d.extraPool?.targetFor, extraKey: d.extraPool?.privateKey,
-      ...await repoWith(d.commit()), organism: d.genome.organism, self: org.self, fn: pick,
-      routerPort: ports.router, dnsPort: ports.dns, peerPort: d.genome.peerPort,
-      token: async () => d.admitToken(10 * 60_000),
-      move: async (f, to) => spread.has(f) ? await instanceAt(f, to) : await d.mover().move(f, to),
-      cells: () => org.cellRefs(),
-      onProgress: (e) => { progress(`${e.step} ${e.phase}${e.ms != null ? ` ${e.ms} ms` : ''}${e.detail != null ? ` ${e.detail}` : ''}`) }
-    })
+    const r = await onto(hostUrl, pick, identity, progress)
     org.note({ kind: 'join', text: `divided onto ${r.cell}: ${spread.has(pick) ? `it runs an instance of ${pick}` : `${pick} handed off`} in ${r.ms} ms` })
     return r
+  }
+
+  const replace: Division['replace'] = async (reason, signal) => {
+    const url = await freeHost()
+    if (url == null) return null
+    tried.add(url)
+    d.organism().note({ kind: 'info', text: `imprinting ${url}: ${reason}` })
+    return (await onto(url, null, null, (line) => { log.info(`replace: ${line}`) }, signal)).cell
   }
 
   // With hosts to grow onto, what imprint copies is made now (and when a host is added) rather than in a division's path.
@@ -131,8 +155,18 @@ export function createDivision (d: DivisionDeps): Division {
       await divide(url, fn, null, (line) => { log.info(`divide: ${line}`) })
     }
   })
+  const replacer = createReplacer({
+    file: join(d.stateDir, 'replaced.json'),
+    clock: d.clock,
+    view: () => ({ self: d.organism().self, cells: d.organism().cells(), afterMs: d.immune?.replaceAfterMs() ?? null, ...d.immune?.view() ?? { quarantinedFor: () => null, distrusted: () => false, selfTrusted: true } }),
+    nameOf: (peer) => d.organism().nameOf(peer),
+    note: (e) => { d.organism().note(e) },
+    imprint: async (_peer, reason, signal) => await replace(reason, signal)
+  })
   return {
     divide,
+    replace,
+    replacer,
     driver: {
       ...driver,
       start: async () => {

@@ -76,6 +76,8 @@ export interface Immune extends Startable {
   distrusted: (peer: string) => boolean
   /** Peers distrusted for QUARANTINE_AFTER_MS or more: their functions are taken over, no data goes to them. */
   quarantined: (peer: string) => boolean
+  /** How long a peer has been quarantined (null: it is not), on this cell's clock. */
+  quarantinedFor: (peer: string) => number | null
   /** Heals that failed in a row (the files could not be written back). */
   failures: () => number
 }
@@ -177,6 +179,7 @@ export function createImmune (o: ImmuneOptions): Immune {
     tree: () => treeCommit === o.watch().commit ? tree : o.watch().expectedTree(),
     distrusted: (peer) => bad.has(peer),
     quarantined,
+    quarantinedFor: (peer) => quarantined(peer) ? o.clock.now() - (since.get(peer) as number) - QUARANTINE_AFTER_MS : null,
     failures: () => failures,
     start: async () => { check(); stops = [o.clock.every(CHECK_EVERY_MS, check), o.clock.every(PEERS_EVERY_MS, comparePeers)] },
     stop: async () => {

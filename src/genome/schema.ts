@@ -35,18 +35,20 @@
  *     waves: 2                  # groups of cells after the canary, one after the other
  *     bake: 30s                 # how long each cell stays healthy on it before the next wave
  *     max_5xx: 1%               # more 5xx than this share of a cell's requests in the bake reverts the update
+ *   immune:                     # optional: what the organism does with a cell whose files are not what was signed
+ *     replace_after: 10m        # a cell quarantined this long is replaced by a free pool host (default 10m; never: not replaced)
  *
  * Unknown fields and duplicate keys are errors (with a did-you-mean when a known name is close).
  * Two functions with the same domain and path are an error.
  */
 import { isMap } from 'yaml'
-import type { DivisionLimits, FunctionSpec, Genome, MovePolicy, UpdatePolicy } from './types.ts'
-import { DEFAULT_UPDATE } from './types.ts'
+import type { DivisionLimits, FunctionSpec, Genome, ImmunePolicy, MovePolicy, UpdatePolicy } from './types.ts'
+import { DEFAULT_IMMUNE, DEFAULT_UPDATE } from './types.ts'
 import { describe, find, readInteger, readMap, report, scalar, type Entry, type WalkContext } from './yaml-walk.ts'
 import { readDnsName, readLimit, readName, readRelativePath, type ExistsCheck } from './fields.ts'
 import { readChoice, readFunctions } from './schema-functions.ts'
 
-export const TOP_FIELDS = ['organism', 'zone', 'router', 'dns', 'peers', 'functions', 'division', 'hosts', 'map', 'moves', 'update'] as const
+export const TOP_FIELDS = ['organism', 'zone', 'router', 'dns', 'peers', 'functions', 'division', 'hosts', 'map', 'moves', 'update', 'immune'] as const
 export const DIVISION_FIELDS = ['requests_per_second', 'distinct_users', 'data_bytes', 'cpu', 'memory', 'window', 'cooldown'] as const
 const PORT_EXPECTED = 'an integer port from 1 to 65535'
 
@@ -99,6 +101,20 @@ function readUpdate (ctx: WalkContext, e: Entry | undefined): UpdatePolicy | und
     else report(ctx, maxEntry.valueAt, maxEntry.field, 'a share of requests like 1% (0% to 100%)', describe(maxEntry.value))
   }
   return { waves: waves ?? DEFAULT_UPDATE.waves, bakeMs: readLimit(ctx, find(entries, 'bake'), 'duration') ?? DEFAULT_UPDATE.bakeMs, max5xx }
+}
+
+/** `immune: { replace_after: 10m }`: how long a quarantined cell stays before a pool host takes its place (`never`: it stays). */
+function readImmune (ctx: WalkContext, e: Entry | undefined): ImmunePolicy {
+  if (e == null) return DEFAULT_IMMUNE
+  const entries = readMap(ctx, e.value, e.field, e.valueAt, ['replace_after'], 'a map like { replace_after: 10m }') ?? []
+  const after = find(entries, 'replace_after')
+  if (after == null) return DEFAULT_IMMUNE
+  if (scalar(after) === 'never') return { replaceAfterMs: null }
+  // Read on the side, so that the problem names both spellings a user may mean.
+  const probe: WalkContext = { ...ctx, problems: [] }
+  const ms = readLimit(probe, after, 'duration')
+  if (ms == null) report(ctx, after.valueAt, after.field, 'a duration greater than 0 (e.g. 10m) or never', describe(after.value))
+  return { replaceAfterMs: ms ?? DEFAULT_IMMUNE.replaceAfterMs }
 }
 
 function readDivision (ctx: WalkContext, e: Entry | undefined): DivisionLimits {
@@ -162,6 +178,7 @@ export function buildGenome (ctx: WalkContext, rootNode: unknown, input: SchemaI
   const mapDetails = readMapDetails(ctx, find(top, 'map'))
   const moves = readMoves(ctx, find(top, 'moves'))
   const update = readUpdate(ctx, find(top, 'update'))
+  const immune = readImmune(ctx, find(top, 'immune'))
   if (ctx.problems.length > 0 || organism == null || zone == null) return null
   return {
     organism,
@@ -174,6 +191,7 @@ export function buildGenome (ctx: WalkContext, rootNode: unknown, input: SchemaI
     mapDetails,
     moves,
     ...update != null ? { update } : {},
+    immune,
     hostPool,
     root: input.root,
     commit: input.commit

@@ -63,6 +63,14 @@ export interface UpdatePolicy {
 
 export const DEFAULT_UPDATE: UpdatePolicy = { waves: 2, bakeMs: 30_000, max5xx: 0.01 }
 
+/** What the organism does with a cell the immune system quarantined (`immune:`). */
+export interface ImmunePolicy {
+  /** A cell quarantined this long is replaced: a free pool host is imprinted to take its place (null: never). */
+  readonly replaceAfterMs: number | null
+}
+
+export const DEFAULT_IMMUNE: ImmunePolicy = { replaceAfterMs: 600_000 }
+
 export interface DivisionLimits {
   readonly requestsPerSecond: number | null
   readonly distinctUsers: number | null
@@ -90,6 +98,8 @@ export interface Genome {
   /** How moves go: live (data copied while serving) with a bound on the hold; absent: live, 5 s. */
   readonly moves?: MovePolicy
   readonly update?: UpdatePolicy
+  /** Absent in genomes built by hand (tests): DEFAULT_IMMUNE. */
+  readonly immune?: ImmunePolicy
   /** Host pool reference: a path relative to the genome root, or null. */
   readonly hostPool: string | null
   /** Absolute path of the genome root the spec was read from. */

@@ -4,8 +4,8 @@ import type { FunctionSpec, Genome } from '../genome/types.ts'
 
 /** Fields of a function an update may change in place: its code and how it is set up, started and checked. */
 const IN_PLACE: ReadonlyArray<keyof FunctionSpec> = ['code', 'codeDir', 'setup', 'start', 'health', 'env', 'port']
-/** Fields of the genome that are not the functions, nor which commit and folder it is, nor how updates roll out. */
-const SKIP: ReadonlyArray<keyof Genome> = ['functions', 'root', 'commit', 'update']
+/** Fields of the genome that are not the functions, nor which commit and folder it is, nor how updates roll out or quarantined cells are replaced (read anew). */
+const SKIP: ReadonlyArray<keyof Genome> = ['functions', 'root', 'commit', 'update', 'immune']
 
 const without = <T extends object>(o: T, keys: ReadonlyArray<keyof T>): Partial<T> =>
   Object.fromEntries(Object.entries(o).filter(([k]) => !(keys as readonly string[]).includes(k))) as Partial<T>

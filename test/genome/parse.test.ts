@@ -67,6 +67,7 @@ test('a valid genome parses with defaults applied', () => {
     dnsPort: 5353,
     peerPort: 4001,
     hostPool: 'pool.yaml',
+    immune: { replaceAfterMs: 600_000 },
     mapDetails: 'all',
     moves: { live: true, holdMaxMs: 750 },
     root: ROOT,
@@ -140,6 +141,9 @@ const bad: BadCase[] = [
   { name: 'scale_in_after without a unit', text: web('start: a', 'stateless: true', 'scale_in_after: 10'), field: 'functions.web.scale_in_after', line: 7, column: 21, says: 'expected a duration' },
   { name: 'update waves 0', text: web('start: a') + 'update: { waves: 0 }\n', field: 'update.waves', line: 6, column: 18, says: 'expected a number of waves from 1 to 100' },
   { name: 'update max_5xx as a number', text: web('start: a') + 'update: { max_5xx: 2 }\n', field: 'update.max_5xx', line: 6, column: 20, says: 'expected a share of requests like 1%' },
+  { name: 'immune replace_after without a unit', text: web('start: a') + 'immune: { replace_after: 10 }\n', field: 'immune.replace_after', line: 6, column: 26, says: 'expected a duration greater than 0 (e.g. 10m) or never, found the number 10' },
+  { name: 'immune replace_after "off"', text: web('start: a') + 'immune: { replace_after: off }\n', field: 'immune.replace_after', line: 6, column: 26, says: 'or never, found "off"' },
+  { name: 'immune with an unknown field', text: web('start: a') + 'immune: { heal_after: 1m }\n', field: 'immune.heal_after', line: 6, column: 11 },
   { name: 'stateless false with instances', text: web('start: a', 'stateless: false', 'instances: 2'), field: 'functions.web.stateless', line: 6, column: 16, says: 'expected stateless: true' },
   { name: 'durability "eventual"', text: web('start: a', 'durability: eventual'), field: 'functions.web.durability', line: 6, column: 17, says: 'expected "sync"' },
   { name: 'stateful as "yes"', text: web('start: a', 'stateful: yes'), field: 'functions.web.stateful', line: 6, column: 15, says: 'expected true or false, found "yes"' },
@@ -166,6 +170,13 @@ test('update: waves, bake and the 5xx share a gate allows; absent when the genom
   const g = parseGenome(web('start: a') + 'update: { waves: 3, bake: 45s, max_5xx: 2.5% }\n', { file: FILE, root: ROOT, commit: 'abc' })
   assert.deepEqual(g.update, { waves: 3, bakeMs: 45_000, max5xx: 0.025 })
   assert.equal(parseGenome(web('start: a'), { file: FILE, root: ROOT, commit: 'abc' }).update, undefined)
+})
+
+test('immune: a quarantined cell is replaced after 10 min unless the genome says another bound, or never', () => {
+  const g = (extra: string) => parseGenome(web('start: a') + extra, { file: FILE, root: ROOT, commit: 'abc' }).immune
+  assert.deepEqual(g(''), { replaceAfterMs: 600_000 })
+  assert.deepEqual(g('immune: { replace_after: 90s }\n'), { replaceAfterMs: 90_000 })
+  assert.deepEqual(g('immune:\n  replace_after: never\n'), { replaceAfterMs: null })
 })
 
 test('instances: stateless means two cells or more as load asks, a number is exact, 1 is one owner', () => {
