@@ -43,8 +43,10 @@ test('no replacement: the genome says never, the cell is not quarantined, it die
   assert.deepEqual(replacementFor(view({ selfTrusted: false, cells: [{ peer: 'a', liveness: 'alive' }, { peer: 'b', liveness: 'alive' }], quarantined: { a: 60 * MIN } })), { kind: 'none' })
 })
 
-/** Lets the replacer's async tick run after a fake-time step. */
-const settle = async (): Promise<void> => { for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve)) }
+/** Lets the replacer's async tick run after a fake-time step (it writes a real file): until cond holds, bounded. */
+const settle = async (cond: () => boolean = () => false): Promise<void> => {
+  for (let i = 0; i < 200 && !cond(); i++) await new Promise((resolve) => setTimeout(resolve, 5))
+}
 
 test('the loop imprints once, keeps what it replaced across a restart, says once that the pool is empty, and retries a failure later', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'organism-replace-'))
@@ -69,23 +71,23 @@ test('the loop imprints once, keeps what it replaced across a restart, says once
   pool = [null, new Error('ssh: connect to host 10.0.0.9 port 22: No route to host'), 'c-10-0-0-9']
   let r = make()
   await r.start()
-  clock.advance(1_000); await settle()
-  clock.advance(1_000); await settle()
+  clock.advance(1_000); await settle(() => notes.length > 0)
+  clock.advance(1_000); await settle(() => imprints.length > 1)
   assert.deepEqual(imprints, ['a'], 'no free host: not asked again at once')
   assert.deepEqual(notes, ['cell-a has been quarantined for 660 s, but the host pool has no free host to take its place (add one with `cell hosts add`)'])
-  clock.advance(RETRY_AFTER_MS); await settle()
+  clock.advance(RETRY_AFTER_MS); await settle(() => notes.length > 1)
   assert.deepEqual(imprints, ['a', 'a'])
   assert.match(notes.at(-1) ?? '', /could not replace cell-a: ssh: connect to host 10\.0\.0\.9 port 22: No route to host; trying again in 60 s/)
-  clock.advance(RETRY_AFTER_MS); await settle()
+  clock.advance(RETRY_AFTER_MS); await settle(() => notes.length > 2)
   assert.equal(notes.at(-1), 'c-10-0-0-9 took the place of cell-a (cell-a has been quarantined for 660 s)')
-  clock.advance(10_000); await settle()
+  clock.advance(10_000); await settle(() => imprints.length > 3)
   assert.equal(imprints.length, 3, 'replaced once')
   await r.stop()
   assert.equal(JSON.parse(await readFile(join(dir, 'replaced.json'), 'utf8'))[0].peer, 'a')
   // A restart reads what it replaced: no second host for the same cell.
   r = make()
   await r.start()
-  clock.advance(5_000); await settle()
+  clock.advance(5_000); await settle(() => imprints.length > 3)
   assert.equal(imprints.length, 3)
   await r.stop()
 })
