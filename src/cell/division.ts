@@ -124,7 +124,8 @@ export function createDivision (d: DivisionDeps): Division {
     if (url == null) return null
     tried.add(url)
     d.organism().note({ kind: 'info', text: `imprinting ${url}: ${reason}` })
-    return (await onto(url, null, null, (line) => { log.info(`replace: ${line}`) }, signal)).cell
+    // A host that failed (unreachable, a port taken) is tried again on the next attempt, not counted as claimed.
+    return (await onto(url, null, null, (line) => { log.info(`replace: ${line}`) }, signal).catch((err: unknown) => { tried.delete(url); throw err })).cell
   }
 
   // With hosts to grow onto, what imprint copies is made now (and when a host is added) rather than in a division's path.
