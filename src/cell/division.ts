@@ -49,7 +49,7 @@ export interface DivisionDeps {
   /** How many cells run each stateless function; asked for more when one is too busy here. */
   scaler?: Pick<InstanceScaler, 'growth' | 'grow'>
   /** What the immune system says of the peers and of this cell, and the genome's bound: a quarantined cell is replaced. */
-  immune?: { view: () => Pick<ReplaceView, 'quarantinedFor' | 'distrusted' | 'selfTrusted'>, replaceAfterMs: () => number | null }
+  immune: { view: () => Pick<ReplaceView, 'quarantinedFor' | 'distrusted' | 'selfTrusted'>, replaceAfterMs: () => number | null }
 }
 
 export interface Division {
@@ -159,7 +159,7 @@ export function createDivision (d: DivisionDeps): Division {
   const replacer = createReplacer({
     file: join(d.stateDir, 'replaced.json'),
     clock: d.clock,
-    view: () => ({ self: d.organism().self, cells: d.organism().cells(), afterMs: d.immune?.replaceAfterMs() ?? null, ...d.immune?.view() ?? { quarantinedFor: () => null, distrusted: () => false, selfTrusted: true } }),
+    view: () => ({ self: d.organism().self, cells: d.organism().cells(), afterMs: d.immune.replaceAfterMs(), ...d.immune.view() }),
     nameOf: (peer) => d.organism().nameOf(peer),
     note: (e) => { d.organism().note(e) },
     imprint: async (_peer, reason, signal) => await replace(reason, signal)

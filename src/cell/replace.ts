@@ -17,6 +17,7 @@ export interface ReplaceView {
   self: string
   /** This cell's own files are its commit's: a cell that cannot heal itself replaces no one. */
   selfTrusted: boolean
+  /** Every cell this one knows, itself included (as the organism lists them). */
   cells: ReadonlyArray<{ peer: string, liveness: string }>
   /** How long a peer has been quarantined, on this cell's clock (null: it is not). */
   quarantinedFor: (peer: string) => number | null
@@ -48,11 +49,11 @@ export function replacementFor (v: ReplaceView): ReplaceChoice {
   const first = quarantined[0]
   if (first == null) return { kind: 'none' }
   if (first.forMs < v.afterMs) return { kind: 'wait', peer: first.peer, leftMs: v.afterMs - first.forMs }
-  const actors = v.cells
-    .filter((c) => c.peer === v.self ? v.selfTrusted : c.liveness === 'alive' && !v.distrusted(c.peer) && v.quarantinedFor(c.peer) == null)
+  // A quarantined peer is distrusted too: it is never among those who act.
+  const by = v.cells
+    .filter((c) => c.peer === v.self ? v.selfTrusted : c.liveness === 'alive' && !v.distrusted(c.peer))
     .map((c) => c.peer)
-  if (v.selfTrusted && !actors.includes(v.self)) actors.push(v.self)
-  const by = actors.sort()[0]
+    .sort()[0]
   if (by == null) return { kind: 'none' }
   return by === v.self ? { kind: 'replace', peer: first.peer, forMs: first.forMs } : { kind: 'elsewhere', peer: first.peer, by }
 }
